@@ -1,0 +1,227 @@
+//! Entity rows: OpenMetadata JSON keyed by id and by (type, fully qualified name), with cursor
+//! paging over the FQN index (no offset scans) and a version history.
+
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::{Result, Store};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct EntityRow {
+    pub id: String,
+    pub entity_type: String,
+    pub fqn: String,
+    /// A second unique key within the type (a user's lower-case email), if any.
+    pub secondary_key: Option<String>,
+    /// FQN of the containing entity (service of a database, ...), for per-parent listing;
+    /// read back lower-cased, like every FQN key.
+    pub parent_fqn: Option<String>,
+    pub deleted: bool,
+    pub updated_at: i64,
+    pub json: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Include {
+    NonDeleted,
+    Deleted,
+    All,
+}
+
+#[derive(Debug, Clone)]
+pub struct ListPage {
+    pub rows: Vec<EntityRow>,
+    /// FQN key to pass as `after` for the next page.
+    pub after: Option<String>,
+    /// FQN key to pass as `before` for the previous page.
+    pub before: Option<String>,
+    pub total: i64,
+}
+
+/// FQN lookups are case-insensitive, as in OpenMetadata.
+pub fn fqn_key(fqn: &str) -> String {
+    fqn.to_lowercase()
+}
+
+const COLUMNS: &str = "id, entity_type, fqn, secondary_key, parent_fqn_key, deleted, updated_at, json";
+
+fn from_row(r: &AnyRow) -> Result<EntityRow> {
+    Ok(EntityRow {
+        id: r.try_get(0)?,
+        entity_type: r.try_get(1)?,
+        fqn: r.try_get(2)?,
+        secondary_key: r.try_get(3)?,
+        parent_fqn: r.try_get(4)?,
+        deleted: r.try_get::<i64, _>(5)? != 0,
+        updated_at: r.try_get(6)?,
+        json: r.try_get(7)?,
+    })
+}
+
+fn include_clause(include: Include) -> &'static str {
+    match include {
+        Include::NonDeleted => " AND deleted = 0",
+        Include::Deleted => " AND deleted = 1",
+        Include::All => "",
+    }
+}
+
+impl Store {
+    pub async fn insert_entity(&self, e: &EntityRow) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO entities (id, entity_type, fqn, fqn_key, secondary_key, parent_fqn_key, deleted, updated_at, json) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(&e.id)
+        .bind(&e.entity_type)
+        .bind(&e.fqn)
+        .bind(fqn_key(&e.fqn))
+        .bind(&e.secondary_key)
+        .bind(e.parent_fqn.as_deref().map(fqn_key))
+        .bind(e.deleted as i64)
+        .bind(e.updated_at)
+        .bind(&e.json)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Replaces the stored row of `e.id`; returns false when there is no such row.
+    pub async fn update_entity(&self, e: &EntityRow) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE entities SET fqn = $2, fqn_key = $3, secondary_key = $4, parent_fqn_key = $5, deleted = $6, updated_at = $7, json = $8 WHERE id = $1",
+        )
+        .bind(&e.id)
+        .bind(&e.fqn)
+        .bind(fqn_key(&e.fqn))
+        .bind(&e.secondary_key)
+        .bind(e.parent_fqn.as_deref().map(fqn_key))
+        .bind(e.deleted as i64)
+        .bind(e.updated_at)
+        .bind(&e.json)
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    pub async fn entity_by_id(&self, entity_type: &str, id: &str) -> Result<Option<EntityRow>> {
+        let sql = format!("SELECT {COLUMNS} FROM entities WHERE entity_type = $1 AND id = $2");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(entity_type).bind(id).fetch_optional(self.pool()).await?;
+        row.as_ref().map(from_row).transpose()
+    }
+
+    pub async fn entity_by_fqn(&self, entity_type: &str, fqn: &str) -> Result<Option<EntityRow>> {
+        let sql = format!("SELECT {COLUMNS} FROM entities WHERE entity_type = $1 AND fqn_key = $2");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(entity_type).bind(fqn_key(fqn)).fetch_optional(self.pool()).await?;
+        row.as_ref().map(from_row).transpose()
+    }
+
+    pub async fn entity_by_secondary_key(&self, entity_type: &str, key: &str) -> Result<Option<EntityRow>> {
+        let sql = format!("SELECT {COLUMNS} FROM entities WHERE entity_type = $1 AND secondary_key = $2");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(entity_type).bind(key).fetch_optional(self.pool()).await?;
+        row.as_ref().map(from_row).transpose()
+    }
+
+    /// One page in FQN order, optionally under one parent. `after`/`before` are FQN keys from a
+    /// previous page; both use the (type, parent, fqn) or (type, fqn) index.
+    pub async fn list_entities(
+        &self,
+        entity_type: &str,
+        parent_fqn: Option<&str>,
+        include: Include,
+        limit: i64,
+        after: Option<&str>,
+        before: Option<&str>,
+    ) -> Result<ListPage> {
+        let parent = parent_fqn.map(fqn_key);
+        let mut filter = format!("entity_type = $1{}", include_clause(include));
+        filter.push_str(if parent.is_some() { " AND parent_fqn_key = $2" } else { " AND $2 IS NULL" });
+        let total: i64 = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM entities WHERE {filter}")))
+            .bind(entity_type)
+            .bind(&parent)
+            .fetch_one(self.pool())
+            .await?
+            .try_get(0)?;
+        let (cursor_clause, order) = match (after, before) {
+            (_, Some(_)) => (" AND fqn_key < $3", "DESC"),
+            (Some(_), None) => (" AND fqn_key > $3", "ASC"),
+            (None, None) => (" AND $3 IS NULL", "ASC"),
+        };
+        let sql = format!("SELECT {COLUMNS} FROM entities WHERE {filter}{cursor_clause} ORDER BY fqn_key {order} LIMIT $4");
+        let cursor = before.or(after).map(str::to_string);
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(entity_type)
+            .bind(&parent)
+            .bind(&cursor)
+            .bind(limit + 1)
+            .fetch_all(self.pool())
+            .await?;
+        let mut rows = rows.iter().map(from_row).collect::<Result<Vec<_>>>()?;
+        let has_more = rows.len() as i64 > limit;
+        rows.truncate(limit as usize);
+        if before.is_some() {
+            rows.reverse();
+        }
+        let first = rows.first().map(|r| fqn_key(&r.fqn));
+        let last = rows.last().map(|r| fqn_key(&r.fqn));
+        let (after, before) = match (after, before) {
+            (_, Some(_)) => (last, if has_more { first } else { None }),
+            (Some(_), None) => (if has_more { last } else { None }, first),
+            (None, None) => (if has_more { last } else { None }, None),
+        };
+        Ok(ListPage { rows, after, before, total })
+    }
+
+    pub async fn delete_entity(&self, id: &str) -> Result<bool> {
+        sqlx::query("DELETE FROM entity_versions WHERE id = $1").bind(id).execute(self.pool()).await?;
+        let done = sqlx::query("DELETE FROM entities WHERE id = $1").bind(id).execute(self.pool()).await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    pub async fn put_entity_version(&self, id: &str, version: &str, json: &str) -> Result<()> {
+        sqlx::query("INSERT INTO entity_versions (id, version, json) VALUES ($1, $2, $3) ON CONFLICT (id, version) DO UPDATE SET json = excluded.json")
+            .bind(id)
+            .bind(version)
+            .bind(json)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Stored versions of an entity as (version, json).
+    pub async fn entity_versions(&self, id: &str) -> Result<Vec<(String, String)>> {
+        let rows = sqlx::query("SELECT version, json FROM entity_versions WHERE id = $1").bind(id).fetch_all(self.pool()).await?;
+        rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
+    }
+
+    /// Binds an SSO (issuer, subject) to a user on first login; Conflict when already bound.
+    pub async fn bind_sso_subject(&self, issuer: &str, subject: &str, user_id: &str) -> Result<()> {
+        sqlx::query("INSERT INTO sso_subjects (issuer, subject, user_id) VALUES ($1, $2, $3)")
+            .bind(issuer)
+            .bind(subject)
+            .bind(user_id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    pub async fn sso_subject_user(&self, issuer: &str, subject: &str) -> Result<Option<String>> {
+        let row = sqlx::query("SELECT user_id FROM sso_subjects WHERE issuer = $1 AND subject = $2")
+            .bind(issuer)
+            .bind(subject)
+            .fetch_optional(self.pool())
+            .await?;
+        Ok(row.map(|r| r.try_get(0)).transpose()?)
+    }
+
+    /// Whether any (issuer, subject) is bound to the user.
+    pub async fn sso_bindings_of(&self, user_id: &str) -> Result<Vec<(String, String)>> {
+        let rows = sqlx::query("SELECT issuer, subject FROM sso_subjects WHERE user_id = $1").bind(user_id).fetch_all(self.pool()).await?;
+        rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
+    }
+
+    pub async fn unbind_sso_subjects(&self, user_id: &str) -> Result<()> {
+        sqlx::query("DELETE FROM sso_subjects WHERE user_id = $1").bind(user_id).execute(self.pool()).await?;
+        Ok(())
+    }
+}

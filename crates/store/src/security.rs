@@ -1,0 +1,205 @@
+//! Security state that every replica must agree on: refresh tokens, failed-login counters,
+//! the logout denylist, bot tokens and personal access tokens. Tokens are stored as hashes
+//! (the bot token also as ciphertext, so that an admin can read it back as in OpenMetadata).
+
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::{Result, Store, now_ms};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct BotTokenRow {
+    pub user_id: String,
+    pub token_hash: String,
+    pub token_ciphertext: String,
+    /// `JWTTokenExpiry` value (`OneHour`, `7`, `Unlimited`, ...).
+    pub expiry: String,
+    /// Epoch ms, `None` for Unlimited.
+    pub expires_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PatRow {
+    pub id: String,
+    pub user_id: String,
+    pub token_name: String,
+    pub token_hash: String,
+    pub expires_at: i64,
+    pub created_at: i64,
+}
+
+fn pat_from_row(r: &AnyRow) -> Result<PatRow> {
+    Ok(PatRow {
+        id: r.try_get(0)?,
+        user_id: r.try_get(1)?,
+        token_name: r.try_get(2)?,
+        token_hash: r.try_get(3)?,
+        expires_at: r.try_get(4)?,
+        created_at: r.try_get(5)?,
+    })
+}
+
+impl Store {
+    // --- refresh tokens (basic auth) ---
+
+    pub async fn insert_refresh_token(&self, token_hash: &str, user_id: &str, expires_at: i64) -> Result<()> {
+        sqlx::query("INSERT INTO refresh_tokens (token_hash, user_id, expires_at) VALUES ($1, $2, $3)")
+            .bind(token_hash)
+            .bind(user_id)
+            .bind(expires_at)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Removes and returns (user_id, expires_at) of a refresh token: each token is used once.
+    pub async fn take_refresh_token(&self, token_hash: &str) -> Result<Option<(String, i64)>> {
+        let row = sqlx::query("DELETE FROM refresh_tokens WHERE token_hash = $1 RETURNING user_id, expires_at")
+            .bind(token_hash)
+            .fetch_optional(self.pool())
+            .await?;
+        Ok(row.map(|r| Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?))).transpose()?)
+    }
+
+    pub async fn delete_refresh_tokens_of(&self, user_id: &str) -> Result<()> {
+        sqlx::query("DELETE FROM refresh_tokens WHERE user_id = $1").bind(user_id).execute(self.pool()).await?;
+        Ok(())
+    }
+
+    // --- failed logins ---
+
+    /// Current failure count for an email, ignoring failures older than `window_ms`.
+    pub async fn login_failures(&self, email_key: &str, window_ms: i64) -> Result<i64> {
+        let row = sqlx::query("SELECT failures, last_failure_at FROM login_failures WHERE email_key = $1")
+            .bind(email_key)
+            .fetch_optional(self.pool())
+            .await?;
+        Ok(match row {
+            Some(r) if r.try_get::<i64, _>(1)? + window_ms > now_ms() => r.try_get(0)?,
+            _ => 0,
+        })
+    }
+
+    /// Counts one more failure; the window restarts at each failure (expire-after-write).
+    pub async fn record_login_failure(&self, email_key: &str, window_ms: i64) -> Result<i64> {
+        let now = now_ms();
+        let row = sqlx::query(
+            "INSERT INTO login_failures (email_key, failures, last_failure_at) VALUES ($1, 1, $2) \
+             ON CONFLICT (email_key) DO UPDATE SET \
+               failures = CASE WHEN login_failures.last_failure_at + $3 > $2 THEN login_failures.failures + 1 ELSE 1 END, \
+               last_failure_at = $2 \
+             RETURNING failures",
+        )
+        .bind(email_key)
+        .bind(now)
+        .bind(window_ms)
+        .fetch_one(self.pool())
+        .await?;
+        Ok(row.try_get(0)?)
+    }
+
+    pub async fn clear_login_failures(&self, email_key: &str) -> Result<()> {
+        sqlx::query("DELETE FROM login_failures WHERE email_key = $1").bind(email_key).execute(self.pool()).await?;
+        Ok(())
+    }
+
+    // --- logout denylist ---
+
+    pub async fn revoke_token(&self, token_hash: &str, expires_at: i64) -> Result<()> {
+        sqlx::query("INSERT INTO revoked_tokens (token_hash, expires_at) VALUES ($1, $2) ON CONFLICT (token_hash) DO NOTHING")
+            .bind(token_hash)
+            .bind(expires_at)
+            .execute(self.pool())
+            .await?;
+        // Expired entries can go: the token's own exp already refuses it.
+        sqlx::query("DELETE FROM revoked_tokens WHERE expires_at < $1").bind(now_ms()).execute(self.pool()).await?;
+        Ok(())
+    }
+
+    pub async fn is_token_revoked(&self, token_hash: &str) -> Result<bool> {
+        let row = sqlx::query("SELECT 1 FROM revoked_tokens WHERE token_hash = $1").bind(token_hash).fetch_optional(self.pool()).await?;
+        Ok(row.is_some())
+    }
+
+    // --- bot tokens ---
+
+    pub async fn put_bot_token(&self, t: &BotTokenRow) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO bot_tokens (user_id, token_hash, token_ciphertext, expiry, expires_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (user_id) DO UPDATE SET token_hash = excluded.token_hash, token_ciphertext = excluded.token_ciphertext, \
+             expiry = excluded.expiry, expires_at = excluded.expires_at",
+        )
+        .bind(&t.user_id)
+        .bind(&t.token_hash)
+        .bind(&t.token_ciphertext)
+        .bind(&t.expiry)
+        .bind(t.expires_at)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    pub async fn bot_token(&self, user_id: &str) -> Result<Option<BotTokenRow>> {
+        let row = sqlx::query("SELECT user_id, token_hash, token_ciphertext, expiry, expires_at FROM bot_tokens WHERE user_id = $1")
+            .bind(user_id)
+            .fetch_optional(self.pool())
+            .await?;
+        row.map(|r| {
+            Ok(BotTokenRow {
+                user_id: r.try_get(0)?,
+                token_hash: r.try_get(1)?,
+                token_ciphertext: r.try_get(2)?,
+                expiry: r.try_get(3)?,
+                expires_at: r.try_get(4)?,
+            })
+        })
+        .transpose()
+    }
+
+    pub async fn delete_bot_token(&self, user_id: &str) -> Result<()> {
+        sqlx::query("DELETE FROM bot_tokens WHERE user_id = $1").bind(user_id).execute(self.pool()).await?;
+        Ok(())
+    }
+
+    // --- personal access tokens ---
+
+    pub async fn insert_pat(&self, p: &PatRow) -> Result<()> {
+        sqlx::query("INSERT INTO personal_access_tokens (id, user_id, token_name, token_hash, expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(&p.id)
+            .bind(&p.user_id)
+            .bind(&p.token_name)
+            .bind(&p.token_hash)
+            .bind(p.expires_at)
+            .bind(p.created_at)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    pub async fn pats_of(&self, user_id: &str) -> Result<Vec<PatRow>> {
+        let rows = sqlx::query("SELECT id, user_id, token_name, token_hash, expires_at, created_at FROM personal_access_tokens WHERE user_id = $1 ORDER BY created_at")
+            .bind(user_id)
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(pat_from_row).collect()
+    }
+
+    pub async fn pat_exists(&self, token_hash: &str) -> Result<bool> {
+        let row = sqlx::query("SELECT 1 FROM personal_access_tokens WHERE token_hash = $1").bind(token_hash).fetch_optional(self.pool()).await?;
+        Ok(row.is_some())
+    }
+
+    pub async fn delete_pat(&self, user_id: &str, id: &str) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM personal_access_tokens WHERE user_id = $1 AND id = $2")
+            .bind(user_id)
+            .bind(id)
+            .execute(self.pool())
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    pub async fn delete_pats_of(&self, user_id: &str) -> Result<()> {
+        sqlx::query("DELETE FROM personal_access_tokens WHERE user_id = $1").bind(user_id).execute(self.pool()).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,181 @@
+//! The store suite: every test runs on SQLite and, when configured, on PostgreSQL.
+
+use ferrometa_store::testing::fresh_stores;
+use ferrometa_store::{BotTokenRow, EntityRow, Include, PatRow, Store, StoreError, now_ms};
+
+fn entity(id: &str, fqn: &str, parent: Option<&str>) -> EntityRow {
+    EntityRow {
+        id: id.into(),
+        entity_type: "table".into(),
+        fqn: fqn.into(),
+        secondary_key: None,
+        parent_fqn: parent.map(str::to_lowercase),
+        deleted: false,
+        updated_at: now_ms(),
+        json: format!("{{\"name\":\"{fqn}\"}}"),
+    }
+}
+
+async fn each_store(test: impl AsyncFn(&Store)) {
+    for (store, _dir) in fresh_stores().await {
+        test(&store).await;
+    }
+}
+
+#[tokio::test]
+async fn entities_insert_lookup_update_and_conflicts() {
+    each_store(async |s| {
+        let e = entity("1", "svc.db.Schema.Orders", Some("svc.db.Schema"));
+        s.insert_entity(&e).await.unwrap();
+        assert_eq!(s.entity_by_id("table", "1").await.unwrap().unwrap(), e);
+        assert_eq!(s.entity_by_fqn("table", "SVC.DB.schema.orders").await.unwrap().unwrap().id, "1", "FQN lookup is case-insensitive");
+        assert!(s.entity_by_fqn("database", "svc.db.Schema.Orders").await.unwrap().is_none(), "types are separate");
+        let dup = entity("2", "svc.db.schema.ORDERS", None);
+        assert!(matches!(s.insert_entity(&dup).await, Err(StoreError::Conflict)), "same FQN in another case is a conflict");
+        let mut changed = e.clone();
+        changed.json = "{\"changed\":true}".into();
+        changed.deleted = true;
+        assert!(s.update_entity(&changed).await.unwrap());
+        assert_eq!(s.entity_by_id("table", "1").await.unwrap().unwrap(), changed);
+        assert!(!s.update_entity(&entity("nope", "x", None)).await.unwrap());
+        assert!(s.delete_entity("1").await.unwrap());
+        assert!(s.entity_by_id("table", "1").await.unwrap().is_none());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn secondary_keys_are_unique_per_type() {
+    each_store(async |s| {
+        let mut a = entity("a", "alice", None);
+        a.secondary_key = Some("alice@example.com".into());
+        s.insert_entity(&a).await.unwrap();
+        let mut b = entity("b", "alice2", None);
+        b.secondary_key = Some("alice@example.com".into());
+        assert!(matches!(s.insert_entity(&b).await, Err(StoreError::Conflict)));
+        b.secondary_key = None;
+        s.insert_entity(&b).await.unwrap();
+        let mut c = entity("c", "carol", None);
+        c.secondary_key = None;
+        s.insert_entity(&c).await.unwrap();
+        assert_eq!(s.entity_by_secondary_key("table", "alice@example.com").await.unwrap().unwrap().id, "a");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn cursor_paging_walks_forward_and_back_by_fqn() {
+    each_store(async |s| {
+        for i in 0..7 {
+            s.insert_entity(&entity(&format!("id{i}"), &format!("svc.t{i}"), Some("svc"))).await.unwrap();
+        }
+        s.insert_entity(&entity("other", "other.t", Some("other"))).await.unwrap();
+        let p1 = s.list_entities("table", Some("svc"), Include::NonDeleted, 3, None, None).await.unwrap();
+        assert_eq!(p1.total, 7);
+        assert_eq!(p1.rows.iter().map(|r| r.fqn.as_str()).collect::<Vec<_>>(), ["svc.t0", "svc.t1", "svc.t2"]);
+        assert_eq!(p1.before, None);
+        let p2 = s.list_entities("table", Some("svc"), Include::NonDeleted, 3, p1.after.as_deref(), None).await.unwrap();
+        assert_eq!(p2.rows.iter().map(|r| r.fqn.as_str()).collect::<Vec<_>>(), ["svc.t3", "svc.t4", "svc.t5"]);
+        let p3 = s.list_entities("table", Some("svc"), Include::NonDeleted, 3, p2.after.as_deref(), None).await.unwrap();
+        assert_eq!(p3.rows.len(), 1);
+        assert_eq!(p3.after, None, "last page has no after cursor");
+        let back = s.list_entities("table", Some("svc"), Include::NonDeleted, 3, None, p3.before.as_deref()).await.unwrap();
+        assert_eq!(back.rows.iter().map(|r| r.fqn.as_str()).collect::<Vec<_>>(), ["svc.t3", "svc.t4", "svc.t5"]);
+        let all = s.list_entities("table", None, Include::All, 100, None, None).await.unwrap();
+        assert_eq!(all.total, 8);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn include_filters_deleted_rows() {
+    each_store(async |s| {
+        s.insert_entity(&entity("1", "a", None)).await.unwrap();
+        let mut d = entity("2", "b", None);
+        d.deleted = true;
+        s.insert_entity(&d).await.unwrap();
+        let count = async |i| s.list_entities("table", None, i, 10, None, None).await.unwrap().total;
+        assert_eq!((count(Include::NonDeleted).await, count(Include::Deleted).await, count(Include::All).await), (1, 1, 2));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn versions_and_sso_bindings() {
+    each_store(async |s| {
+        s.put_entity_version("1", "0.1", "{}").await.unwrap();
+        s.put_entity_version("1", "0.2", "{\"a\":1}").await.unwrap();
+        assert_eq!(s.entity_versions("1").await.unwrap().len(), 2);
+        s.bind_sso_subject("https://idp/pool", "sub-1", "user-1").await.unwrap();
+        assert!(matches!(s.bind_sso_subject("https://idp/pool", "sub-1", "user-2").await, Err(StoreError::Conflict)));
+        assert_eq!(s.sso_subject_user("https://idp/pool", "sub-1").await.unwrap().as_deref(), Some("user-1"));
+        assert_eq!(s.sso_subject_user("https://other/pool", "sub-1").await.unwrap(), None);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn refresh_tokens_are_single_use() {
+    each_store(async |s| {
+        s.insert_refresh_token("h1", "u1", now_ms() + 1000).await.unwrap();
+        assert_eq!(s.take_refresh_token("h1").await.unwrap().unwrap().0, "u1");
+        assert!(s.take_refresh_token("h1").await.unwrap().is_none());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn login_failures_count_within_the_window_and_reset() {
+    each_store(async |s| {
+        assert_eq!(s.login_failures("a@x", 60_000).await.unwrap(), 0);
+        for expected in 1..=3 {
+            assert_eq!(s.record_login_failure("a@x", 60_000).await.unwrap(), expected);
+        }
+        assert_eq!(s.login_failures("a@x", 60_000).await.unwrap(), 3);
+        assert_eq!(s.login_failures("a@x", -1).await.unwrap(), 0, "failures outside the window do not count");
+        assert_eq!(s.record_login_failure("a@x", -1).await.unwrap(), 1, "an old window restarts at 1");
+        s.clear_login_failures("a@x").await.unwrap();
+        assert_eq!(s.login_failures("a@x", 60_000).await.unwrap(), 0);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn denylist_bot_tokens_and_pats() {
+    each_store(async |s| {
+        s.revoke_token("t1", now_ms() + 60_000).await.unwrap();
+        s.revoke_token("t1", now_ms() + 60_000).await.unwrap();
+        assert!(s.is_token_revoked("t1").await.unwrap());
+        assert!(!s.is_token_revoked("t2").await.unwrap());
+
+        let bot = BotTokenRow { user_id: "b".into(), token_hash: "h".into(), token_ciphertext: "c".into(), expiry: "Unlimited".into(), expires_at: None };
+        s.put_bot_token(&bot).await.unwrap();
+        let newer = BotTokenRow { token_hash: "h2".into(), expiry: "7".into(), expires_at: Some(5), ..bot.clone() };
+        s.put_bot_token(&newer).await.unwrap();
+        assert_eq!(s.bot_token("b").await.unwrap().unwrap(), newer);
+        s.delete_bot_token("b").await.unwrap();
+        assert!(s.bot_token("b").await.unwrap().is_none());
+
+        let pat = PatRow { id: "p1".into(), user_id: "u".into(), token_name: "ci".into(), token_hash: "ph".into(), expires_at: 9, created_at: 1 };
+        s.insert_pat(&pat).await.unwrap();
+        assert!(s.pat_exists("ph").await.unwrap());
+        assert_eq!(s.pats_of("u").await.unwrap(), vec![pat]);
+        assert!(s.delete_pat("u", "p1").await.unwrap());
+        assert!(!s.pat_exists("ph").await.unwrap());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn settings_audit_and_ping() {
+    each_store(async |s| {
+        s.ping().await.unwrap();
+        assert_eq!(s.get_setting("x").await.unwrap(), None);
+        s.put_setting("x", "1").await.unwrap();
+        s.put_setting("x", "2").await.unwrap();
+        assert_eq!(s.get_setting("x").await.unwrap().as_deref(), Some("2"));
+        s.audit("admin", "user.delete", "bob", "").await.unwrap();
+        assert_eq!(s.audit_events(10).await.unwrap()[0].2, "user.delete");
+    })
+    .await;
+}
