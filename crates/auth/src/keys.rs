@@ -8,6 +8,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use aws_lc_rs::encoding::AsDer;
+use aws_lc_rs::signature::KeyPair as _;
 use aws_lc_rs::rsa::{KeyPair, KeySize};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

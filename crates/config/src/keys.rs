@@ -103,6 +103,7 @@ pub static KEYS: &[Key] = &[
     key("jwtTokenConfiguration.rsaprivateKeyFilePath", "RSA_PRIVATE_KEY_FILE_PATH", "\"\"", Str, "PKCS#8 private key (DER or PEM)."),
     key("jwtTokenConfiguration.jwtissuer", "JWT_ISSUER", "open-metadata.org", Str, "iss of every token ferrometa mints."),
     key("jwtTokenConfiguration.keyId", "JWT_KEY_ID", "Gb389a-9f76-gdjs-a92j-0242bk94356", Str, "kid of the configured key pair; keep it stable."),
+    key("fernetConfiguration.fernetKey", "FERNET_KEY", "\"\"", Secret, "Key that encrypts stored bot tokens; share it between replicas. Empty: generated in the data dir."),
     // --- login configuration (contract §1.5) ---
     key("loginConfiguration.maxLoginFailAttempts", "OM_MAX_FAILED_LOGIN_ATTEMPTS", "3", Int, "Failed basic-auth logins before the account is blocked."),
     key("loginConfiguration.accessBlockTime", "OM_LOGIN_ACCESS_BLOCK_TIME", "600", Int, "Seconds an account stays blocked."),

@@ -201,4 +201,6 @@ pub struct Config {
     pub authorizer: AuthorizerConfig,
     pub jwt: JwtTokenConfig,
     pub login: LoginConfig,
+    /// Key material for encrypting stored bot tokens; empty = generated per install.
+    pub fernet_key: String,
 }

@@ -258,7 +258,8 @@ pub fn validate(raw: &RawConfig, env: &dyn Fn(&str) -> Option<String>) -> Result
     let database = parse_database(&mut c, &data_dir, env);
 
     if c.problems.is_empty() {
-        Ok(Config { server, data_dir, database, authentication, authorizer, jwt, login })
+        let fernet_key = raw.str("fernetConfiguration.fernetKey").to_string();
+        Ok(Config { server, data_dir, database, authentication, authorizer, jwt, login, fernet_key })
     } else {
         Err(ConfigError { problems: c.problems })
     }

@@ -60,6 +60,7 @@ CREATE TABLE bot_tokens (
     expiry TEXT NOT NULL,
     expires_at BIGINT
 );
+CREATE UNIQUE INDEX bot_tokens_by_hash ON bot_tokens (token_hash);
 
 CREATE TABLE personal_access_tokens (
     id TEXT PRIMARY KEY,
@@ -87,3 +88,10 @@ CREATE TABLE audit_log (
     detail TEXT NOT NULL
 );
 CREATE INDEX audit_log_by_time ON audit_log (at);
+
+-- Password hashes (Argon2id, or bcrypt imported from OpenMetadata until the next login).
+CREATE TABLE credentials (
+    user_id TEXT PRIMARY KEY,
+    password_hash TEXT NOT NULL,
+    updated_at BIGINT NOT NULL
+);

@@ -156,6 +156,12 @@ impl Store {
         .transpose()
     }
 
+    /// The bot token row whose hash this is: only a bot's current token has one.
+    pub async fn bot_token_by_hash(&self, token_hash: &str) -> Result<Option<String>> {
+        let row = sqlx::query("SELECT user_id FROM bot_tokens WHERE token_hash = $1").bind(token_hash).fetch_optional(self.pool()).await?;
+        Ok(row.map(|r| r.try_get(0)).transpose()?)
+    }
+
     pub async fn delete_bot_token(&self, user_id: &str) -> Result<()> {
         sqlx::query("DELETE FROM bot_tokens WHERE user_id = $1").bind(user_id).execute(self.pool()).await?;
         Ok(())
@@ -201,5 +207,36 @@ impl Store {
     pub async fn delete_pats_of(&self, user_id: &str) -> Result<()> {
         sqlx::query("DELETE FROM personal_access_tokens WHERE user_id = $1").bind(user_id).execute(self.pool()).await?;
         Ok(())
+    }
+}
+
+impl Store {
+    pub async fn password_hash(&self, user_id: &str) -> Result<Option<String>> {
+        let row = sqlx::query("SELECT password_hash FROM credentials WHERE user_id = $1").bind(user_id).fetch_optional(self.pool()).await?;
+        Ok(row.map(|r| r.try_get(0)).transpose()?)
+    }
+
+    pub async fn put_password_hash(&self, user_id: &str, hash: &str) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO credentials (user_id, password_hash, updated_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (user_id) DO UPDATE SET password_hash = excluded.password_hash, updated_at = excluded.updated_at",
+        )
+        .bind(user_id)
+        .bind(hash)
+        .bind(now_ms())
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    pub async fn delete_password_hash(&self, user_id: &str) -> Result<()> {
+        sqlx::query("DELETE FROM credentials WHERE user_id = $1").bind(user_id).execute(self.pool()).await?;
+        Ok(())
+    }
+
+    /// Ids of every user that still holds a password (the startup warning with SSO).
+    pub async fn users_with_passwords(&self) -> Result<Vec<String>> {
+        let rows = sqlx::query("SELECT user_id FROM credentials ORDER BY user_id").fetch_all(self.pool()).await?;
+        rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
     }
 }

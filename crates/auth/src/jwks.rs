@@ -1,0 +1,222 @@
+//! Keys of the identity provider, from every remote `publicKeyUrls` entry.
+//!
+//! - keys cached per `kid`; loaded in the background at startup;
+//! - unknown `kid`: one refetch of each URL, at most one fetch per URL per 10 s (penalty box);
+//! - stale-if-error: cached keys keep verifying while the IdP is unreachable;
+//! - a key that left the JWKS stops verifying: a key not confirmed for `max_key_age` triggers a
+//!   refetch, and a successful fetch without it drops it;
+//! - unusable JWKs (other `kty`, another `alg`, `use` other than `sig`, RSA < 2048 or > 8192
+//!   bits) are skipped; all URLs are fetched in parallel, each bounded by the fetch timeout.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde::Deserialize;
+
+use crate::error::{AuthError, Result, UNKNOWN_KID};
+use crate::keys::{PublicJwk, VerifyingKey};
+
+pub const PENALTY: Duration = Duration::from_secs(10);
+const MAX_JWKS_BYTES: usize = 512 * 1024;
+
+#[derive(Deserialize)]
+struct JwkSet {
+    keys: Vec<serde_json::Value>,
+}
+
+#[derive(Clone)]
+struct CachedKey {
+    key: VerifyingKey,
+    confirmed_at: Instant,
+}
+
+#[derive(Default)]
+struct UrlState {
+    last_attempt: Option<Instant>,
+    last_success: Option<Instant>,
+    keys: HashMap<String, CachedKey>,
+}
+
+pub struct RemoteJwks {
+    urls: Vec<String>,
+    algorithm: &'static str,
+    client: reqwest::Client,
+    max_key_age: Duration,
+    state: Mutex<Vec<UrlState>>,
+    /// Serialises fetches so that a burst of unknown kids makes one request per URL.
+    fetch_lock: tokio::sync::Mutex<()>,
+}
+
+/// Whether a JWK from a remote set can verify our configured algorithm.
+fn usable(raw: &serde_json::Value, algorithm: &str) -> Option<VerifyingKey> {
+    let field = |k: &str| raw.get(k).and_then(|v| v.as_str());
+    if field("kty") != Some("RSA") || field("alg").is_some_and(|a| a != algorithm) || field("use").is_some_and(|u| u != "sig") {
+        return None;
+    }
+    let jwk = PublicJwk {
+        kty: "RSA".into(),
+        kid: field("kid").unwrap_or("").into(),
+        n: field("n")?.into(),
+        e: field("e")?.into(),
+        alg: algorithm.into(),
+        use_: "sig".into(),
+    };
+    VerifyingKey::from_jwk(jwk).filter(|k| (2048..=8192).contains(&k.bits))
+}
+
+impl RemoteJwks {
+    pub fn new(urls: Vec<String>, algorithm: &'static str, fetch_timeout: Duration, max_key_age: Duration) -> Arc<RemoteJwks> {
+        let client = reqwest::Client::builder()
+            .connect_timeout(fetch_timeout)
+            .timeout(fetch_timeout)
+            .redirect(reqwest::redirect::Policy::limited(3))
+            .build()
+            .unwrap_or_default();
+        let state = Mutex::new(urls.iter().map(|_| UrlState::default()).collect());
+        Arc::new(RemoteJwks { urls, algorithm, client, max_key_age, state, fetch_lock: tokio::sync::Mutex::new(()) })
+    }
+
+    pub fn urls(&self) -> &[String] {
+        &self.urls
+    }
+
+    /// Starts loading every URL without blocking startup.
+    pub fn prefetch(self: &Arc<Self>) {
+        let this = self.clone();
+        tokio::spawn(async move { this.refresh().await });
+    }
+
+    fn lookup(&self, kid: Option<&str>) -> Option<CachedKey> {
+        let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        match kid {
+            Some(kid) => state.iter().find_map(|u| u.keys.get(kid).cloned()),
+            // No kid: only a single key in all sets is unambiguous (OIDC kid-absent rules).
+            None => {
+                let mut all = state.iter().flat_map(|u| u.keys.values());
+                match (all.next(), all.next()) {
+                    (Some(only), None) => Some(only.clone()),
+                    _ => None,
+                }
+            }
+        }
+    }
+
+    fn any_cached(&self) -> bool {
+        self.state.lock().unwrap_or_else(|e| e.into_inner()).iter().any(|u| !u.keys.is_empty())
+    }
+
+    /// The key for `kid`, fetching when it is unknown or has not been confirmed for too long.
+    pub async fn key(self: &Arc<Self>, kid: Option<&str>) -> Result<VerifyingKey> {
+        if let Some(cached) = self.lookup(kid) {
+            if cached.confirmed_at.elapsed() < self.max_key_age {
+                return Ok(cached.key);
+            }
+            self.refresh().await;
+            return match self.lookup(kid) {
+                Some(k) => Ok(k.key),
+                None => Err(AuthError::unauthorized(UNKNOWN_KID)),
+            };
+        }
+        let fetched_any = self.refresh().await;
+        match self.lookup(kid) {
+            Some(k) => Ok(k.key),
+            None if kid.is_none() => Err(AuthError::unauthorized("Not Authorized! Token has no kid and the identity provider publishes more than one key")),
+            None if !fetched_any && !self.any_cached() => Err(AuthError::KeysUnavailable(
+                "Identity provider keys are unavailable: no JWKS URL in publicKeyUrls could be fetched. Try again later.".into(),
+            )),
+            None => Err(AuthError::unauthorized(UNKNOWN_KID)),
+        }
+    }
+
+    /// Fetches every URL outside its penalty box, in parallel. Returns whether any fetch succeeded
+    /// now or within the penalty window (so that a refused refetch is not mistaken for an outage).
+    pub async fn refresh(self: &Arc<Self>) -> bool {
+        let _guard = self.fetch_lock.lock().await;
+        let due: Vec<usize> = {
+            let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            let now = Instant::now();
+            (0..self.urls.len())
+                .filter(|&i| {
+                    let due = state[i].last_attempt.is_none_or(|t| now.duration_since(t) >= PENALTY);
+                    if due {
+                        state[i].last_attempt = Some(now);
+                    }
+                    due
+                })
+                .collect()
+        };
+        let mut tasks = tokio::task::JoinSet::new();
+        for i in due {
+            let this = self.clone();
+            tasks.spawn(async move { (i, this.fetch(i).await) });
+        }
+        while let Some(Ok((i, result))) = tasks.join_next().await {
+            self.store_result(i, result);
+        }
+        let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.iter().any(|u| u.last_success.is_some_and(|t| t.elapsed() < PENALTY))
+    }
+
+    fn store_result(&self, i: usize, result: std::result::Result<Vec<VerifyingKey>, String>) {
+        let url = &self.urls[i];
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        match result {
+            Ok(keys) => {
+                metrics::counter!("ferrometa_jwks_fetch_total", "url" => url.clone(), "result" => "ok").increment(1);
+                let now = Instant::now();
+                state[i].last_success = Some(now);
+                state[i].keys = keys.into_iter().map(|k| (k.jwk.kid.clone(), CachedKey { key: k, confirmed_at: now })).collect();
+            }
+            Err(e) => {
+                metrics::counter!("ferrometa_jwks_fetch_total", "url" => url.clone(), "result" => "error").increment(1);
+                tracing::warn!(url = %url, error = %e, "JWKS fetch failed; cached keys stay in use");
+            }
+        }
+    }
+
+    async fn fetch(&self, i: usize) -> std::result::Result<Vec<VerifyingKey>, String> {
+        let response = self.client.get(&self.urls[i]).send().await.map_err(|e| e.to_string())?;
+        if !response.status().is_success() {
+            return Err(format!("HTTP {}", response.status()));
+        }
+        if response.content_length().is_some_and(|l| l as usize > MAX_JWKS_BYTES) {
+            return Err("JWKS document too large".into());
+        }
+        let body = response.bytes().await.map_err(|e| e.to_string())?;
+        if body.len() > MAX_JWKS_BYTES {
+            return Err("JWKS document too large".into());
+        }
+        let set: JwkSet = serde_json::from_slice(&body).map_err(|e| format!("not a JWKS document: {e}"))?;
+        Ok(set.keys.iter().filter_map(|k| usable(k, self.algorithm)).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn rsa_jwk(bits: usize) -> serde_json::Value {
+        // A syntactically valid modulus of the given size (value irrelevant for the size policy).
+        let n = vec![0xC5u8; bits / 8];
+        use base64::Engine;
+        json!({"kty": "RSA", "kid": format!("k{bits}"), "n": base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(n), "e": "AQAB"})
+    }
+
+    #[test]
+    fn decoy_and_out_of_policy_keys_are_skipped() {
+        assert!(usable(&rsa_jwk(2048), "RS256").is_some());
+        assert!(usable(&rsa_jwk(1024), "RS256").is_none(), "weak keys are skipped");
+        assert!(usable(&rsa_jwk(16384), "RS256").is_none(), "huge keys are skipped");
+        let mut other_alg = rsa_jwk(2048);
+        other_alg["alg"] = json!("RS512");
+        assert!(usable(&other_alg, "RS256").is_none());
+        let mut enc = rsa_jwk(2048);
+        enc["use"] = json!("enc");
+        assert!(usable(&enc, "RS256").is_none());
+        assert!(usable(&json!({"kty": "EC", "crv": "P-999", "x": "a", "y": "b"}), "RS256").is_none());
+        assert!(usable(&json!({"kty": "AKP", "alg": "ML-DSA-44", "pub": "abc"}), "RS256").is_none());
+        assert!(usable(&json!({"kty": "RSA", "kid": "no-n", "e": "AQAB"}), "RS256").is_none());
+    }
+}

@@ -1,0 +1,337 @@
+//! The authentication service: request authentication (bearer → principal, with the database
+//! checks of contract §3.6 so that they hold on every replica), basic-auth sessions, bot tokens
+//! and personal access tokens. Account records come from the caller (the catalog owns users).
+
+use std::sync::Arc;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use ferrometa_config::Config;
+use ferrometa_store::{BotTokenRow, PatRow, Store, now_ms};
+use serde::Serialize;
+
+use crate::error::*;
+use crate::keys::KeySet;
+use crate::password::{Passwords, Verdict};
+use crate::principal::{Principal, PrincipalRules};
+use crate::secret::SecretBox;
+use crate::tokens::{Minted, OwnTokenType, Subject, TokenExpiry, TokenIssuer};
+use crate::verify::{TokenKind, VerifiedToken, Verifier, jwt_algorithm, sha256_hex};
+
+/// What the auth service needs to know about a user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    pub id: String,
+    pub name: String,
+    pub email: String,
+    pub is_bot: bool,
+    pub is_admin: bool,
+    pub roles: Vec<String>,
+}
+
+impl Account {
+    fn subject(&self) -> Subject<'_> {
+        Subject { name: &self.name, email: &self.email, is_bot: self.is_bot, roles: &self.roles }
+    }
+}
+
+/// A request's verified identity.
+#[derive(Debug, Clone)]
+pub struct Authenticated {
+    pub principal: Principal,
+    pub token: Arc<VerifiedToken>,
+}
+
+/// OpenMetadata's `JwtResponse`; `expiryDuration` is an absolute epoch-ms time (contract §5.1).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct JwtResponse {
+    pub access_token: String,
+    pub refresh_token: String,
+    pub token_type: String,
+    pub expiry_duration: i64,
+}
+
+/// OpenMetadata's `JWTAuthMechanism` (note the capitalised keys).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct JwtAuthMechanism {
+    #[serde(rename = "JWTToken")]
+    pub jwt_token: String,
+    #[serde(rename = "JWTTokenExpiry")]
+    pub jwt_token_expiry: String,
+    #[serde(rename = "JWTTokenExpiresAt", skip_serializing_if = "Option::is_none")]
+    pub jwt_token_expires_at: Option<i64>,
+}
+
+/// OpenMetadata's `PersonalAccessToken`; `jwtToken` only in the response that creates it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct PersonalAccessToken {
+    pub token: String,
+    pub token_name: String,
+    pub user_id: String,
+    pub token_type: String,
+    pub expiry_date: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jwt_token: Option<String>,
+}
+
+const REFRESH_TOKEN_LIFETIME_MS: i64 = 30 * 86_400 * 1000;
+
+pub struct AuthService {
+    config: Arc<Config>,
+    store: Store,
+    verifier: Verifier,
+    rules: PrincipalRules,
+    issuer: TokenIssuer,
+    passwords: Passwords,
+    secrets: SecretBox,
+}
+
+fn random_token() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+impl AuthService {
+    pub fn new(config: Arc<Config>, store: Store, keys: Arc<KeySet>, secrets: SecretBox) -> AuthService {
+        let authn = &config.authentication;
+        let verifier = Verifier::new(authn, keys.clone(), &config.jwt.issuer);
+        let issuer = TokenIssuer::new(keys, &config.jwt.issuer, jwt_algorithm(authn.algorithm));
+        let rules = PrincipalRules::new(authn, &config.authorizer);
+        AuthService { config, store, verifier, rules, issuer, passwords: Passwords::default(), secrets }
+    }
+
+    pub fn verifier(&self) -> &Verifier {
+        &self.verifier
+    }
+
+    pub fn issuer(&self) -> &TokenIssuer {
+        &self.issuer
+    }
+
+    pub fn rules(&self) -> &PrincipalRules {
+        &self.rules
+    }
+
+    pub fn passwords(&self) -> &Passwords {
+        &self.passwords
+    }
+
+    /// `Authorization: Bearer <token>` → verified principal.
+    pub async fn authenticate(&self, authorization: Option<&str>) -> Result<Authenticated> {
+        let token = authorization
+            .and_then(|h| h.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| AuthError::unauthorized(TOKEN_NOT_PRESENT))?;
+        let verified = self.verifier.verify(token).await?;
+        let principal = self.rules.resolve(&verified.claims, verified.kind.claim_source(), &verified.issuer)?;
+        self.check_revocations(&verified, &principal).await?;
+        Ok(Authenticated { principal, token: verified })
+    }
+
+    async fn check_revocations(&self, token: &VerifiedToken, principal: &Principal) -> Result<()> {
+        match token.kind {
+            TokenKind::Own(OwnTokenType::Bot) => {
+                if !principal.is_bot || self.store.bot_token_by_hash(&token.hash).await?.is_none() {
+                    return Err(AuthError::unauthorized(BOT_TOKEN_MISMATCH));
+                }
+            }
+            TokenKind::Own(OwnTokenType::PersonalAccess) => {
+                if principal.is_bot || !self.store.pat_exists(&token.hash).await? {
+                    return Err(AuthError::unauthorized(INVALID_PAT));
+                }
+            }
+            TokenKind::Own(OwnTokenType::OmUser) => {
+                if principal.is_bot || self.store.is_token_revoked(&token.hash).await? {
+                    return Err(AuthError::unauthorized("Invalid token, used after logout!"));
+                }
+            }
+            TokenKind::IdpId | TokenKind::IdpAccess => {}
+        }
+        Ok(())
+    }
+
+    // --- basic auth ---
+
+    fn window_ms(&self) -> i64 {
+        self.config.login.access_block_time_secs as i64 * 1000
+    }
+
+    /// Checks an email/password login (password Base64 as OpenMetadata's UI sends it). Unknown
+    /// users, bots and wrong passwords all get the same answer after the same work.
+    pub async fn check_password(&self, email: &str, password_b64: &str, account: Option<&Account>) -> Result<()> {
+        if self.config.authentication.provider.is_sso() {
+            return Err(AuthError::Forbidden(format!(
+                "Password login is disabled: this server signs users in with {}. Use the Sign in button.",
+                self.config.authentication.provider.as_str()
+            )));
+        }
+        let password = STANDARD
+            .decode(password_b64.trim())
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .ok_or_else(|| AuthError::BadRequest("Password needs to be encoded in Base-64.".into()))?;
+        let email_key = email.trim().to_lowercase();
+        if self.store.login_failures(&email_key, self.window_ms()).await? >= self.config.login.max_login_fail_attempts as i64 {
+            return Err(AuthError::unauthorized(LOCKED_OUT));
+        }
+        let account = account.filter(|a| !a.is_bot);
+        let stored = match account {
+            Some(a) => self.store.password_hash(&a.id).await?,
+            None => None,
+        };
+        match (self.passwords.verify(&password, stored).await?, account) {
+            (Verdict::Match { needs_rehash }, Some(a)) => {
+                self.store.clear_login_failures(&email_key).await?;
+                if needs_rehash {
+                    self.set_password(&a.id, &password).await?;
+                }
+                Ok(())
+            }
+            _ => {
+                self.store.record_login_failure(&email_key, self.window_ms()).await?;
+                Err(AuthError::unauthorized(INVALID_CREDENTIALS))
+            }
+        }
+    }
+
+    /// Stores a new Argon2id hash (policy checks are the caller's: imports and bootstrap skip them).
+    pub async fn set_password(&self, user_id: &str, password: &str) -> Result<()> {
+        let hash = self.passwords.hash(password).await?;
+        self.store.put_password_hash(user_id, &hash).await?;
+        Ok(())
+    }
+
+    /// Checks a user's current password (change-password with requestType SELF).
+    pub async fn password_matches(&self, user_id: &str, password: &str) -> Result<bool> {
+        let stored = self.store.password_hash(user_id).await?;
+        Ok(matches!(self.passwords.verify(password, stored).await?, Verdict::Match { .. }))
+    }
+
+    /// Clears failed-login counters for an email (after a password change).
+    pub async fn clear_failures(&self, email: &str) -> Result<()> {
+        Ok(self.store.clear_login_failures(&email.to_lowercase()).await?)
+    }
+
+    /// A new basic-auth session: access JWT (`OM_USER`) and a single-use refresh token.
+    pub async fn issue_session(&self, account: &Account) -> Result<JwtResponse> {
+        let lifetime = self.config.login.jwt_token_expiry_secs as i64;
+        let Minted { token, expires_at, .. } = self.issuer.mint(&account.subject(), OwnTokenType::OmUser, Some(lifetime))?;
+        let refresh = random_token();
+        self.store.insert_refresh_token(&sha256_hex(refresh.as_bytes()), &account.id, now_ms() + REFRESH_TOKEN_LIFETIME_MS).await?;
+        Ok(JwtResponse {
+            access_token: token,
+            refresh_token: refresh,
+            token_type: "Bearer".into(),
+            expiry_duration: expires_at.unwrap_or_default() * 1000,
+        })
+    }
+
+    /// Consumes a refresh token and returns its user id.
+    pub async fn take_refresh_token(&self, refresh_token: &str) -> Result<String> {
+        if refresh_token.trim().is_empty() {
+            return Err(AuthError::BadRequest("Token Cannot be Null or Empty String".into()));
+        }
+        match self.store.take_refresh_token(&sha256_hex(refresh_token.as_bytes())).await? {
+            Some((user_id, expires_at)) if expires_at > now_ms() => Ok(user_id),
+            // The token itself is never echoed (OpenMetadata appends it to this message).
+            _ => Err(AuthError::BadRequest("Expired token. Please login again".into())),
+        }
+    }
+
+    /// Ends a basic-auth session: the access token is denied until it expires, the refresh
+    /// token (if given) is deleted.
+    pub async fn logout(&self, access_token: &str, refresh_token: Option<&str>) -> Result<()> {
+        let verified = self.verifier.verify(access_token).await?;
+        let until = verified.expires_at.map(|e| e * 1000).unwrap_or(i64::MAX);
+        self.store.revoke_token(&verified.hash, until).await?;
+        if let Some(r) = refresh_token.filter(|r| !r.is_empty()) {
+            self.store.take_refresh_token(&sha256_hex(r.as_bytes())).await?;
+        }
+        Ok(())
+    }
+
+    /// Ends every session and token of a user (deletion, disabling).
+    pub async fn revoke_everything(&self, user_id: &str) -> Result<()> {
+        self.store.delete_refresh_tokens_of(user_id).await?;
+        self.store.delete_pats_of(user_id).await?;
+        self.store.delete_bot_token(user_id).await?;
+        self.store.delete_password_hash(user_id).await?;
+        Ok(())
+    }
+
+    // --- bot tokens ---
+
+    /// Mints a new bot token; the previous one stops working at once on every replica.
+    pub async fn generate_bot_token(&self, bot: &Account, expiry: TokenExpiry) -> Result<JwtAuthMechanism> {
+        let minted = self.issuer.mint(&bot.subject(), OwnTokenType::Bot, expiry.seconds())?;
+        self.store
+            .put_bot_token(&BotTokenRow {
+                user_id: bot.id.clone(),
+                token_hash: sha256_hex(minted.token.as_bytes()),
+                token_ciphertext: self.secrets.seal(&minted.token)?,
+                expiry: expiry.as_str(),
+                expires_at: minted.expires_at.map(|e| e * 1000),
+            })
+            .await?;
+        Ok(JwtAuthMechanism { jwt_token: minted.token, jwt_token_expiry: expiry.as_str(), jwt_token_expires_at: minted.expires_at.map(|e| e * 1000) })
+    }
+
+    pub async fn revoke_bot_token(&self, bot_user_id: &str) -> Result<()> {
+        Ok(self.store.delete_bot_token(bot_user_id).await?)
+    }
+
+    pub async fn bot_token(&self, bot_user_id: &str) -> Result<Option<JwtAuthMechanism>> {
+        let Some(row) = self.store.bot_token(bot_user_id).await? else { return Ok(None) };
+        Ok(Some(JwtAuthMechanism { jwt_token: self.secrets.open_sealed(&row.token_ciphertext)?, jwt_token_expiry: row.expiry, jwt_token_expires_at: row.expires_at }))
+    }
+
+    // --- personal access tokens ---
+
+    pub async fn create_pat(&self, user: &Account, name: &str, expiry: TokenExpiry) -> Result<PersonalAccessToken> {
+        if user.is_bot {
+            return Err(AuthError::BadRequest("Bots cannot have a Personal Access Token.".into()));
+        }
+        // A PAT always expires: Unlimited is for bot tokens only.
+        let lifetime = expiry.seconds().ok_or_else(|| AuthError::BadRequest("Personal access tokens cannot be Unlimited; choose OneHour, 1, 7, 30, 60 or 90".into()))?;
+        let minted = self.issuer.mint(&user.subject(), OwnTokenType::PersonalAccess, Some(lifetime))?;
+        let row = PatRow {
+            id: random_token(),
+            user_id: user.id.clone(),
+            token_name: name.to_string(),
+            token_hash: sha256_hex(minted.token.as_bytes()),
+            expires_at: minted.expires_at.unwrap_or_default() * 1000,
+            created_at: now_ms(),
+        };
+        self.store.insert_pat(&row).await?;
+        Ok(PersonalAccessToken { jwt_token: Some(minted.token), ..pat_view(row) })
+    }
+
+    pub async fn list_pats(&self, user_id: &str) -> Result<Vec<PersonalAccessToken>> {
+        Ok(self.store.pats_of(user_id).await?.into_iter().map(pat_view).collect())
+    }
+
+    /// Revokes the given PATs (or all) and returns the remaining ones.
+    pub async fn revoke_pats(&self, user_id: &str, ids: &[String], all: bool) -> Result<Vec<PersonalAccessToken>> {
+        if all {
+            self.store.delete_pats_of(user_id).await?;
+        } else {
+            for id in ids {
+                self.store.delete_pat(user_id, id).await?;
+            }
+        }
+        self.list_pats(user_id).await
+    }
+}
+
+fn pat_view(row: PatRow) -> PersonalAccessToken {
+    PersonalAccessToken {
+        token: row.id,
+        token_name: row.token_name,
+        user_id: row.user_id,
+        token_type: "PERSONAL_ACCESS_TOKEN".into(),
+        expiry_date: row.expires_at,
+        jwt_token: None,
+    }
+}
