@@ -1,0 +1,294 @@
+//! One engine for OpenMetadata's entity semantics, used by every entity type: create,
+//! create-or-update without a new version when nothing changed, lookups by id and FQN, cursor
+//! lists, JSON Patch, soft/hard delete with restore, and versions with change descriptions.
+
+use serde_json::{Map, Value, json};
+
+use crate::error::{CatalogError, Result, not_found};
+use ferrometa_store::{EntityRow, Include, Store, now_ms};
+
+/// Static description of an entity type.
+#[derive(Debug)]
+pub struct EntityKind {
+    /// OpenMetadata's entity type name (`user`, `bot`, `databaseService`, ...).
+    pub name: &'static str,
+    /// REST collection under `/api/v1/` (`users`, `services/databaseServices`, ...).
+    pub collection: &'static str,
+    /// Field holding a second unique key (a user's email).
+    pub secondary_key: Option<&'static str>,
+}
+
+/// Fields maintained by the engine, never taken from a client and never part of a change.
+const SYSTEM_FIELDS: &[&str] = &["id", "version", "updatedAt", "updatedBy", "href", "changeDescription", "fullyQualifiedName", "deleted"];
+
+/// An entity about to be written: its type, identity and the client-controlled body.
+pub struct Draft {
+    pub kind: &'static EntityKind,
+    pub name: String,
+    pub fqn: String,
+    pub parent_fqn: Option<String>,
+    pub body: Map<String, Value>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Page {
+    pub data: Vec<Value>,
+    pub before: Option<String>,
+    pub after: Option<String>,
+    pub total: i64,
+}
+
+#[derive(Clone)]
+pub struct Catalog {
+    store: Store,
+    base_url: String,
+}
+
+fn parse(row: &EntityRow) -> Result<Value> {
+    serde_json::from_str(&row.json).map_err(|e| CatalogError::Internal(format!("stored {} {} is not valid JSON: {e}", row.entity_type, row.id)))
+}
+
+fn version_of(v: &Value) -> f64 {
+    v.get("version").and_then(Value::as_f64).unwrap_or(0.1)
+}
+
+fn round1(v: f64) -> f64 {
+    (v * 10.0).round() / 10.0
+}
+
+/// The client-visible fields that differ between two versions.
+fn diff(old: &Value, new: &Map<String, Value>) -> (Vec<Value>, Vec<Value>, Vec<Value>) {
+    let empty = Map::new();
+    let old = old.as_object().unwrap_or(&empty);
+    let relevant = |k: &String| !SYSTEM_FIELDS.contains(&k.as_str());
+    let (mut added, mut updated, mut deleted) = (vec![], vec![], vec![]);
+    for (k, v) in new.iter().filter(|(k, _)| relevant(k)) {
+        match old.get(k) {
+            None | Some(Value::Null) if !v.is_null() => added.push(json!({"name": k, "newValue": v.to_string()})),
+            Some(o) if o != v && !v.is_null() => updated.push(json!({"name": k, "oldValue": o.to_string(), "newValue": v.to_string()})),
+            _ => {}
+        }
+    }
+    for (k, o) in old.iter().filter(|(k, _)| relevant(k)) {
+        if !o.is_null() && new.get(k).is_none_or(Value::is_null) {
+            deleted.push(json!({"name": k, "oldValue": o.to_string()}));
+        }
+    }
+    (added, updated, deleted)
+}
+
+impl Catalog {
+    pub fn new(store: Store, base_url: &str) -> Catalog {
+        Catalog { store, base_url: base_url.trim_end_matches('/').to_string() }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    fn href(&self, kind: &EntityKind, id: &str) -> String {
+        format!("{}/api/v1/{}/{}", self.base_url, kind.collection, id)
+    }
+
+    /// A reference to a stored entity, OpenMetadata's `EntityReference`.
+    pub fn reference(&self, kind: &EntityKind, entity: &Value) -> Value {
+        let mut r = json!({
+            "id": entity["id"],
+            "type": kind.name,
+            "name": entity["name"],
+            "fullyQualifiedName": entity["fullyQualifiedName"],
+            "deleted": entity.get("deleted").cloned().unwrap_or(Value::Bool(false)),
+            "href": entity["href"],
+        });
+        if let Some(d) = entity.get("displayName").filter(|d| !d.is_null()) {
+            r["displayName"] = d.clone();
+        }
+        r
+    }
+
+    fn row(&self, kind: &EntityKind, entity: &Value, parent_fqn: Option<String>) -> Result<EntityRow> {
+        let secondary_key = kind.secondary_key.and_then(|f| entity.get(f)).and_then(Value::as_str).map(str::to_lowercase);
+        Ok(EntityRow {
+            id: entity["id"].as_str().unwrap_or_default().to_string(),
+            entity_type: kind.name.to_string(),
+            fqn: entity["fullyQualifiedName"].as_str().unwrap_or_default().to_string(),
+            secondary_key,
+            parent_fqn,
+            deleted: entity["deleted"].as_bool().unwrap_or(false),
+            updated_at: entity["updatedAt"].as_i64().unwrap_or_else(now_ms),
+            json: serde_json::to_string(entity)?,
+        })
+    }
+
+    /// Creates a new entity; 409 when its FQN (or secondary key) is taken.
+    pub async fn create(&self, draft: Draft, actor: &str) -> Result<Value> {
+        let id = uuid::Uuid::new_v4().to_string();
+        let mut body = draft.body;
+        body.retain(|k, _| !SYSTEM_FIELDS.contains(&k.as_str()));
+        body.insert("id".into(), json!(id));
+        body.insert("name".into(), json!(draft.name));
+        body.insert("fullyQualifiedName".into(), json!(draft.fqn));
+        body.insert("version".into(), json!(0.1));
+        body.insert("updatedAt".into(), json!(now_ms()));
+        body.insert("updatedBy".into(), json!(actor));
+        body.insert("href".into(), json!(self.href(draft.kind, &id)));
+        body.insert("deleted".into(), json!(false));
+        let entity = Value::Object(body);
+        let row = self.row(draft.kind, &entity, draft.parent_fqn)?;
+        self.store.insert_entity(&row).await?;
+        self.store.put_entity_version(&row.id, "0.1", &row.json).await?;
+        Ok(entity)
+    }
+
+    /// PUT semantics: create (true) or update the entity with this FQN (false).
+    pub async fn create_or_update(&self, draft: Draft, actor: &str) -> Result<(Value, bool)> {
+        match self.store.entity_by_fqn(draft.kind.name, &draft.fqn).await? {
+            None => Ok((self.create(draft, actor).await?, true)),
+            Some(row) => {
+                let old = parse(&row)?;
+                let mut merged = old.as_object().cloned().unwrap_or_default();
+                for (k, v) in draft.body.into_iter().filter(|(k, _)| !SYSTEM_FIELDS.contains(&k.as_str())) {
+                    merged.insert(k, v);
+                }
+                Ok((self.update(draft.kind, &old, merged, draft.parent_fqn, actor).await?, false))
+            }
+        }
+    }
+
+    /// Stores `new` as the next version of `old`; returns `old` unchanged when nothing differs.
+    pub async fn update(&self, kind: &EntityKind, old: &Value, mut new: Map<String, Value>, parent_fqn: Option<String>, actor: &str) -> Result<Value> {
+        for f in SYSTEM_FIELDS {
+            match old.get(*f) {
+                Some(v) => new.insert(f.to_string(), v.clone()),
+                None => new.remove(*f),
+            };
+        }
+        let (added, updated, deleted) = diff(old, &new);
+        if added.is_empty() && updated.is_empty() && deleted.is_empty() {
+            return Ok(old.clone());
+        }
+        let previous = version_of(old);
+        let version = if deleted.is_empty() { round1(previous + 0.1) } else { previous.floor() + 1.0 };
+        new.insert("version".into(), json!(version));
+        new.insert("updatedAt".into(), json!(now_ms()));
+        new.insert("updatedBy".into(), json!(actor));
+        new.insert(
+            "changeDescription".into(),
+            json!({"fieldsAdded": added, "fieldsUpdated": updated, "fieldsDeleted": deleted, "previousVersion": previous}),
+        );
+        let entity = Value::Object(new);
+        let row = self.row(kind, &entity, parent_fqn)?;
+        self.store.update_entity(&row).await?;
+        self.store.put_entity_version(&row.id, &format!("{version:.1}"), &row.json).await?;
+        Ok(entity)
+    }
+
+    fn visible(row: &EntityRow, include: Include) -> bool {
+        match include {
+            Include::NonDeleted => !row.deleted,
+            Include::Deleted => row.deleted,
+            Include::All => true,
+        }
+    }
+
+    pub async fn get(&self, kind: &EntityKind, id: &str, include: Include) -> Result<Value> {
+        match self.store.entity_by_id(kind.name, id).await? {
+            Some(row) if Self::visible(&row, include) => parse(&row),
+            _ => Err(not_found(kind.name, id)),
+        }
+    }
+
+    pub async fn get_by_name(&self, kind: &EntityKind, fqn: &str, include: Include) -> Result<Value> {
+        match self.store.entity_by_fqn(kind.name, fqn).await? {
+            Some(row) if Self::visible(&row, include) => parse(&row),
+            _ => Err(not_found(kind.name, fqn)),
+        }
+    }
+
+    pub async fn find_by_secondary_key(&self, kind: &EntityKind, key: &str) -> Result<Option<Value>> {
+        self.store.entity_by_secondary_key(kind.name, &key.to_lowercase()).await?.as_ref().map(parse).transpose()
+    }
+
+    pub async fn list(&self, kind: &EntityKind, parent_fqn: Option<&str>, include: Include, limit: i64, after: Option<&str>, before: Option<&str>) -> Result<Page> {
+        if !(0..=1_000_000).contains(&limit) {
+            return Err(CatalogError::BadRequest("limit must be between 0 and 1000000".into()));
+        }
+        let page = self.store.list_entities(kind.name, parent_fqn, include, limit, after, before).await?;
+        Ok(Page { data: page.rows.iter().map(parse).collect::<Result<_>>()?, before: page.before, after: page.after, total: page.total })
+    }
+
+    /// Applies an RFC 6902 patch; system fields and the name cannot be patched.
+    pub async fn patch(&self, kind: &EntityKind, id: &str, patch: &json_patch::Patch, actor: &str) -> Result<Value> {
+        let old = self.get(kind, id, Include::NonDeleted).await?;
+        let mut doc = old.clone();
+        json_patch::patch(&mut doc, patch).map_err(|e| CatalogError::BadRequest(format!("JSON patch cannot be applied: {e}")))?;
+        for f in ["name", "id"] {
+            if doc.get(f) != old.get(f) {
+                return Err(CatalogError::BadRequest(format!("the field {f} cannot be changed with PATCH")));
+            }
+        }
+        let row = self.store.entity_by_id(kind.name, id).await?.ok_or_else(|| not_found(kind.name, id))?;
+        let new = doc.as_object().cloned().ok_or_else(|| CatalogError::BadRequest("the patched entity is not an object".into()))?;
+        self.update(kind, &old, new, row.parent_fqn, actor).await
+    }
+
+    /// Soft delete: marks deleted (a new major version); hard delete removes the row.
+    pub async fn delete(&self, kind: &EntityKind, id: &str, hard: bool, actor: &str) -> Result<Value> {
+        let row = self.store.entity_by_id(kind.name, id).await?.ok_or_else(|| not_found(kind.name, id))?;
+        let mut entity = parse(&row)?;
+        if hard {
+            self.store.delete_entity(id).await?;
+            entity["deleted"] = json!(true);
+            return Ok(entity);
+        }
+        if row.deleted {
+            return Ok(entity);
+        }
+        let version = version_of(&entity).floor() + 1.0;
+        entity["deleted"] = json!(true);
+        entity["version"] = json!(version);
+        entity["updatedAt"] = json!(now_ms());
+        entity["updatedBy"] = json!(actor);
+        entity["changeDescription"] = json!({"fieldsAdded": [], "fieldsUpdated": [{"name": "deleted", "oldValue": "false", "newValue": "true"}], "fieldsDeleted": [], "previousVersion": version_of(&parse(&row)?)});
+        let new_row = EntityRow { deleted: true, json: serde_json::to_string(&entity)?, updated_at: now_ms(), ..row };
+        self.store.update_entity(&new_row).await?;
+        self.store.put_entity_version(id, &format!("{version:.1}"), &new_row.json).await?;
+        Ok(entity)
+    }
+
+    pub async fn restore(&self, kind: &EntityKind, id: &str, actor: &str) -> Result<Value> {
+        let row = self.store.entity_by_id(kind.name, id).await?.ok_or_else(|| not_found(kind.name, id))?;
+        let old = parse(&row)?;
+        if !row.deleted {
+            return Ok(old);
+        }
+        let version = round1(version_of(&old) + 0.1);
+        let mut entity = old.clone();
+        entity["deleted"] = json!(false);
+        entity["version"] = json!(version);
+        entity["updatedAt"] = json!(now_ms());
+        entity["updatedBy"] = json!(actor);
+        let new_row = EntityRow { deleted: false, json: serde_json::to_string(&entity)?, updated_at: now_ms(), ..row };
+        self.store.update_entity(&new_row).await?;
+        self.store.put_entity_version(id, &format!("{version:.1}"), &new_row.json).await?;
+        Ok(entity)
+    }
+
+    /// OpenMetadata's `EntityHistory`: newest version first, each as a JSON string.
+    pub async fn versions(&self, kind: &EntityKind, id: &str) -> Result<Value> {
+        self.get(kind, id, Include::All).await?;
+        let mut versions = self.store.entity_versions(id).await?;
+        versions.sort_by(|a, b| b.0.parse::<f64>().unwrap_or(0.0).total_cmp(&a.0.parse::<f64>().unwrap_or(0.0)));
+        Ok(json!({"entityType": kind.name, "versions": versions.into_iter().map(|(_, j)| j).collect::<Vec<_>>()}))
+    }
+
+    pub async fn version(&self, kind: &EntityKind, id: &str, version: &str) -> Result<Value> {
+        let wanted: f64 = version.parse().map_err(|_| CatalogError::BadRequest(format!("{version} is not a version number")))?;
+        let versions = self.store.entity_versions(id).await?;
+        let found = versions.into_iter().find(|(v, _)| v.parse::<f64>().is_ok_and(|v| (v - wanted).abs() < 1e-9));
+        match found {
+            Some((_, json)) => Ok(serde_json::from_str(&json)?),
+            None => Err(not_found(&format!("{} version", kind.name), &format!("{id} {version}"))),
+        }
+    }
+}

@@ -1,0 +1,141 @@
+//! Users and bots as OpenMetadata entities. Credentials are not part of the entity (the auth
+//! crate keeps them); names and emails are stored lower-case.
+
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use crate::email::Email;
+use crate::engine::{Catalog, Draft};
+use crate::error::{CatalogError, Result};
+use crate::fqn::{EntityName, quote};
+use crate::kinds::{BOT, ROLE, USER};
+use ferrometa_store::Include;
+
+/// OpenMetadata's `CreateUser` (the fields ferrometa acts on; others are kept as given).
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateUser {
+    pub name: String,
+    pub email: String,
+    #[serde(default)]
+    pub display_name: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub is_admin: Option<bool>,
+    #[serde(default)]
+    pub is_bot: Option<bool>,
+    #[serde(default)]
+    pub profile: Option<Value>,
+    #[serde(default)]
+    pub timezone: Option<String>,
+    /// Role ids.
+    #[serde(default)]
+    pub roles: Option<Vec<String>>,
+}
+
+/// OpenMetadata's `CreateBot`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateBot {
+    pub name: String,
+    /// Name of the bot's user.
+    pub bot_user: String,
+    #[serde(default)]
+    pub display_name: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub provider: Option<String>,
+}
+
+fn set_opt(body: &mut Map<String, Value>, key: &str, v: Option<Value>) {
+    if let Some(v) = v.filter(|v| !v.is_null()) {
+        body.insert(key.into(), v);
+    }
+}
+
+impl Catalog {
+    async fn role_refs(&self, ids: &[String]) -> Result<Vec<Value>> {
+        let mut refs = vec![];
+        for id in ids {
+            let role = self.get(&ROLE, id, Include::NonDeleted).await?;
+            refs.push(self.reference(&ROLE, &role));
+        }
+        Ok(refs)
+    }
+
+    fn user_body(&self, req: &CreateUser, email: &Email, roles: Vec<Value>) -> Map<String, Value> {
+        let mut body = Map::new();
+        body.insert("email".into(), json!(email.as_str()));
+        body.insert("isAdmin".into(), json!(req.is_admin.unwrap_or(false)));
+        body.insert("isBot".into(), json!(req.is_bot.unwrap_or(false)));
+        body.insert("isEmailVerified".into(), json!(false));
+        body.insert("roles".into(), json!(roles));
+        body.insert("teams".into(), json!([]));
+        set_opt(&mut body, "displayName", req.display_name.clone().map(Value::from));
+        set_opt(&mut body, "description", req.description.clone().map(Value::from));
+        set_opt(&mut body, "profile", req.profile.clone());
+        set_opt(&mut body, "timezone", req.timezone.clone().map(Value::from));
+        body
+    }
+
+    /// Creates a user; 409 when the name or the email is taken.
+    pub async fn create_user(&self, req: &CreateUser, actor: &str) -> Result<Value> {
+        let name = EntityName::parse(&req.name.trim().to_lowercase())?;
+        let email = Email::parse(&req.email)?;
+        let roles = self.role_refs(req.roles.as_deref().unwrap_or_default()).await?;
+        let body = self.user_body(req, &email, roles);
+        self.create(Draft { kind: &USER, name: name.as_str().into(), fqn: quote(name.as_str()), parent_fqn: None, body }, actor).await
+    }
+
+    pub async fn user_by_name(&self, name: &str) -> Result<Option<Value>> {
+        match self.get_by_name(&USER, &quote(&name.to_lowercase()), Include::NonDeleted).await {
+            Ok(u) => Ok(Some(u)),
+            Err(CatalogError::NotFound(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    pub async fn user_by_email(&self, email: &str) -> Result<Option<Value>> {
+        Ok(self.find_by_secondary_key(&USER, email).await?.filter(|u| u["deleted"] != json!(true)))
+    }
+
+    /// Sets top-level fields of a user (admin flag, last login, ...) as a new version.
+    pub async fn set_user_fields(&self, user: &Value, fields: Value, actor: &str) -> Result<Value> {
+        let mut new = user.as_object().cloned().unwrap_or_default();
+        for (k, v) in fields.as_object().cloned().unwrap_or_default() {
+            new.insert(k, v);
+        }
+        self.update(&USER, user, new, None, actor).await
+    }
+
+    pub async fn create_bot(&self, req: &CreateBot, actor: &str) -> Result<Value> {
+        let name = EntityName::parse(&req.name)?;
+        let user = self.user_by_name(&req.bot_user).await?.ok_or_else(|| CatalogError::BadRequest(format!("bot user {} does not exist", req.bot_user)))?;
+        if user["isBot"] != json!(true) {
+            return Err(CatalogError::BadRequest(format!("User {} is not a bot user", req.bot_user)));
+        }
+        let mut body = Map::new();
+        body.insert("botUser".into(), self.reference(&USER, &user));
+        body.insert("provider".into(), json!(req.provider.clone().unwrap_or_else(|| "user".into())));
+        set_opt(&mut body, "displayName", req.display_name.clone().map(Value::from));
+        set_opt(&mut body, "description", req.description.clone().map(Value::from));
+        self.create(Draft { kind: &BOT, name: name.as_str().into(), fqn: quote(name.as_str()), parent_fqn: None, body }, actor).await
+    }
+
+    /// Creates a role with the given name unless it exists; returns it.
+    pub async fn ensure_role(&self, name: &str, description: &str) -> Result<Value> {
+        match self.get_by_name(&ROLE, &quote(name), Include::All).await {
+            Ok(r) => Ok(r),
+            Err(CatalogError::NotFound(_)) => {
+                let mut body = Map::new();
+                body.insert("displayName".into(), json!(name));
+                body.insert("description".into(), json!(description));
+                body.insert("policies".into(), json!([]));
+                self.create(Draft { kind: &ROLE, name: name.into(), fqn: quote(name), parent_fqn: None, body }, "system").await
+            }
+            Err(e) => Err(e),
+        }
+    }
+}
