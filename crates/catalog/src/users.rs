@@ -32,6 +32,9 @@ pub struct CreateUser {
     /// Role ids.
     #[serde(default)]
     pub roles: Option<Vec<String>>,
+    /// Set by the server (bootstrap, verified SSO sign-up), never by a client.
+    #[serde(skip)]
+    pub email_verified: bool,
 }
 
 /// OpenMetadata's `CreateBot`.
@@ -70,7 +73,7 @@ impl Catalog {
         body.insert("email".into(), json!(email.as_str()));
         body.insert("isAdmin".into(), json!(req.is_admin.unwrap_or(false)));
         body.insert("isBot".into(), json!(req.is_bot.unwrap_or(false)));
-        body.insert("isEmailVerified".into(), json!(false));
+        body.insert("isEmailVerified".into(), json!(req.email_verified));
         body.insert("roles".into(), json!(roles));
         body.insert("teams".into(), json!([]));
         set_opt(&mut body, "displayName", req.display_name.clone().map(Value::from));

@@ -1,1 +1,156 @@
+//! ferrometa's HTTP layer: the API (and later the UI) on `SERVER_PORT`, `/healthcheck` and
+//! `/metrics` on `SERVER_ADMIN_PORT`, graceful shutdown.
 
+pub mod access;
+pub mod error;
+pub mod extract;
+pub mod routes;
+pub mod startup;
+pub mod state;
+mod telemetry;
+
+use std::future::IntoFuture;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::middleware::from_fn_with_state;
+use axum::routing::{get, post, put};
+use ferrometa_config::Config;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::error::ApiError;
+use crate::routes::{bots, system, users};
+pub use crate::startup::StartupError;
+use crate::state::AppState;
+
+/// Largest request body: entity JSON is small; this bounds memory per request.
+const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
+
+pub fn api_router(state: AppState) -> Router {
+    Router::new()
+        .route("/api/v1/system/version", get(system::version))
+        .route("/api/v1/system/config/auth", get(system::auth_config))
+        .route("/api/v1/system/config/authorizer", get(system::authorizer_config))
+        .route("/api/v1/system/config/jwks", get(system::jwks))
+        .route("/api/v1/system/config/customUiThemePreference", get(system::ui_theme))
+        .route("/api/v1/system/config/loginConfig", get(system::login_config))
+        .route("/api/v1/users/login", post(users::login))
+        .route("/api/v1/users/refresh", post(users::refresh))
+        .route("/api/v1/users/signup", post(users::signup))
+        .route("/api/v1/users/logout", post(users::logout))
+        .route("/api/v1/users/changePassword", put(users::change_password))
+        .route("/api/v1/users/loggedInUser", get(users::logged_in_user))
+        .route("/api/v1/users/loggedInUser/groupTeams", get(users::group_teams))
+        .route("/api/v1/users", get(users::list).post(users::create))
+        .route("/api/v1/users/{id}", get(users::get).patch(users::patch).delete(users::delete))
+        .route("/api/v1/users/name/{name}", get(users::get_by_name))
+        .route("/api/v1/users/restore", put(users::restore))
+        .route("/api/v1/users/{id}/versions", get(users::versions))
+        .route("/api/v1/users/{id}/versions/{version}", get(users::version))
+        .route("/api/v1/users/generateToken/{id}", put(users::generate_token))
+        .route("/api/v1/users/revokeToken", put(users::revoke_token))
+        .route("/api/v1/users/token/{id}", get(users::get_token))
+        .route("/api/v1/users/auth-mechanism/{id}", get(users::auth_mechanism))
+        .route("/api/v1/users/security/token", get(users::list_pats).put(users::create_pat))
+        .route("/api/v1/users/security/token/revoke", put(users::revoke_pats))
+        .route("/api/v1/bots", get(bots::list).post(bots::create).put(bots::put))
+        .route("/api/v1/bots/{id}", get(bots::get).delete(bots::delete))
+        .route("/api/v1/bots/name/{name}", get(bots::get_by_name))
+        .route("/api/v1/roles", get(bots::list_roles))
+        .route("/api/v1/roles/name/{name}", get(bots::role_by_name))
+        .route_layer(from_fn_with_state(state.clone(), access::enforce))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state)
+}
+
+async fn not_found(uri: axum::http::Uri) -> ApiError {
+    ApiError::not_found(format!("No resource at {}", uri.path().chars().take(200).collect::<String>()))
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "HTTP method not allowed for this resource")
+}
+
+/// A running server: its bound addresses and a handle to stop it.
+pub struct RunningServer {
+    pub api_addr: SocketAddr,
+    pub admin_addr: SocketAddr,
+    stop: watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl RunningServer {
+    /// Stops accepting, lets in-flight requests finish, and waits for both listeners.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        for t in self.tasks {
+            let _ = t.await;
+        }
+    }
+
+    /// Resolves once a shutdown has been requested and both listeners have finished.
+    pub async fn wait(self) {
+        for t in self.tasks {
+            let _ = t.await;
+        }
+    }
+
+    pub fn stopper(&self) -> watch::Sender<bool> {
+        self.stop.clone()
+    }
+}
+
+async fn bind(host: &str, port: u16) -> Result<TcpListener, StartupError> {
+    let addr = format!("{host}:{port}");
+    TcpListener::bind(&addr).await.map_err(|source| StartupError::Bind { addr, source })
+}
+
+/// Boots everything and starts both listeners (port 0 picks a free port, for tests).
+pub async fn start(config: Config) -> Result<RunningServer, StartupError> {
+    let metrics = telemetry::metrics_handle();
+    let grace = Duration::from_secs(config.server.shutdown_grace_secs);
+    let api_listener = bind(&config.server.host, config.server.port).await?;
+    let admin_listener = bind(&config.server.host, config.server.admin_port).await?;
+    let state = startup::build_state(config).await?;
+    if !state.config.authorizer.authenticate_requests {
+        tracing::warn!("AUTHENTICATION IS OFF (NoopFilter + NoopAuthorizer): every request runs as an anonymous admin. Never use this outside local development.");
+    }
+    let api = telemetry::layers(api_router(state.clone()), MAX_BODY_BYTES);
+    let admin = telemetry::admin_router(state.store.clone(), metrics);
+    let (stop, stopped) = watch::channel(false);
+    let api_addr = api_listener.local_addr().map_err(|source| StartupError::Bind { addr: "api".into(), source })?;
+    let admin_addr = admin_listener.local_addr().map_err(|source| StartupError::Bind { addr: "admin".into(), source })?;
+    let tasks = vec![serve(api_listener, api, stopped.clone(), grace), serve(admin_listener, admin, stopped, grace)];
+    tracing::info!(%api_addr, %admin_addr, provider = state.config.authentication.provider.as_str(), "ferrometa is serving");
+    Ok(RunningServer { api_addr, admin_addr, stop, tasks })
+}
+
+fn serve(listener: TcpListener, app: Router, stopped: watch::Receiver<bool>, grace: Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut signal = stopped.clone();
+        let mut until_stopped = stopped;
+        let server = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(async move {
+                let _ = until_stopped.wait_for(|s| *s).await;
+            })
+            .into_future();
+        let mut server = std::pin::pin!(server);
+        tokio::select! {
+            result = &mut server => {
+                if let Err(e) = result {
+                    tracing::error!(error = %e, "listener failed");
+                }
+            }
+            _ = async { let _ = signal.wait_for(|s| *s).await; } => {
+                // In-flight requests get `grace` to finish after the signal.
+                if tokio::time::timeout(grace, &mut server).await.is_err() {
+                    tracing::warn!(?grace, "shutdown grace period over; closing remaining connections");
+                }
+            }
+        }
+    })
+}

@@ -1,0 +1,162 @@
+//! Who may call what: every endpoint's required access is declared in [`ACCESS`], and the
+//! middleware enforces it (an endpoint missing from the table is refused, never open).
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{Method, header};
+use axum::middleware::Next;
+use axum::response::Response;
+use ferrometa_auth::{Authenticated, Principal};
+use ferrometa_auth::verify::TokenKind;
+use ferrometa_catalog::kinds::USER;
+use ferrometa_store::Include;
+use serde_json::Value;
+
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// No token needed (contract §3.1 and the UI's sign-in pages).
+    Public,
+    /// A valid token; the caller may not have a user yet (first SSO login).
+    Authenticated,
+    /// A valid token of a user with `isAdmin`.
+    Admin,
+}
+
+use Access::*;
+
+/// Method, route pattern (as registered with axum), required access.
+pub static ACCESS: &[(Method, &str, Access)] = &[
+    (Method::GET, "/api/v1/system/version", Public),
+    (Method::GET, "/api/v1/system/config/auth", Public),
+    (Method::GET, "/api/v1/system/config/authorizer", Public),
+    (Method::GET, "/api/v1/system/config/jwks", Public),
+    (Method::GET, "/api/v1/system/config/customUiThemePreference", Public),
+    (Method::GET, "/api/v1/system/config/loginConfig", Authenticated),
+    (Method::POST, "/api/v1/users/login", Public),
+    (Method::POST, "/api/v1/users/refresh", Public),
+    (Method::POST, "/api/v1/users/signup", Public),
+    (Method::POST, "/api/v1/users/logout", Authenticated),
+    (Method::PUT, "/api/v1/users/changePassword", Authenticated),
+    (Method::GET, "/api/v1/users/loggedInUser", Authenticated),
+    (Method::GET, "/api/v1/users/loggedInUser/groupTeams", Authenticated),
+    (Method::GET, "/api/v1/users", Authenticated),
+    (Method::POST, "/api/v1/users", Authenticated),
+    (Method::GET, "/api/v1/users/{id}", Authenticated),
+    (Method::PATCH, "/api/v1/users/{id}", Authenticated),
+    (Method::DELETE, "/api/v1/users/{id}", Admin),
+    (Method::GET, "/api/v1/users/name/{name}", Authenticated),
+    (Method::PUT, "/api/v1/users/restore", Admin),
+    (Method::GET, "/api/v1/users/{id}/versions", Authenticated),
+    (Method::GET, "/api/v1/users/{id}/versions/{version}", Authenticated),
+    (Method::PUT, "/api/v1/users/generateToken/{id}", Admin),
+    (Method::PUT, "/api/v1/users/revokeToken", Admin),
+    (Method::GET, "/api/v1/users/token/{id}", Admin),
+    (Method::GET, "/api/v1/users/auth-mechanism/{id}", Admin),
+    (Method::GET, "/api/v1/users/security/token", Authenticated),
+    (Method::PUT, "/api/v1/users/security/token", Authenticated),
+    (Method::PUT, "/api/v1/users/security/token/revoke", Authenticated),
+    (Method::GET, "/api/v1/bots", Authenticated),
+    (Method::POST, "/api/v1/bots", Admin),
+    (Method::PUT, "/api/v1/bots", Admin),
+    (Method::GET, "/api/v1/bots/{id}", Authenticated),
+    (Method::DELETE, "/api/v1/bots/{id}", Admin),
+    (Method::GET, "/api/v1/bots/name/{name}", Authenticated),
+    (Method::GET, "/api/v1/roles", Authenticated),
+    (Method::GET, "/api/v1/roles/name/{name}", Authenticated),
+];
+
+pub fn required(method: &Method, path: &str) -> Option<Access> {
+    ACCESS.iter().find(|(m, p, _)| m == method && *p == path).map(|(_, _, a)| *a)
+}
+
+/// The caller of a request, for handlers.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub name: String,
+    pub email: String,
+    pub is_admin: bool,
+    pub is_bot: bool,
+    /// The caller's user entity; `None` before an SSO user's first sign-up.
+    pub user: Option<Value>,
+    pub principal: Option<Principal>,
+    pub auth: Option<Authenticated>,
+}
+
+impl Caller {
+    fn anonymous() -> Caller {
+        Caller { name: "anonymous".into(), email: String::new(), is_admin: true, is_bot: false, user: None, principal: None, auth: None }
+    }
+
+    pub fn require_admin(&self) -> ApiResult<()> {
+        if self.is_admin { Ok(()) } else { Err(ApiError::not_admin(&self.name)) }
+    }
+
+    pub fn user_id(&self) -> Option<&str> {
+        self.user.as_ref().and_then(|u| u["id"].as_str())
+    }
+}
+
+pub async fn enforce(State(state): State<AppState>, matched: Option<MatchedPath>, mut req: Request, next: Next) -> Response {
+    let path = matched.as_ref().map(|m| m.as_str()).unwrap_or("");
+    let caller = match authorize(&state, req.method(), path, req.headers().get(header::AUTHORIZATION)).await {
+        Ok(c) => c,
+        Err(e) => return axum::response::IntoResponse::into_response(e),
+    };
+    if let Some(c) = caller {
+        req.extensions_mut().insert(c);
+    }
+    next.run(req).await
+}
+
+async fn authorize(state: &AppState, method: &Method, path: &str, authorization: Option<&axum::http::HeaderValue>) -> ApiResult<Option<Caller>> {
+    let Some(access) = required(method, path) else {
+        tracing::error!(%method, path, "endpoint has no entry in the access table");
+        return Err(ApiError::forbidden("No access rule is declared for this endpoint"));
+    };
+    if !state.config.authorizer.authenticate_requests {
+        return Ok(Some(Caller::anonymous()));
+    }
+    if access == Public {
+        return Ok(None);
+    }
+    let header = authorization.and_then(|h| h.to_str().ok());
+    let auth = state.auth.authenticate(header).await?;
+    let caller = caller_of(state, auth).await?;
+    metrics::counter!("ferrometa_auth_success_total").increment(1);
+    if access == Admin {
+        caller.require_admin()?;
+    }
+    Ok(Some(caller))
+}
+
+/// Finds the caller's user. SSO users are bound to `(iss, sub)` on their first sign-in with a
+/// verified email equal to the user's email; afterwards only that subject reaches the user.
+pub async fn caller_of(state: &AppState, auth: Authenticated) -> ApiResult<Caller> {
+    let p = auth.principal.clone();
+    let user = match &p.sso_subject {
+        None => state.catalog.user_by_name(&p.name).await?,
+        Some((iss, sub)) => sso_user(state, &p, iss, sub, auth.token.kind).await?,
+    };
+    let is_admin = !state.config.authorizer.enforce_authorization || user.as_ref().is_some_and(|u| u["isAdmin"] == Value::Bool(true));
+    let is_bot = p.is_bot || user.as_ref().is_some_and(|u| u["isBot"] == Value::Bool(true));
+    Ok(Caller { name: p.name.clone(), email: p.email.clone(), is_admin, is_bot, user, principal: Some(p), auth: Some(auth) })
+}
+
+async fn sso_user(state: &AppState, p: &Principal, iss: &str, sub: &str, kind: TokenKind) -> ApiResult<Option<Value>> {
+    if let Some(id) = state.store.sso_subject_user(iss, sub).await? {
+        return Ok(state.catalog.get(&USER, &id, Include::NonDeleted).await.ok());
+    }
+    let Some(user) = state.catalog.user_by_name(&p.name).await? else { return Ok(None) };
+    let bindable = kind == TokenKind::IdpId && p.email_verified && user["email"].as_str() == Some(p.email.as_str()) && user["isBot"] != Value::Bool(true);
+    if !bindable || !state.store.sso_bindings_of(user["id"].as_str().unwrap_or_default()).await?.is_empty() {
+        return Err(ApiError::unauthorized(format!(
+            "Not Authorized! The user {} exists but is not linked to this sign-in (a verified email equal to the user's email is needed on first sign-in)",
+            p.name
+        )));
+    }
+    state.store.bind_sso_subject(iss, sub, user["id"].as_str().unwrap_or_default()).await?;
+    state.store.audit(&p.name, "sso.bind", &p.name, iss).await?;
+    Ok(Some(user))
+}

@@ -1,0 +1,88 @@
+//! The one place where errors of every layer become HTTP answers: OpenMetadata's body
+//! `{"code": <status>, "message": "<text>"}`, `WWW-Authenticate` on 401, never a 500 for a
+//! client's fault, and server faults logged with a reference instead of shown.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use ferrometa_auth::AuthError;
+use ferrometa_catalog::CatalogError;
+use serde_json::json;
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub message: String,
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl ApiError {
+    pub fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
+        ApiError { status, message: message.into() }
+    }
+    pub fn bad_request(message: impl Into<String>) -> ApiError {
+        Self::new(StatusCode::BAD_REQUEST, message)
+    }
+    pub fn forbidden(message: impl Into<String>) -> ApiError {
+        Self::new(StatusCode::FORBIDDEN, message)
+    }
+    pub fn not_found(message: impl Into<String>) -> ApiError {
+        Self::new(StatusCode::NOT_FOUND, message)
+    }
+    pub fn unauthorized(message: impl Into<String>) -> ApiError {
+        Self::new(StatusCode::UNAUTHORIZED, message)
+    }
+    /// A server fault: logged in full, answered with a reference only.
+    pub fn internal(detail: impl std::fmt::Display) -> ApiError {
+        let reference = uuid::Uuid::new_v4();
+        tracing::error!(%reference, error = %detail, "internal error");
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, format!("Internal server error (reference {reference})"))
+    }
+    pub fn not_admin(name: &str) -> ApiError {
+        Self::forbidden(format!("Principal: CatalogPrincipal{{name='{name}'}} is not admin"))
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut response = (self.status, Json(json!({"code": self.status.as_u16(), "message": self.message}))).into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer error=\"invalid_token\""));
+        }
+        response
+    }
+}
+
+impl From<AuthError> for ApiError {
+    fn from(e: AuthError) -> Self {
+        metrics::counter!("ferrometa_auth_failures_total", "reason" => e.reason()).increment(1);
+        match e {
+            AuthError::Unauthorized(m) => Self::unauthorized(m),
+            AuthError::Expired => Self::unauthorized("Expired token!"),
+            AuthError::KeysUnavailable(m) => Self::new(StatusCode::SERVICE_UNAVAILABLE, m),
+            AuthError::BadRequest(m) => Self::bad_request(m),
+            AuthError::Forbidden(m) => Self::forbidden(m),
+            AuthError::Internal(m) => Self::internal(m),
+        }
+    }
+}
+
+impl From<CatalogError> for ApiError {
+    fn from(e: CatalogError) -> Self {
+        match e {
+            CatalogError::NotFound(m) => Self::not_found(m),
+            CatalogError::AlreadyExists => Self::new(StatusCode::CONFLICT, "Entity already exists"),
+            CatalogError::BadRequest(m) => Self::bad_request(m),
+            CatalogError::Forbidden(m) => Self::forbidden(m),
+            CatalogError::Internal(m) => Self::internal(m),
+            CatalogError::Store(e) => Self::internal(e),
+        }
+    }
+}
+
+impl From<ferrometa_store::StoreError> for ApiError {
+    fn from(e: ferrometa_store::StoreError) -> Self {
+        Self::internal(e)
+    }
+}

@@ -1,0 +1,69 @@
+//! `/api/v1/bots` and `/api/v1/roles` (read side for the UI and the Python client).
+
+use axum::Extension;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use ferrometa_catalog::kinds::{BOT, ROLE};
+use ferrometa_catalog::users::CreateBot;
+use serde_json::Value;
+
+use crate::access::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Body, Query};
+use crate::routes::common::{DeleteParams, GetParams, ListParams, include, list_of};
+use crate::state::AppState;
+
+pub async fn list(State(s): State<AppState>, Query(q): Query<ListParams>) -> ApiResult<Json<Value>> {
+    list_of(&s, &BOT, q).await
+}
+
+pub async fn get(State(s): State<AppState>, Path(id): Path<String>, Query(q): Query<GetParams>) -> ApiResult<Json<Value>> {
+    Ok(Json(s.catalog.get(&BOT, &id, include(q.include.as_deref())?).await?))
+}
+
+pub async fn get_by_name(State(s): State<AppState>, Path(name): Path<String>, Query(q): Query<GetParams>) -> ApiResult<Json<Value>> {
+    Ok(Json(s.catalog.get_by_name(&BOT, &ferrometa_catalog::fqn::quote(&name), include(q.include.as_deref())?).await?))
+}
+
+pub async fn create(State(s): State<AppState>, Extension(caller): Extension<Caller>, Body(req): Body<CreateBot>) -> ApiResult<impl IntoResponse> {
+    let bot = s.catalog.create_bot(&req, &caller.name).await?;
+    s.store.audit(&caller.name, "bot.create", &req.name, "").await?;
+    Ok((StatusCode::CREATED, Json(bot)))
+}
+
+/// Create-or-update by name; only description and display name change on an existing bot.
+pub async fn put(State(s): State<AppState>, Extension(caller): Extension<Caller>, Body(req): Body<CreateBot>) -> ApiResult<impl IntoResponse> {
+    match s.catalog.get_by_name(&BOT, &ferrometa_catalog::fqn::quote(&req.name), ferrometa_store::Include::NonDeleted).await {
+        Ok(existing) => {
+            let fields = serde_json::json!({"description": req.description, "displayName": req.display_name});
+            let mut new = existing.as_object().cloned().unwrap_or_default();
+            for (k, v) in fields.as_object().cloned().unwrap_or_default().into_iter().filter(|(_, v)| !v.is_null()) {
+                new.insert(k, v);
+            }
+            Ok((StatusCode::OK, Json(s.catalog.update(&BOT, &existing, new, None, &caller.name).await?)))
+        }
+        Err(ferrometa_catalog::CatalogError::NotFound(_)) => Ok((StatusCode::CREATED, Json(s.catalog.create_bot(&req, &caller.name).await?))),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn delete(State(s): State<AppState>, Extension(caller): Extension<Caller>, Path(id): Path<String>, Query(q): Query<DeleteParams>) -> ApiResult<Json<Value>> {
+    let bot = s.catalog.get(&BOT, &id, ferrometa_store::Include::All).await?;
+    let name = bot["name"].as_str().unwrap_or_default();
+    if bot["provider"] == "system" {
+        return Err(ApiError::bad_request(format!("System bot {name} cannot be deleted.")));
+    }
+    let deleted = s.catalog.delete(&BOT, &id, q.hard_delete.unwrap_or(false), &caller.name).await?;
+    s.store.audit(&caller.name, "bot.delete", name, "").await?;
+    Ok(Json(deleted))
+}
+
+pub async fn list_roles(State(s): State<AppState>, Query(q): Query<ListParams>) -> ApiResult<Json<Value>> {
+    list_of(&s, &ROLE, q).await
+}
+
+pub async fn role_by_name(State(s): State<AppState>, Path(name): Path<String>) -> ApiResult<Json<Value>> {
+    Ok(Json(s.catalog.get_by_name(&ROLE, &ferrometa_catalog::fqn::quote(&name), ferrometa_store::Include::NonDeleted).await?))
+}

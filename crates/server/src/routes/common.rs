@@ -1,0 +1,91 @@
+//! Pieces shared by the entity routes: list parameters, `include`, paging bodies.
+
+use axum::Json;
+use ferrometa_catalog::{EntityKind, Page};
+use ferrometa_store::Include;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize, Default)]
+pub struct ListParams {
+    pub limit: Option<i64>,
+    pub before: Option<String>,
+    pub after: Option<String>,
+    pub include: Option<String>,
+    /// Accepted for compatibility; every field is always returned.
+    #[allow(dead_code)]
+    pub fields: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub struct GetParams {
+    pub include: Option<String>,
+    #[allow(dead_code)]
+    pub fields: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct DeleteParams {
+    pub hard_delete: Option<bool>,
+    #[allow(dead_code)]
+    pub recursive: Option<bool>,
+}
+
+pub fn include(raw: Option<&str>) -> ApiResult<Include> {
+    match raw.unwrap_or("non-deleted") {
+        "non-deleted" => Ok(Include::NonDeleted),
+        "deleted" => Ok(Include::Deleted),
+        "all" => Ok(Include::All),
+        other => Err(ApiError::bad_request(format!("include must be one of non-deleted, deleted, all; got {}", other.chars().take(40).collect::<String>()))),
+    }
+}
+
+/// Limit of a list request: OpenMetadata's default 10, at most 1 000 000.
+pub fn limit(raw: Option<i64>) -> ApiResult<i64> {
+    match raw.unwrap_or(10) {
+        l @ 0..=1_000_000 => Ok(l),
+        _ => Err(ApiError::bad_request("limit must be between 0 and 1000000")),
+    }
+}
+
+/// Cursors are opaque to clients: base64 of the FQN key.
+pub fn encode_cursor(key: Option<String>) -> Option<String> {
+    use base64::Engine;
+    key.map(|k| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(k))
+}
+
+pub fn decode_cursor(raw: Option<&str>) -> ApiResult<Option<String>> {
+    use base64::Engine;
+    raw.map(|c| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(c.trim_end_matches('='))
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .ok_or_else(|| ApiError::bad_request("before/after is not a cursor returned by this server"))
+    })
+    .transpose()
+}
+
+/// `{"data": [...], "paging": {"before", "after", "total"}}`.
+pub fn page_body(page: Page) -> Value {
+    let mut paging = json!({"total": page.total});
+    if let Some(b) = encode_cursor(page.before) {
+        paging["before"] = json!(b);
+    }
+    if let Some(a) = encode_cursor(page.after) {
+        paging["after"] = json!(a);
+    }
+    json!({"data": page.data, "paging": paging})
+}
+
+/// A list endpoint of any entity type.
+pub async fn list_of(s: &AppState, kind: &EntityKind, q: ListParams) -> ApiResult<Json<Value>> {
+    let after = decode_cursor(q.after.as_deref())?;
+    let before = decode_cursor(q.before.as_deref())?;
+    let page = s.catalog.list(kind, None, include(q.include.as_deref())?, limit(q.limit)?, after.as_deref(), before.as_deref()).await?;
+    Ok(Json(page_body(page)))
+}

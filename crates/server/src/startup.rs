@@ -1,0 +1,212 @@
+//! Start-up: open the store, load or generate keys, and bootstrap the admins and system bots
+//! (contract §6.1, with ferrometa's safer defaults from `decisions.md` §3).
+
+use std::io::IsTerminal;
+use std::sync::Arc;
+
+use ferrometa_auth::keys::{self, KeyDir, KeySet};
+use ferrometa_auth::password::random_password;
+use ferrometa_auth::secret::SecretBox;
+use ferrometa_auth::{AuthService, TokenExpiry};
+use ferrometa_catalog::Catalog;
+use ferrometa_catalog::kinds::{BOT, USER};
+use ferrometa_catalog::users::{CreateBot, CreateUser};
+use ferrometa_config::{AdminPrincipal, Config, DatabaseUrl, Provider};
+use ferrometa_store::{Include, Store};
+use serde_json::json;
+
+use crate::routes::users::account_of;
+use crate::state::AppState;
+
+pub const SYSTEM_BOTS: &[&str] = &["ingestion-bot"];
+const DEFAULT_ADMIN: &str = "admin";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("database: {0}")]
+    Store(#[from] ferrometa_store::StoreError),
+    #[error("signing keys: {0}")]
+    Keys(#[from] keys::KeyError),
+    #[error("bootstrap: {0}")]
+    Catalog(#[from] ferrometa_catalog::CatalogError),
+    #[error("bootstrap: {0}")]
+    Auth(#[from] ferrometa_auth::AuthError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: String, source: std::io::Error },
+}
+
+pub async fn open_store(config: &Config) -> Result<Store, StartupError> {
+    Ok(match &config.database {
+        DatabaseUrl::Sqlite(path) => Store::open_sqlite(path).await?,
+        DatabaseUrl::Postgres(url) => Store::open_postgres(url).await?,
+    })
+}
+
+pub fn load_keys(config: &Config) -> Result<KeySet, StartupError> {
+    Ok(match (&config.jwt.private_key_path, &config.jwt.public_key_path) {
+        (Some(private), Some(public)) => keys::load_configured(private, public, &config.jwt.key_id)?,
+        _ => KeyDir::new(&config.data_dir).load_or_generate()?,
+    })
+}
+
+/// Public URL used in `href`s: the OIDC `serverUrl` when configured, else the listener.
+fn base_url(config: &Config) -> String {
+    let configured = &config.authentication.oidc.server_url;
+    if !configured.is_empty() && configured != "http://localhost:8585" {
+        return configured.clone();
+    }
+    let host = match config.server.host.as_str() {
+        "0.0.0.0" | "::" => "localhost",
+        h => h,
+    };
+    format!("http://{host}:{}", config.server.port)
+}
+
+pub async fn build_state(config: Config) -> Result<AppState, StartupError> {
+    let config = Arc::new(config);
+    std::fs::create_dir_all(&config.data_dir).map_err(|source| keys::KeyError::Write { path: config.data_dir.display().to_string(), source })?;
+    let store = open_store(&config).await?;
+    let keys = Arc::new(load_keys(&config)?);
+    let secrets = SecretBox::open(&config.fernet_key, &config.data_dir)?;
+    let auth = Arc::new(AuthService::new(config.clone(), store.clone(), keys.clone(), secrets));
+    if let Some(jwks) = auth.verifier().remote_jwks() {
+        jwks.prefetch();
+    }
+    let catalog = Catalog::new(store.clone(), &base_url(&config));
+    let state = AppState { config, store, catalog, auth, keys, started_at_ms: ferrometa_store::now_ms() };
+    bootstrap(&state).await?;
+    Ok(state)
+}
+
+fn deleted_admin_setting(name: &str) -> String {
+    format!("deleted-admin:{name}")
+}
+
+/// A deleted admin principal is not re-created at the next start.
+pub async fn remember_deleted_admin(state: &AppState, name: &str) -> Result<(), ferrometa_store::StoreError> {
+    if state.config.authorizer.admin_principals.iter().any(|a| a.name == name) {
+        state.store.put_setting(&deleted_admin_setting(name), "true").await?;
+    }
+    Ok(())
+}
+
+async fn bootstrap(state: &AppState) -> Result<(), StartupError> {
+    for (name, description) in [
+        ("IngestionBotRole", "Role for the ingestion bot: writes metadata."),
+        ("DataConsumer", "Users who read the catalog."),
+        ("DataSteward", "Users who curate the catalog."),
+    ] {
+        state.catalog.ensure_role(name, description).await?;
+    }
+    for admin in &state.config.authorizer.admin_principals {
+        bootstrap_admin(state, admin).await?;
+    }
+    for bot in SYSTEM_BOTS {
+        bootstrap_bot(state, bot).await?;
+    }
+    warn_about_passwords(state).await
+}
+
+async fn bootstrap_admin(state: &AppState, admin: &AdminPrincipal) -> Result<(), StartupError> {
+    if state.store.get_setting(&deleted_admin_setting(&admin.name)).await?.is_some() {
+        tracing::info!(admin = %admin.name, "admin principal was deleted on purpose; not re-creating it");
+        return Ok(());
+    }
+    let user = match state.catalog.user_by_name(&admin.name).await? {
+        Some(u) if u["isAdmin"] == json!(true) => u,
+        Some(u) if u["isBot"] == json!(true) => {
+            tracing::error!(admin = %admin.name, "a bot user cannot be made an admin");
+            return Ok(());
+        }
+        Some(u) => state.catalog.set_user_fields(&u, json!({"isAdmin": true}), "system").await?,
+        None => {
+            let email = format!("{}@{}", admin.name, state.config.authorizer.principal_domain);
+            let req = CreateUser { name: admin.name.clone(), email, is_admin: Some(true), email_verified: true, ..Default::default() };
+            state.catalog.create_user(&req, "system").await?
+        }
+    };
+    let id = user["id"].as_str().unwrap_or_default();
+    if state.config.authentication.provider != Provider::Basic {
+        return Ok(());
+    }
+    if state.store.password_hash(id).await?.is_some() {
+        return Ok(());
+    }
+    let password = match (&admin.password, admin.name.as_str()) {
+        (Some(p), _) => p.clone(),
+        (None, DEFAULT_ADMIN) => initial_admin_password(state)?,
+        (None, _) => {
+            tracing::warn!(admin = %admin.name, "admin principal has no password; set one with `ferrometa admin reset-password`");
+            return Ok(());
+        }
+    };
+    state.auth.set_password(id, &password).await?;
+    Ok(())
+}
+
+/// `FERROMETA_ADMIN_PASSWORD`, or a random one written to a 0600 file. The password itself never
+/// goes to the log; it is shown on the terminal only when stderr is one.
+fn initial_admin_password(state: &AppState) -> Result<String, StartupError> {
+    if let Some(p) = std::env::var("FERROMETA_ADMIN_PASSWORD").ok().filter(|p| !p.is_empty()) {
+        tracing::info!("default admin password taken from FERROMETA_ADMIN_PASSWORD");
+        return Ok(p);
+    }
+    let password = random_password();
+    let path = state.config.data_dir.join("initial-admin-password");
+    keys::write_private(&path, format!("{password}\n").as_bytes())?;
+    let email = format!("{DEFAULT_ADMIN}@{}", state.config.authorizer.principal_domain);
+    tracing::warn!(user = %email, file = %path.display(), "created the default admin with a random password, written to the file (mode 0600)");
+    if std::io::stderr().is_terminal() {
+        eprintln!("\n  Default admin: {email}\n  Password:      {password}\n  (also in {})\n", path.display());
+    }
+    Ok(password)
+}
+
+async fn bootstrap_bot(state: &AppState, name: &str) -> Result<(), StartupError> {
+    let user = match state.catalog.user_by_name(name).await? {
+        Some(u) => u,
+        None => {
+            let role = state.catalog.get_by_name(&ferrometa_catalog::kinds::ROLE, "IngestionBotRole", Include::All).await?;
+            let req = CreateUser {
+                name: name.into(),
+                email: format!("{name}@{}", state.config.authorizer.principal_domain),
+                display_name: Some("IngestionBot".into()),
+                is_bot: Some(true),
+                roles: Some(vec![role["id"].as_str().unwrap_or_default().to_string()]),
+                ..Default::default()
+            };
+            state.catalog.create_user(&req, "system").await?
+        }
+    };
+    if state.catalog.get_by_name(&BOT, name, Include::All).await.is_err() {
+        let req = CreateBot {
+            name: name.into(),
+            bot_user: name.into(),
+            display_name: Some("IngestionBot".into()),
+            description: Some("Bot used for ingesting metadata.".into()),
+            provider: Some("system".into()),
+        };
+        state.catalog.create_bot(&req, "system").await?;
+    }
+    let id = user["id"].as_str().unwrap_or_default();
+    if state.store.bot_token(id).await?.is_none() {
+        state.auth.generate_bot_token(&account_of(&user), TokenExpiry::Unlimited).await?;
+        tracing::info!(bot = name, "generated a token for the system bot");
+    }
+    Ok(())
+}
+
+/// With SSO, passwords are useless and dangerous: name every user that still holds one.
+async fn warn_about_passwords(state: &AppState) -> Result<(), StartupError> {
+    if !state.config.authentication.provider.is_sso() {
+        return Ok(());
+    }
+    for id in state.store.users_with_passwords().await? {
+        let name = match state.catalog.get(&USER, &id, Include::All).await {
+            Ok(u) => u["name"].as_str().unwrap_or_default().to_string(),
+            Err(_) => id.clone(),
+        };
+        tracing::warn!(user = %name, "user still holds a password although password login is off with SSO; delete the default admin (OpenMetadata's guide) or run `ferrometa admin remove-password {name}`");
+    }
+    Ok(())
+}

@@ -1,0 +1,25 @@
+//! Shared application state.
+
+use std::sync::Arc;
+
+use ferrometa_auth::AuthService;
+use ferrometa_auth::keys::KeySet;
+use ferrometa_catalog::Catalog;
+use ferrometa_config::Config;
+use ferrometa_store::Store;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub store: Store,
+    pub catalog: Catalog,
+    pub auth: Arc<AuthService>,
+    pub keys: Arc<KeySet>,
+    pub started_at_ms: i64,
+}
+
+impl AppState {
+    pub fn started_at_ms(&self) -> i64 {
+        self.started_at_ms
+    }
+}
