@@ -40,7 +40,7 @@ pub const AUTHZ: &str = "authorizerConfiguration";
 pub static KEYS: &[Key] = &[
     // --- server (Dropwizard listener settings in OpenMetadata) ---
     key("server.host", "SERVER_HOST", "0.0.0.0", Str, "Address the API/UI and admin listeners bind to."),
-    key("server.port", "SERVER_PORT", "8585", Int, "API and UI port (API under /api)."),
+    key("server.port", "SERVER_PORT", "8585", Int, "API and UI port (API under /api); 0 picks a free port."),
     key("server.adminPort", "SERVER_ADMIN_PORT", "8586", Int, "Admin port: /healthcheck and /metrics."),
     key("server.omVersion", "FERROMETA_OM_VERSION", "1.6.13", Str, "OpenMetadata version reported by /api/v1/system/version; openmetadata-ingestion needs equal major.minor."),
     key("server.shutdownGraceSeconds", "FERROMETA_SHUTDOWN_GRACE_SECONDS", "30", Int, "How long in-flight requests may run after SIGTERM."),

@@ -371,9 +371,10 @@ fn jwt_config(c: &mut Checker) -> JwtTokenConfig {
 }
 
 fn server_config(c: &mut Checker) -> ServerConfig {
-    let port = c.in_range("server.port", 1, 65_535) as u16;
-    let admin_port = c.in_range("server.adminPort", 1, 65_535) as u16;
-    if port == admin_port {
+    // 0 = any free port (tests); the bound port is logged at startup.
+    let port = c.in_range("server.port", 0, 65_535) as u16;
+    let admin_port = c.in_range("server.adminPort", 0, 65_535) as u16;
+    if port == admin_port && port != 0 {
         c.fail("server.adminPort", format!("must differ from server.port (SERVER_PORT), both are {port}"));
     }
     let om_version = c.raw.str("server.omVersion").to_string();

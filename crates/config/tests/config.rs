@@ -161,7 +161,7 @@ const BAD: &[(&[(&str, &str)], &str, &str)] = &[
     (&[("AUTHORIZER_ENFORCE_PRINCIPAL_DOMAIN", "yes")], "authorizerConfiguration.enforcePrincipalDomain (AUTHORIZER_ENFORCE_PRINCIPAL_DOMAIN)", "expected true or false, got \"yes\""),
     (&[("AUTHORIZER_ADMIN_PRINCIPALS", "[admin@open-metadata.org]")], "authorizerConfiguration.adminPrincipals (AUTHORIZER_ADMIN_PRINCIPALS)", "is not a user name"),
     (&[("SERVER_PORT", "eighty")], "server.port (SERVER_PORT)", "expected a whole number, got \"eighty\""),
-    (&[("SERVER_PORT", "70000")], "server.port (SERVER_PORT)", "70000 is out of range; allowed: 1 to 65535"),
+    (&[("SERVER_PORT", "70000")], "server.port (SERVER_PORT)", "70000 is out of range; allowed: 0 to 65535"),
     (&[("SERVER_ADMIN_PORT", "8585")], "server.adminPort (SERVER_ADMIN_PORT)", "must differ from server.port"),
     (&[("FERROMETA_TOKEN_LEEWAY_SECONDS", "900")], "authenticationConfiguration.tokenLeewaySeconds (FERROMETA_TOKEN_LEEWAY_SECONDS)", "allowed: 0 to 300"),
     (&[("FERROMETA_DATABASE_URL", "mysql://u:p@h/db")], "database.url (FERROMETA_DATABASE_URL)", "unsupported database \"mysql\""),

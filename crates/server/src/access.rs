@@ -1,5 +1,8 @@
-//! Who may call what: every endpoint's required access is declared in [`ACCESS`], and the
-//! middleware enforces it (an endpoint missing from the table is refused, never open).
+//! Who may call what: every endpoint's required access is declared in the endpoint table
+//! ([`crate::routes::endpoints`]); the middleware enforces it, refusing anything undeclared.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{Method, header};
@@ -26,49 +29,14 @@ pub enum Access {
 
 use Access::*;
 
-/// Method, route pattern (as registered with axum), required access.
-pub static ACCESS: &[(Method, &str, Access)] = &[
-    (Method::GET, "/api/v1/system/version", Public),
-    (Method::GET, "/api/v1/system/config/auth", Public),
-    (Method::GET, "/api/v1/system/config/authorizer", Public),
-    (Method::GET, "/api/v1/system/config/jwks", Public),
-    (Method::GET, "/api/v1/system/config/customUiThemePreference", Public),
-    (Method::GET, "/api/v1/system/config/loginConfig", Authenticated),
-    (Method::POST, "/api/v1/users/login", Public),
-    (Method::POST, "/api/v1/users/refresh", Public),
-    (Method::POST, "/api/v1/users/signup", Public),
-    (Method::POST, "/api/v1/users/logout", Authenticated),
-    (Method::PUT, "/api/v1/users/changePassword", Authenticated),
-    (Method::GET, "/api/v1/users/loggedInUser", Authenticated),
-    (Method::GET, "/api/v1/users/loggedInUser/groupTeams", Authenticated),
-    (Method::GET, "/api/v1/users", Authenticated),
-    (Method::POST, "/api/v1/users", Authenticated),
-    (Method::GET, "/api/v1/users/{id}", Authenticated),
-    (Method::PATCH, "/api/v1/users/{id}", Authenticated),
-    (Method::DELETE, "/api/v1/users/{id}", Admin),
-    (Method::GET, "/api/v1/users/name/{name}", Authenticated),
-    (Method::PUT, "/api/v1/users/restore", Admin),
-    (Method::GET, "/api/v1/users/{id}/versions", Authenticated),
-    (Method::GET, "/api/v1/users/{id}/versions/{version}", Authenticated),
-    (Method::PUT, "/api/v1/users/generateToken/{id}", Admin),
-    (Method::PUT, "/api/v1/users/revokeToken", Admin),
-    (Method::GET, "/api/v1/users/token/{id}", Admin),
-    (Method::GET, "/api/v1/users/auth-mechanism/{id}", Admin),
-    (Method::GET, "/api/v1/users/security/token", Authenticated),
-    (Method::PUT, "/api/v1/users/security/token", Authenticated),
-    (Method::PUT, "/api/v1/users/security/token/revoke", Authenticated),
-    (Method::GET, "/api/v1/bots", Authenticated),
-    (Method::POST, "/api/v1/bots", Admin),
-    (Method::PUT, "/api/v1/bots", Admin),
-    (Method::GET, "/api/v1/bots/{id}", Authenticated),
-    (Method::DELETE, "/api/v1/bots/{id}", Admin),
-    (Method::GET, "/api/v1/bots/name/{name}", Authenticated),
-    (Method::GET, "/api/v1/roles", Authenticated),
-    (Method::GET, "/api/v1/roles/name/{name}", Authenticated),
-];
+/// (method, route pattern) → access, built once from [`crate::routes::endpoints`].
+fn table() -> &'static HashMap<(Method, &'static str), Access> {
+    static TABLE: OnceLock<HashMap<(Method, &'static str), Access>> = OnceLock::new();
+    TABLE.get_or_init(|| crate::routes::endpoints().into_iter().map(|e| ((e.method, e.path), e.access)).collect())
+}
 
 pub fn required(method: &Method, path: &str) -> Option<Access> {
-    ACCESS.iter().find(|(m, p, _)| m == method && *p == path).map(|(_, _, a)| *a)
+    table().iter().find(|((m, p), _)| m == method && *p == path).map(|(_, a)| *a)
 }
 
 /// The caller of a request, for handlers.

@@ -16,13 +16,11 @@ use std::time::Duration;
 use axum::Router;
 use axum::http::StatusCode;
 use axum::middleware::from_fn_with_state;
-use axum::routing::{get, post, put};
 use ferrometa_config::Config;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::error::ApiError;
-use crate::routes::{bots, system, users};
 pub use crate::startup::StartupError;
 use crate::state::AppState;
 
@@ -30,37 +28,16 @@ use crate::state::AppState;
 const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
 
 pub fn api_router(state: AppState) -> Router {
-    Router::new()
-        .route("/api/v1/system/version", get(system::version))
-        .route("/api/v1/system/config/auth", get(system::auth_config))
-        .route("/api/v1/system/config/authorizer", get(system::authorizer_config))
-        .route("/api/v1/system/config/jwks", get(system::jwks))
-        .route("/api/v1/system/config/customUiThemePreference", get(system::ui_theme))
-        .route("/api/v1/system/config/loginConfig", get(system::login_config))
-        .route("/api/v1/users/login", post(users::login))
-        .route("/api/v1/users/refresh", post(users::refresh))
-        .route("/api/v1/users/signup", post(users::signup))
-        .route("/api/v1/users/logout", post(users::logout))
-        .route("/api/v1/users/changePassword", put(users::change_password))
-        .route("/api/v1/users/loggedInUser", get(users::logged_in_user))
-        .route("/api/v1/users/loggedInUser/groupTeams", get(users::group_teams))
-        .route("/api/v1/users", get(users::list).post(users::create))
-        .route("/api/v1/users/{id}", get(users::get).patch(users::patch).delete(users::delete))
-        .route("/api/v1/users/name/{name}", get(users::get_by_name))
-        .route("/api/v1/users/restore", put(users::restore))
-        .route("/api/v1/users/{id}/versions", get(users::versions))
-        .route("/api/v1/users/{id}/versions/{version}", get(users::version))
-        .route("/api/v1/users/generateToken/{id}", put(users::generate_token))
-        .route("/api/v1/users/revokeToken", put(users::revoke_token))
-        .route("/api/v1/users/token/{id}", get(users::get_token))
-        .route("/api/v1/users/auth-mechanism/{id}", get(users::auth_mechanism))
-        .route("/api/v1/users/security/token", get(users::list_pats).put(users::create_pat))
-        .route("/api/v1/users/security/token/revoke", put(users::revoke_pats))
-        .route("/api/v1/bots", get(bots::list).post(bots::create).put(bots::put))
-        .route("/api/v1/bots/{id}", get(bots::get).delete(bots::delete))
-        .route("/api/v1/bots/name/{name}", get(bots::get_by_name))
-        .route("/api/v1/roles", get(bots::list_roles))
-        .route("/api/v1/roles/name/{name}", get(bots::role_by_name))
+    let mut by_path: Vec<(&'static str, axum::routing::MethodRouter<AppState>)> = vec![];
+    for e in routes::endpoints() {
+        match by_path.iter_mut().find(|(p, _)| *p == e.path) {
+            Some((_, r)) => *r = std::mem::take(r).merge(e.router),
+            None => by_path.push((e.path, e.router)),
+        }
+    }
+    by_path
+        .into_iter()
+        .fold(Router::new(), |router, (path, methods)| router.route(path, methods))
         .route_layer(from_fn_with_state(state.clone(), access::enforce))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
