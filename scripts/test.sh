@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Installs every test dependency on a fresh Debian machine (run as root), starts PostgreSQL,
+# and runs the whole test suite: Rust unit and integration tests (SQLite and PostgreSQL), then
+# the end-to-end suite with external clients (e2e/). Exits non-zero if anything fails.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+PG_PORT=${FERROMETA_TEST_PG_PORT:-55433}
+PG_CLUSTER=ferrometa_test
+
+log() { printf '\n==> %s\n' "$*"; }
+
+install_system_packages() {
+    log "installing Debian packages (PostgreSQL, Python venv)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq postgresql python3-venv >/dev/null
+}
+
+start_postgres() {
+    local version
+    version=$(ls /usr/lib/postgresql | sort -V | tail -1)
+    log "starting PostgreSQL $version cluster $PG_CLUSTER on port $PG_PORT"
+    pg_dropcluster --stop "$version" "$PG_CLUSTER" 2>/dev/null || true
+    pg_createcluster "$version" "$PG_CLUSTER" -p "$PG_PORT" --start -- --auth=trust >/dev/null
+    until pg_isready -h 127.0.0.1 -p "$PG_PORT" -q; do sleep 0.2; done
+    export FERROMETA_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$PG_PORT/postgres"
+    trap 'pg_dropcluster --stop "'"$version"'" "$PG_CLUSTER" 2>/dev/null || true' EXIT
+}
+
+run_rust_tests() {
+    log "Rust tests (unit + integration, SQLite and PostgreSQL)"
+    export CARGO_TERM_COLOR=never
+    if cargo nextest --version >/dev/null 2>&1; then
+        cargo nextest run --workspace --no-fail-fast
+    else
+        cargo test --workspace --no-fail-fast
+    fi
+}
+
+run_e2e_tests() {
+    if [ -x "$ROOT/e2e/run.sh" ]; then
+        log "end-to-end tests (e2e/)"
+        "$ROOT/e2e/run.sh"
+    fi
+}
+
+install_system_packages
+start_postgres
+run_rust_tests
+run_e2e_tests
+log "all tests passed"
