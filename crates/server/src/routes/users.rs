@@ -164,14 +164,40 @@ pub async fn change_password(State(s): State<AppState>, Extension(caller): Exten
 // --- the caller ---
 
 pub async fn logged_in_user(State(s): State<AppState>, Extension(caller): Extension<Caller>) -> ApiResult<Json<Value>> {
-    match caller.user {
-        Some(u) => Ok(Json(u)),
+    match caller.user.clone() {
+        Some(u) => Ok(Json(sync_roles_from_provider(&s, &caller, u).await?)),
         None if s.config.authentication.enable_self_signup => Err(ApiError::not_found(format!("user instance for {} not found", caller.name))),
         None => Err(ApiError::forbidden(format!(
             "User {} is not provisioned and self-signup is disabled. Ask an administrator to create the user.",
             caller.name
         ))),
     }
+}
+
+/// With `useRolesFromProvider`, the identity provider's groups decide the user's roles (through
+/// `groupRoleMapping`) at each sign-in; role `Admin` makes the user an admin. Admin principals
+/// keep their admin flag.
+async fn sync_roles_from_provider(s: &AppState, caller: &Caller, user: Value) -> ApiResult<Value> {
+    let cfg = &s.config;
+    let Some(principal) = caller.principal.as_ref().filter(|p| p.sso_subject.is_some()) else { return Ok(user) };
+    if !cfg.authorizer.use_roles_from_provider || user["isBot"] == json!(true) {
+        return Ok(user);
+    }
+    let mapped: Vec<&str> = cfg.authentication.group_role_mapping.iter().filter(|(g, _)| principal.groups.contains(g)).map(|(_, r)| r.as_str()).collect();
+    let mut roles = vec![];
+    for role in mapped.iter().filter(|r| **r != "Admin") {
+        match s.catalog.get_by_name(&ferrometa_catalog::kinds::ROLE, &ferrometa_catalog::fqn::quote(role), ferrometa_store::Include::NonDeleted).await {
+            Ok(r) => roles.push(s.catalog.reference(&ferrometa_catalog::kinds::ROLE, &r)),
+            Err(_) => tracing::warn!(role, "groupRoleMapping names a role that does not exist; skipped"),
+        }
+    }
+    let admin_principal = principal.email_verified && cfg.authorizer.admin_principals.iter().any(|a| a.name == principal.name);
+    let is_admin = admin_principal || mapped.contains(&"Admin");
+    let updated = s.catalog.set_user_fields(&user, json!({"roles": roles, "isAdmin": is_admin}), "system").await?;
+    if updated != user {
+        s.store.audit("system", "roles.sync", &principal.name, &mapped.join(",")).await?;
+    }
+    Ok(updated)
 }
 
 pub async fn group_teams() -> Json<Value> {
@@ -207,6 +233,9 @@ pub async fn create(State(s): State<AppState>, Extension(caller): Extension<Call
         return Err(ApiError::forbidden("Self Signup is not enabled. Please contact your Administrator for assistance with account creation"));
     }
     let principal = caller.principal.clone().ok_or_else(|| ApiError::forbidden("Self Signup needs a signed-in user"))?;
+    if caller.auth.as_ref().is_some_and(|a| a.token.kind == ferrometa_auth::verify::TokenKind::IdpAccess) {
+        return Err(ApiError::forbidden("Self Signup needs an ID token: access tokens carry no email. Sign in once with the ID token."));
+    }
     if req.name.to_lowercase() != principal.name || req.email.to_lowercase() != principal.email {
         return Err(ApiError::forbidden("Self Signup can only create user for self. Only Admin can create other users."));
     }
