@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::{Arc, Mutex};
 
 use base64::Engine;
 use reqwest::{Method, StatusCode};
@@ -21,6 +22,8 @@ enum Running {
 }
 
 pub struct TestServer {
+    /// Log lines of a spawned process (empty for in-process servers).
+    pub log: Arc<Mutex<Vec<String>>>,
     pub base: String,
     pub admin_base: String,
     pub client: reqwest::Client,
@@ -75,6 +78,7 @@ impl TestServer {
         let config = ferrometa_config::load(None, &|k| vars.get(k).cloned()).unwrap_or_else(|e| panic!("test configuration is invalid: {e}")).config;
         let running = ferrometa_server::start(config).await.unwrap_or_else(|e| panic!("server did not start: {e}"));
         TestServer {
+            log: Arc::default(),
             base: format!("http://{}", running.api_addr),
             admin_base: format!("http://{}", running.admin_addr),
             client: reqwest::Client::new(),
@@ -100,16 +104,24 @@ impl TestServer {
             .spawn()
             .expect("spawn ferrometa");
         let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
+        let log = Arc::new(Mutex::new(vec![]));
         let (api, admin) = loop {
-            let line = lines.next_line().await.expect("read server log").unwrap_or_else(|| panic!("server exited before serving"));
+            let line = lines.next_line().await.expect("read server log").unwrap_or_else(|| panic!("server exited before serving:\n{}", log.lock().unwrap().join("\n")));
+            log.lock().unwrap().push(line.clone());
             let Ok(v) = serde_json::from_str::<Value>(&line) else { continue };
             if v["fields"]["message"] == "ferrometa is serving" {
                 break (v["fields"]["api_addr"].as_str().unwrap_or_default().to_string(), v["fields"]["admin_addr"].as_str().unwrap_or_default().to_string());
             }
         };
         // Keep draining the log so the child never blocks on a full pipe.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        let sink = log.clone();
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = lines.next_line().await {
+                sink.lock().unwrap().push(line);
+            }
+        });
         TestServer {
+            log,
             base: format!("http://{api}"),
             admin_base: format!("http://{admin}"),
             client: reqwest::Client::new(),
@@ -133,6 +145,10 @@ impl TestServer {
                 Some(child.wait().await.expect("wait for server"))
             }
         }
+    }
+
+    pub fn log_text(&self) -> String {
+        self.log.lock().unwrap().join("\n")
     }
 
     pub fn url(&self, path: &str) -> String {

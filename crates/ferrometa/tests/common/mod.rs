@@ -1,0 +1,64 @@
+//! Fixtures shared by the integration tests: the built binary, and hand-made JWTs signed with
+//! a server's own private key (for the attack list of `security-requirements.md` §3b).
+
+#![allow(dead_code)]
+
+use std::path::Path;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, EncodingKey};
+use serde_json::{Value, json};
+
+pub fn binary() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_ferrometa"))
+}
+
+/// Runs a CLI command of the binary with the given env; returns (success, stdout, stderr).
+pub fn cli(args: &[&str], env: &[(&str, &str)]) -> (bool, String, String) {
+    let out = std::process::Command::new(binary()).args(args).env_clear().envs(env.iter().copied()).output().expect("run ferrometa");
+    (out.status.success(), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+}
+
+pub fn b64(v: &Value) -> String {
+    URL_SAFE_NO_PAD.encode(v.to_string())
+}
+
+pub fn now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
+}
+
+/// The signing key of a server's generated key pair (`<data dir>/keys/private_key.der`).
+pub fn server_key(data_dir: &Path) -> EncodingKey {
+    let der = std::fs::read(data_dir.join("keys/private_key.der")).expect("server private key");
+    rsa_key(&der)
+}
+
+pub fn rsa_key(pkcs8_der: &[u8]) -> EncodingKey {
+    let pem = pem::encode(&pem::Pem::new("PRIVATE KEY", pkcs8_der.to_vec()));
+    EncodingKey::from_rsa_pem(pem.as_bytes()).expect("rsa key")
+}
+
+/// The kid the server publishes first in its JWKS.
+pub async fn server_kid(base: &str) -> String {
+    let jwks: Value = reqwest::get(format!("{base}/api/v1/system/config/jwks")).await.unwrap().json().await.unwrap();
+    jwks["keys"][0]["kid"].as_str().unwrap().to_string()
+}
+
+/// A compact JWS from raw header and payload JSON text (so duplicate members can be sent).
+pub fn sign_raw(header: &str, payload: &str, key: &EncodingKey, alg: Algorithm) -> String {
+    let message = format!("{}.{}", URL_SAFE_NO_PAD.encode(header), URL_SAFE_NO_PAD.encode(payload));
+    let sig = jsonwebtoken::crypto::sign(message.as_bytes(), key, alg).expect("sign");
+    format!("{message}.{sig}")
+}
+
+pub fn sign(header: &Value, claims: &Value, key: &EncodingKey, alg: Algorithm) -> String {
+    sign_raw(&header.to_string(), &claims.to_string(), key, alg)
+}
+
+/// Claims of a valid ferrometa session token for `name`.
+pub fn session_claims(name: &str) -> Value {
+    let now = now();
+    json!({"iss": "open-metadata.org", "sub": name, "email": format!("{name}@open-metadata.org"), "isBot": false,
+           "tokenType": "OM_USER", "iat": now, "nbf": now - 30, "exp": now + 600, "roles": []})
+}
