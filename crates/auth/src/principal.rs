@@ -108,7 +108,10 @@ impl PrincipalRules {
             ClaimSource::Own => true,
             _ => from_email_claim && claims.flag("email_verified") == Some(true),
         };
-        if self.enforce_domain && !is_bot {
+        // An access token carries no email, so its domain cannot be judged here: the server
+        // checks the stored email of the user bound to its (iss, sub) instead
+        // (`enforces_domain` + `check_domain`), and refuses unbound access tokens.
+        if self.enforce_domain && !is_bot && source != ClaimSource::IdpAccess {
             self.check_domain(&email, email_verified)?;
         }
         let sso_subject = match source {
@@ -118,7 +121,13 @@ impl PrincipalRules {
         Ok(Principal { name, email, is_bot, email_verified, sso_subject, groups: claims.string_list(&self.groups_claim) })
     }
 
-    fn check_domain(&self, email: &str, email_verified: bool) -> Result<()> {
+    /// Whether `enforcePrincipalDomain` is on.
+    pub fn enforces_domain(&self) -> bool {
+        self.enforce_domain
+    }
+
+    /// The principal-domain rule for an email: verified and in the allowed domains.
+    pub fn check_domain(&self, email: &str, email_verified: bool) -> Result<()> {
         let allowed = if self.allowed_domains.is_empty() { vec![self.principal_domain.clone()] } else { self.allowed_domains.clone() };
         let shown = allowed.join(", ");
         if !email_verified {
@@ -199,6 +208,21 @@ mod tests {
         assert!(unverified.to_string().contains("not verified"), "{unverified}");
         // bots are exempt, as in OpenMetadata
         assert!(r.resolve(&claims(json!({"sub": "b", "email": "b@elsewhere.org", "isBot": true})), ClaimSource::Own, "i").is_ok());
+    }
+
+    #[test]
+    fn access_tokens_leave_the_domain_check_to_the_bound_user() {
+        let r = rules(&[("AUTHORIZER_ENFORCE_PRINCIPAL_DOMAIN", "true")]);
+        // No email in a Cognito access token: resolving must not refuse it for that reason ...
+        let p = r.resolve(&claims(json!({"sub": "1", "username": "alice", "client_id": "c", "token_use": "access"})), ClaimSource::IdpAccess, "i").unwrap();
+        assert!(!p.email_verified, "an access token never vouches for an email");
+        assert!(r.enforces_domain());
+        // ... and the bound user's stored email is judged with the same rule.
+        assert!(r.check_domain("alice@open-metadata.org", true).is_ok());
+        assert!(r.check_domain("alice@open-metadata.org", false).is_err());
+        assert!(r.check_domain("mallory@other.org", true).is_err());
+        // ID tokens are still judged by their own email.
+        assert!(r.resolve(&claims(json!({"sub": "1", "email": "m@other.org", "email_verified": true})), ClaimSource::IdpId, "i").is_err());
     }
 
     #[test]

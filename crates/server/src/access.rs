@@ -12,7 +12,7 @@ use ferrometa_auth::{Authenticated, Principal};
 use ferrometa_auth::verify::TokenKind;
 use ferrometa_catalog::kinds::USER;
 use ferrometa_store::Include;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -114,7 +114,14 @@ pub async fn caller_of(state: &AppState, auth: Authenticated) -> ApiResult<Calle
 
 async fn sso_user(state: &AppState, p: &Principal, iss: &str, sub: &str, kind: TokenKind) -> ApiResult<Option<Value>> {
     if let Some(id) = state.store.sso_subject_user(iss, sub).await? {
-        return Ok(state.catalog.get(&USER, &id, Include::NonDeleted).await.ok());
+        let user = state.catalog.get(&USER, &id, Include::NonDeleted).await.ok();
+        if kind == TokenKind::IdpAccess {
+            check_access_token_domain(state, user.as_ref())?;
+        }
+        return Ok(user);
+    }
+    if kind == TokenKind::IdpAccess {
+        check_access_token_domain(state, None)?;
     }
     let Some(user) = state.catalog.user_by_name(&p.name).await? else { return Ok(None) };
     let bindable = kind == TokenKind::IdpId && p.email_verified && user["email"].as_str() == Some(p.email.as_str()) && user["isBot"] != Value::Bool(true);
@@ -126,5 +133,23 @@ async fn sso_user(state: &AppState, p: &Principal, iss: &str, sub: &str, kind: T
     }
     state.store.bind_sso_subject(iss, sub, user["id"].as_str().unwrap_or_default()).await?;
     state.store.audit(&p.name, "sso.bind", &p.name, iss).await?;
+    // The binding proved the user's email (verified by the identity provider).
+    let user = if user["isEmailVerified"] == Value::Bool(true) { user } else { state.catalog.set_user_fields(&user, json!({"isEmailVerified": true}), "system").await? };
     Ok(Some(user))
+}
+
+/// With principal-domain enforcement, an access token (which carries no email) reaches only a
+/// user bound to its subject whose stored email is verified and in the allowed domains.
+fn check_access_token_domain(state: &AppState, user: Option<&Value>) -> ApiResult<()> {
+    let rules = state.auth.rules();
+    if !rules.enforces_domain() {
+        return Ok(());
+    }
+    let Some(user) = user else {
+        return Err(ApiError::unauthorized(
+            "Not Authorized! An access token carries no email: with principal-domain enforcement it is accepted only after a first sign-in with the ID token",
+        ));
+    };
+    rules.check_domain(user["email"].as_str().unwrap_or_default(), user["isEmailVerified"] == Value::Bool(true))?;
+    Ok(())
 }

@@ -191,7 +191,11 @@ async fn sync_roles_from_provider(s: &AppState, caller: &Caller, user: Value) ->
             Err(_) => tracing::warn!(role, "groupRoleMapping names a role that does not exist; skipped"),
         }
     }
-    let admin_principal = principal.email_verified && cfg.authorizer.admin_principals.iter().any(|a| a.name == principal.name);
+    // Admin principals name users: judge the user bound to this token's iss+sub. An ID token
+    // vouches for the email itself; an access token has none, so the user's verified flag counts.
+    let from_access_token = caller.auth.as_ref().is_some_and(|a| a.token.kind == ferrometa_auth::verify::TokenKind::IdpAccess);
+    let verified = if from_access_token { user["isEmailVerified"] == json!(true) } else { principal.email_verified };
+    let admin_principal = verified && cfg.authorizer.admin_principals.iter().any(|a| user["name"].as_str() == Some(a.name.as_str()));
     let is_admin = admin_principal || mapped.contains(&"Admin");
     let updated = s.catalog.set_user_fields(&user, json!({"roles": roles, "isAdmin": is_admin}), "system").await?;
     if updated != user {
