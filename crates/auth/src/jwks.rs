@@ -81,10 +81,14 @@ impl RemoteJwks {
         &self.urls
     }
 
-    /// Starts loading every URL without blocking startup.
+    /// Starts loading every URL without blocking startup. This load does not count against
+    /// the penalty box, so a rotation right after startup is still picked up on first use.
     pub fn prefetch(self: &Arc<Self>) {
         let this = self.clone();
-        tokio::spawn(async move { this.refresh().await });
+        tokio::spawn(async move {
+            let _guard = this.fetch_lock.lock().await;
+            this.fetch_locked(false).await
+        });
     }
 
     fn lookup(&self, kid: Option<&str>) -> Option<CachedKey> {
@@ -108,17 +112,17 @@ impl RemoteJwks {
 
     /// The key for `kid`, fetching when it is unknown or has not been confirmed for too long.
     pub async fn key(self: &Arc<Self>, kid: Option<&str>) -> Result<VerifyingKey> {
-        if let Some(cached) = self.lookup(kid) {
-            if cached.confirmed_at.elapsed() < self.max_key_age {
-                return Ok(cached.key);
-            }
-            self.refresh().await;
-            return match self.lookup(kid) {
-                Some(k) => Ok(k.key),
-                None => Err(AuthError::unauthorized(UNKNOWN_KID)),
-            };
+        if let Some(cached) = self.lookup(kid).filter(|c| c.confirmed_at.elapsed() < self.max_key_age) {
+            return Ok(cached.key);
         }
-        let fetched_any = self.refresh().await;
+        let fetched_any = {
+            let _guard = self.fetch_lock.lock().await;
+            // Another request may have fetched while this one waited for the lock.
+            match self.lookup(kid).filter(|c| c.confirmed_at.elapsed() < self.max_key_age) {
+                Some(cached) => return Ok(cached.key),
+                None => self.fetch_locked(true).await,
+            }
+        };
         match self.lookup(kid) {
             Some(k) => Ok(k.key),
             None if kid.is_none() => Err(AuthError::unauthorized("Not Authorized! Token has no kid and the identity provider publishes more than one key")),
@@ -129,15 +133,19 @@ impl RemoteJwks {
         }
     }
 
-    /// Fetches every URL outside its penalty box, in parallel. Returns whether any fetch succeeded
-    /// now or within the penalty window (so that a refused refetch is not mistaken for an outage).
-    pub async fn refresh(self: &Arc<Self>) -> bool {
-        let _guard = self.fetch_lock.lock().await;
+
+    /// Fetches the due URLs in parallel (the caller holds `fetch_lock`). Returns whether any
+    /// fetch succeeded now or within the penalty window (so that a refused refetch is not
+    /// mistaken for an outage).
+    async fn fetch_locked(self: &Arc<Self>, penalty: bool) -> bool {
         let due: Vec<usize> = {
             let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
             let now = Instant::now();
             (0..self.urls.len())
                 .filter(|&i| {
+                    if !penalty {
+                        return true;
+                    }
                     let due = state[i].last_attempt.is_none_or(|t| now.duration_since(t) >= PENALTY);
                     if due {
                         state[i].last_attempt = Some(now);

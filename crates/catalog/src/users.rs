@@ -136,7 +136,11 @@ impl Catalog {
                 body.insert("displayName".into(), json!(name));
                 body.insert("description".into(), json!(description));
                 body.insert("policies".into(), json!([]));
-                self.create(Draft { kind: &ROLE, name: name.into(), fqn: quote(name), parent_fqn: None, body }, "system").await
+                match self.create(Draft { kind: &ROLE, name: name.into(), fqn: quote(name), parent_fqn: None, body }, "system").await {
+                    // Another replica created it first.
+                    Err(CatalogError::AlreadyExists) => self.get_by_name(&ROLE, &quote(name), Include::All).await,
+                    other => other,
+                }
             }
             Err(e) => Err(e),
         }

@@ -8,7 +8,7 @@ use ferrometa_auth::keys::{self, KeyDir, KeySet};
 use ferrometa_auth::password::random_password;
 use ferrometa_auth::secret::SecretBox;
 use ferrometa_auth::{AuthService, TokenExpiry};
-use ferrometa_catalog::Catalog;
+use ferrometa_catalog::{Catalog, CatalogError};
 use ferrometa_catalog::kinds::{BOT, USER};
 use ferrometa_catalog::users::{CreateBot, CreateUser};
 use ferrometa_config::{AdminPrincipal, Config, DatabaseUrl, Provider};
@@ -122,7 +122,7 @@ async fn bootstrap_admin(state: &AppState, admin: &AdminPrincipal) -> Result<(),
         None => {
             let email = format!("{}@{}", admin.name, state.config.authorizer.principal_domain);
             let req = CreateUser { name: admin.name.clone(), email, is_admin: Some(true), email_verified: true, ..Default::default() };
-            state.catalog.create_user(&req, "system").await?
+            created_or_existing_user(state, state.catalog.create_user(&req, "system").await, &admin.name).await?
         }
     };
     let id = user["id"].as_str().unwrap_or_default();
@@ -175,7 +175,7 @@ async fn bootstrap_bot(state: &AppState, name: &str) -> Result<(), StartupError>
                 roles: Some(vec![role["id"].as_str().unwrap_or_default().to_string()]),
                 ..Default::default()
             };
-            state.catalog.create_user(&req, "system").await?
+            created_or_existing_user(state, state.catalog.create_user(&req, "system").await, name).await?
         }
     };
     if state.catalog.get_by_name(&BOT, name, Include::All).await.is_err() {
@@ -186,7 +186,10 @@ async fn bootstrap_bot(state: &AppState, name: &str) -> Result<(), StartupError>
             description: Some("Bot used for ingesting metadata.".into()),
             provider: Some("system".into()),
         };
-        state.catalog.create_bot(&req, "system").await?;
+        match state.catalog.create_bot(&req, "system").await {
+            Ok(_) | Err(CatalogError::AlreadyExists) => {}
+            Err(e) => return Err(e.into()),
+        }
     }
     let id = user["id"].as_str().unwrap_or_default();
     if state.store.bot_token(id).await?.is_none() {
@@ -194,6 +197,15 @@ async fn bootstrap_bot(state: &AppState, name: &str) -> Result<(), StartupError>
         tracing::info!(bot = name, "generated a token for the system bot");
     }
     Ok(())
+}
+
+/// Replicas starting together race to bootstrap: losing the race means the user exists.
+async fn created_or_existing_user(state: &AppState, created: Result<serde_json::Value, CatalogError>, name: &str) -> Result<serde_json::Value, StartupError> {
+    match created {
+        Ok(u) => Ok(u),
+        Err(CatalogError::AlreadyExists) => Ok(state.catalog.user_by_name(name).await?.ok_or(CatalogError::AlreadyExists)?),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// With SSO, passwords are useless and dangerous: name every user that still holds one.

@@ -97,41 +97,19 @@ impl Store {
         &self.pool
     }
 
-    /// Applies pending migrations inside one transaction each.
+    /// Applies pending migrations inside one transaction each, on one connection: on
+    /// PostgreSQL that connection holds an advisory lock, so replicas starting together apply
+    /// each migration once (the lock is per session, so lock, work and unlock share it).
     async fn migrate(&self) -> Result<()> {
-        sqlx::query("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)")
-            .execute(&self.pool)
-            .await?;
+        let mut conn = self.pool.acquire().await?;
         if self.backend == Backend::Postgres {
-            // Replicas starting together must not apply the same migration twice.
-            sqlx::query("SELECT pg_advisory_lock(72750)").execute(&self.pool).await?;
+            sqlx::query("SELECT pg_advisory_lock(72750)").execute(&mut *conn).await?;
         }
-        let result = self.apply_pending().await;
+        let result = apply_pending(&mut conn).await;
         if self.backend == Backend::Postgres {
-            sqlx::query("SELECT pg_advisory_unlock(72750)").execute(&self.pool).await?;
+            sqlx::query("SELECT pg_advisory_unlock(72750)").execute(&mut *conn).await?;
         }
         result
-    }
-
-    async fn apply_pending(&self) -> Result<()> {
-        let current: i64 = sqlx::query("SELECT COALESCE(MAX(version), 0) FROM schema_version")
-            .fetch_one(&self.pool)
-            .await?
-            .try_get(0)?;
-        for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > current) {
-            let mut tx = self.pool.begin().await?;
-            for statement in sql.split(';').map(str::trim).filter(|s| !s.is_empty() && !is_comment_only(s)) {
-                sqlx::query(sqlx::AssertSqlSafe(statement.to_string())).execute(&mut *tx).await?;
-            }
-            sqlx::query("INSERT INTO schema_version (version, applied_at) VALUES ($1, $2)")
-                .bind(*version)
-                .bind(now_ms())
-                .execute(&mut *tx)
-                .await?;
-            tx.commit().await?;
-            tracing::info!(version, "applied database migration");
-        }
-        Ok(())
     }
 
     /// Round trip to the database, for the health check.
@@ -178,6 +156,28 @@ impl Store {
             .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?)))
             .collect()
     }
+}
+
+async fn apply_pending(conn: &mut sqlx::AnyConnection) -> Result<()> {
+    use sqlx::Connection;
+    sqlx::query("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)")
+        .execute(&mut *conn)
+        .await?;
+    let current: i64 = sqlx::query("SELECT COALESCE(MAX(version), 0) FROM schema_version").fetch_one(&mut *conn).await?.try_get(0)?;
+    for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > current) {
+        let mut tx = conn.begin().await?;
+        for statement in sql.split(';').map(str::trim).filter(|s| !s.is_empty() && !is_comment_only(s)) {
+            sqlx::query(sqlx::AssertSqlSafe(statement.to_string())).execute(&mut *tx).await?;
+        }
+        sqlx::query("INSERT INTO schema_version (version, applied_at) VALUES ($1, $2)")
+            .bind(*version)
+            .bind(now_ms())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        tracing::info!(version, "applied database migration");
+    }
+    Ok(())
 }
 
 fn is_comment_only(statement: &str) -> bool {
