@@ -23,6 +23,9 @@ pub enum Access {
     Public,
     /// A valid token; the caller may not have a user yet (first SSO login).
     Authenticated,
+    /// Writes to the data catalog (services, databases, tables, ...): admins and bots (the
+    /// ingestion bot's role).
+    Write,
     /// A valid token of a user with `isAdmin`.
     Admin,
 }
@@ -93,8 +96,10 @@ async fn authorize(state: &AppState, method: &Method, path: &str, authorization:
     let auth = state.auth.authenticate(header).await?;
     let caller = caller_of(state, auth).await?;
     metrics::counter!("ferrometa_auth_success_total").increment(1);
-    if access == Admin {
-        caller.require_admin()?;
+    match access {
+        Admin => caller.require_admin()?,
+        Write if !caller.is_admin && !caller.is_bot => return Err(ApiError::forbidden(format!("Principal: CatalogPrincipal{{name='{}'}} is not allowed to change the catalog", caller.name))),
+        _ => {}
     }
     Ok(Some(caller))
 }
