@@ -209,3 +209,12 @@ fn bad_yaml_file_is_reported_not_panicked() {
     let err = load(Some(&dir.path().join("missing.yaml")), &|_| None).unwrap_err();
     assert!(err.to_string().contains("cannot read"), "{err}");
 }
+
+#[test]
+fn the_readme_lists_every_key() {
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md")).unwrap();
+    assert!(
+        readme.contains(&ferrometa_config::keys::reference_markdown()),
+        "README.md's configuration reference is stale: paste the output of `ferrometa config-reference`"
+    );
+}
