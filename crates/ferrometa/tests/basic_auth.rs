@@ -70,15 +70,9 @@ async fn three_failures_lock_the_account_even_for_the_right_password() {
 #[tokio::test]
 async fn lockout_is_shared_by_two_server_processes_on_one_postgres() {
     let Some(url) = ferrometa_store::testing::fresh_postgres_url().await else { return };
-    let env = [("FERROMETA_DATABASE_URL", url.as_str()), ("JWT_KEY_ID", "shared")];
-    let keys = tempfile::tempdir().unwrap();
-    let (ok, _, err) = cli(&["keys", "generate", "--out", keys.path().to_str().unwrap()], &[]);
-    assert!(ok, "{err}");
-    let private = keys.path().join("private_key.der");
-    let public = keys.path().join("public_key.der");
-    let mut env = env.to_vec();
-    env.push(("RSA_PRIVATE_KEY_FILE_PATH", private.to_str().unwrap()));
-    env.push(("RSA_PUBLIC_KEY_FILE_PATH", public.to_str().unwrap()));
+    let keys = KeyFiles::generate();
+    let (private, public) = (keys.path("private_key.der"), keys.path("public_key.der"));
+    let env = [("FERROMETA_DATABASE_URL", url.as_str()), ("JWT_KEY_ID", "shared"), ("RSA_PRIVATE_KEY_FILE_PATH", &private), ("RSA_PUBLIC_KEY_FILE_PATH", &public)];
     let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let a = TestServer::spawn(binary(), da.path(), &env).await;
     let b = TestServer::spawn(binary(), db.path(), &env).await;

@@ -48,14 +48,12 @@ async fn only_the_current_bot_token_verifies() {
 #[tokio::test]
 async fn bot_token_revocation_holds_on_another_replica() {
     let Some(url) = ferrometa_store::testing::fresh_postgres_url().await else { return };
-    let keys = tempfile::tempdir().unwrap();
-    let (ok, _, err) = cli(&["keys", "generate", "--out", keys.path().to_str().unwrap()], &[]);
-    assert!(ok, "{err}");
-    let (private, public) = (keys.path().join("private_key.der"), keys.path().join("public_key.der"));
+    let keys = KeyFiles::generate();
+    let (private, public) = (keys.path("private_key.der"), keys.path("public_key.der"));
     let env = [
         ("FERROMETA_DATABASE_URL", url.as_str()),
-        ("RSA_PRIVATE_KEY_FILE_PATH", private.to_str().unwrap()),
-        ("RSA_PUBLIC_KEY_FILE_PATH", public.to_str().unwrap()),
+        ("RSA_PRIVATE_KEY_FILE_PATH", private.as_str()),
+        ("RSA_PUBLIC_KEY_FILE_PATH", public.as_str()),
         ("FERNET_KEY", "shared-secret-between-replicas"),
     ];
     let a = TestServer::start(&env).await;
@@ -129,15 +127,13 @@ async fn rotated_keys_keep_old_tokens_valid_until_retired() {
 
 #[tokio::test]
 async fn configured_openmetadata_key_files_sign_with_the_configured_kid() {
-    let keys = tempfile::tempdir().unwrap();
-    let (ok, _, err) = cli(&["keys", "generate", "--out", keys.path().to_str().unwrap()], &[]);
-    assert!(ok, "{err}");
+    let keys = KeyFiles::generate();
     for ext in ["der", "pem"] {
-        let private = keys.path().join(format!("private_key.{ext}"));
-        let public = keys.path().join(format!("public_key.{ext}"));
+        let private = keys.path(&format!("private_key.{ext}"));
+        let public = keys.path(&format!("public_key.{ext}"));
         let s = TestServer::start(&[
-            ("RSA_PRIVATE_KEY_FILE_PATH", private.to_str().unwrap()),
-            ("RSA_PUBLIC_KEY_FILE_PATH", public.to_str().unwrap()),
+            ("RSA_PRIVATE_KEY_FILE_PATH", private.as_str()),
+            ("RSA_PUBLIC_KEY_FILE_PATH", public.as_str()),
             ("JWT_KEY_ID", "0f5c1f6e-stable-kid"),
             ("JWT_ISSUER", "om.example.com"),
         ])

@@ -181,10 +181,8 @@ async fn malformed_oversized_and_encrypted_tokens_are_refused() {
 #[tokio::test]
 async fn a_token_signed_by_another_key_with_our_kid_is_refused() {
     let f = fixture().await;
-    let other = tempfile::tempdir().unwrap();
-    let (ok, _, err) = cli(&["keys", "generate", "--out", other.path().to_str().unwrap()], &[]);
-    assert!(ok, "{err}");
-    let stranger = rsa_key(&std::fs::read(other.path().join("private_key.der")).unwrap());
+    let other = KeyFiles::generate();
+    let stranger = rsa_key(&std::fs::read(other.path("private_key.der")).unwrap());
     let token = sign(&f.header(), &session_claims("admin"), &stranger, Algorithm::RS256);
     assert!(f.refused(&token, "foreign key").await.contains("Token verification failed"));
     f.server.stop().await;

@@ -58,6 +58,19 @@ fn from_row(r: &AnyRow) -> Result<EntityRow> {
     })
 }
 
+/// Binds a row's columns as $1..$9 in table order.
+fn bind_row<'q>(q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>, e: &'q EntityRow) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+    q.bind(&e.id)
+        .bind(&e.entity_type)
+        .bind(&e.fqn)
+        .bind(fqn_key(&e.fqn))
+        .bind(&e.secondary_key)
+        .bind(e.parent_fqn.as_deref().map(fqn_key))
+        .bind(e.deleted as i64)
+        .bind(e.updated_at)
+        .bind(&e.json)
+}
+
 fn include_clause(include: Include) -> &'static str {
     match include {
         Include::NonDeleted => " AND deleted = 0",
@@ -68,39 +81,17 @@ fn include_clause(include: Include) -> &'static str {
 
 impl Store {
     pub async fn insert_entity(&self, e: &EntityRow) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO entities (id, entity_type, fqn, fqn_key, secondary_key, parent_fqn_key, deleted, updated_at, json) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(&e.id)
-        .bind(&e.entity_type)
-        .bind(&e.fqn)
-        .bind(fqn_key(&e.fqn))
-        .bind(&e.secondary_key)
-        .bind(e.parent_fqn.as_deref().map(fqn_key))
-        .bind(e.deleted as i64)
-        .bind(e.updated_at)
-        .bind(&e.json)
-        .execute(self.pool())
-        .await?;
+        let sql = "INSERT INTO entities (id, entity_type, fqn, fqn_key, secondary_key, parent_fqn_key, deleted, updated_at, json) \
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+        bind_row(sqlx::query(sql), e).execute(self.pool()).await?;
         Ok(())
     }
 
     /// Replaces the stored row of `e.id`; returns false when there is no such row.
     pub async fn update_entity(&self, e: &EntityRow) -> Result<bool> {
-        let done = sqlx::query(
-            "UPDATE entities SET fqn = $2, fqn_key = $3, secondary_key = $4, parent_fqn_key = $5, deleted = $6, updated_at = $7, json = $8 WHERE id = $1",
-        )
-        .bind(&e.id)
-        .bind(&e.fqn)
-        .bind(fqn_key(&e.fqn))
-        .bind(&e.secondary_key)
-        .bind(e.parent_fqn.as_deref().map(fqn_key))
-        .bind(e.deleted as i64)
-        .bind(e.updated_at)
-        .bind(&e.json)
-        .execute(self.pool())
-        .await?;
+        let sql = "UPDATE entities SET entity_type = $2, fqn = $3, fqn_key = $4, secondary_key = $5, parent_fqn_key = $6, \
+                   deleted = $7, updated_at = $8, json = $9 WHERE id = $1";
+        let done = bind_row(sqlx::query(sql), e).execute(self.pool()).await?;
         Ok(done.rows_affected() > 0)
     }
 

@@ -62,3 +62,21 @@ pub fn session_claims(name: &str) -> Value {
     json!({"iss": "open-metadata.org", "sub": name, "email": format!("{name}@open-metadata.org"), "isBot": false,
            "tokenType": "OM_USER", "iat": now, "nbf": now - 30, "exp": now + 600, "roles": []})
 }
+
+/// A key pair written by `ferrometa keys generate` (as an operator would), shared by replicas.
+pub struct KeyFiles {
+    pub dir: tempfile::TempDir,
+}
+
+impl KeyFiles {
+    pub fn generate() -> KeyFiles {
+        let dir = tempfile::tempdir().unwrap();
+        let (ok, _, err) = cli(&["keys", "generate", "--out", dir.path().to_str().unwrap()], &[]);
+        assert!(ok, "keys generate failed: {err}");
+        KeyFiles { dir }
+    }
+
+    pub fn path(&self, name: &str) -> String {
+        self.dir.path().join(name).to_str().unwrap().to_string()
+    }
+}
