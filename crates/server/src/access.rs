@@ -107,6 +107,21 @@ async fn authorize(state: &AppState, method: &Method, path: &str, authorization:
 /// Finds the caller's user. SSO users are bound to `(iss, sub)` on their first sign-in with a
 /// verified email equal to the user's email; afterwards only that subject reaches the user.
 pub async fn caller_of(state: &AppState, auth: Authenticated) -> ApiResult<Caller> {
+    // Identity-provider tokens carry no revocable state of ours, so their resolved caller can be
+    // reused briefly; our own tokens were just checked against the database.
+    let idp_token = auth.principal.sso_subject.is_some();
+    if idp_token && let Some(cached) = state.callers.get(&auth.token.hash) {
+        return Ok(Caller { auth: Some(auth), ..cached });
+    }
+    let caller = resolve_caller(state, auth).await?;
+    if idp_token && caller.user.is_some() {
+        let hash = caller.auth.as_ref().map(|a| a.token.hash.clone()).unwrap_or_default();
+        state.callers.insert(hash, caller.clone());
+    }
+    Ok(caller)
+}
+
+async fn resolve_caller(state: &AppState, auth: Authenticated) -> ApiResult<Caller> {
     let p = auth.principal.clone();
     let user = match &p.sso_subject {
         None => state.catalog.user_by_name(&p.name).await?,

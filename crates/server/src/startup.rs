@@ -19,6 +19,9 @@ use crate::routes::users::account_of;
 use crate::state::AppState;
 
 pub const SYSTEM_BOTS: &[&str] = &["ingestion-bot"];
+/// How long a caller resolved from an identity-provider token is reused without a database
+/// read; user changes on this replica clear it at once, other replicas see them within this.
+const CALLER_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(5);
 const DEFAULT_ADMIN: &str = "admin";
 
 #[derive(Debug, thiserror::Error)]
@@ -73,7 +76,8 @@ pub async fn build_state(config: Config) -> Result<AppState, StartupError> {
         jwks.prefetch();
     }
     let catalog = Catalog::new(store.clone(), &base_url(&config));
-    let state = AppState { config, store, catalog, auth, keys, started_at_ms: ferrometa_store::now_ms() };
+    let callers = moka::sync::Cache::builder().max_capacity(10_000).time_to_live(CALLER_CACHE_TTL).build();
+    let state = AppState { config, store, catalog, auth, keys, started_at_ms: ferrometa_store::now_ms(), callers };
     bootstrap(&state).await?;
     Ok(state)
 }

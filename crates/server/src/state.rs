@@ -16,10 +16,18 @@ pub struct AppState {
     pub auth: Arc<AuthService>,
     pub keys: Arc<KeySet>,
     pub started_at_ms: i64,
+    /// Callers resolved from identity-provider tokens, by token hash (see `access::caller_of`).
+    pub callers: moka::sync::Cache<String, crate::access::Caller>,
 }
 
 impl AppState {
     pub fn started_at_ms(&self) -> i64 {
         self.started_at_ms
+    }
+
+    /// Called after any change to users (admin flag, roles, deletion): cached callers are
+    /// resolved again on their next request.
+    pub fn forget_callers(&self) {
+        self.callers.invalidate_all();
     }
 }

@@ -199,6 +199,7 @@ async fn sync_roles_from_provider(s: &AppState, caller: &Caller, user: Value) ->
     let is_admin = admin_principal || mapped.contains(&"Admin");
     let updated = s.catalog.set_user_fields(&user, json!({"roles": roles, "isAdmin": is_admin}), "system").await?;
     if updated != user {
+        s.forget_callers();
         s.store.audit("system", "roles.sync", &principal.name, &mapped.join(",")).await?;
     }
     Ok(updated)
@@ -274,6 +275,7 @@ pub async fn patch(State(s): State<AppState>, Extension(caller): Extension<Calle
         }
     }
     let user = s.catalog.patch(&USER, &id, &patch, &caller.name).await?;
+    s.forget_callers();
     s.store.audit(&caller.name, "user.patch", user["name"].as_str().unwrap_or_default(), "").await?;
     Ok(Json(user))
 }
@@ -287,6 +289,7 @@ pub async fn delete(State(s): State<AppState>, Extension(caller): Extension<Call
     }
     let hard = q.hard_delete.unwrap_or(false);
     let deleted = s.catalog.delete(&USER, &id, hard, &caller.name).await?;
+    s.forget_callers();
     s.auth.revoke_everything(&id).await?;
     if hard {
         s.store.unbind_sso_subjects(&id).await?;
@@ -302,7 +305,9 @@ pub struct RestoreRequest {
 }
 
 pub async fn restore(State(s): State<AppState>, Extension(caller): Extension<Caller>, Body(req): Body<RestoreRequest>) -> ApiResult<Json<Value>> {
-    Ok(Json(s.catalog.restore(&USER, &req.id, &caller.name).await?))
+    let user = s.catalog.restore(&USER, &req.id, &caller.name).await?;
+    s.forget_callers();
+    Ok(Json(user))
 }
 
 pub async fn versions(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
