@@ -92,6 +92,27 @@ impl Catalog {
         self.create(Draft { kind: &USER, name: name.as_str().into(), fqn: quote(name.as_str()), parent_fqn: None, body }, actor).await
     }
 
+    /// PUT semantics for users: create, or update the user of that name (email, admin and bot
+    /// flags are kept unless given). Returns the user and whether it was created.
+    pub async fn create_or_update_user(&self, req: &CreateUser, actor: &str) -> Result<(Value, bool)> {
+        let Some(existing) = self.user_by_name(&req.name).await? else {
+            return Ok((self.create_user(req, actor).await?, true));
+        };
+        if existing["email"].as_str() != Some(Email::parse(&req.email)?.as_str()) {
+            return Err(CatalogError::BadRequest("the email of an existing user cannot be changed with PUT".into()));
+        }
+        let mut fields = Map::new();
+        set_opt(&mut fields, "isAdmin", req.is_admin.map(Value::from));
+        set_opt(&mut fields, "displayName", req.display_name.clone().map(Value::from));
+        set_opt(&mut fields, "description", req.description.clone().map(Value::from));
+        set_opt(&mut fields, "profile", req.profile.clone());
+        set_opt(&mut fields, "timezone", req.timezone.clone().map(Value::from));
+        if let Some(ids) = &req.roles {
+            fields.insert("roles".into(), json!(self.role_refs(ids).await?));
+        }
+        Ok((self.set_user_fields(&existing, Value::Object(fields), actor).await?, false))
+    }
+
     pub async fn user_by_name(&self, name: &str) -> Result<Option<Value>> {
         match self.get_by_name(&USER, &quote(&name.to_lowercase()), Include::NonDeleted).await {
             Ok(u) => Ok(Some(u)),

@@ -49,6 +49,14 @@ pub async fn put(State(s): State<AppState>, Extension(caller): Extension<Caller>
     }
 }
 
+pub async fn patch(State(s): State<AppState>, Extension(caller): Extension<Caller>, Path(id): Path<String>, Body(patch): Body<json_patch::Patch>) -> ApiResult<Json<Value>> {
+    let touches_user = patch.0.iter().any(|op| serde_json::to_value(op).ok().and_then(|v| v["path"].as_str().map(|p| p.starts_with("/botUser") || p.starts_with("/provider"))).unwrap_or(false));
+    if touches_user {
+        return Err(ApiError::bad_request("botUser and provider of a bot cannot be changed"));
+    }
+    Ok(Json(s.catalog.patch(&BOT, &id, &patch, &caller.name).await?))
+}
+
 pub async fn delete(State(s): State<AppState>, Extension(caller): Extension<Caller>, Path(id): Path<String>, Query(q): Query<DeleteParams>) -> ApiResult<Json<Value>> {
     let bot = s.catalog.get(&BOT, &id, ferrometa_store::Include::All).await?;
     let name = bot["name"].as_str().unwrap_or_default();

@@ -257,6 +257,14 @@ pub async fn create(State(s): State<AppState>, Extension(caller): Extension<Call
     Ok((StatusCode::CREATED, Json(user)))
 }
 
+/// Admins create or update a user by name (OpenMetadata's `PUT /users`).
+pub async fn put(State(s): State<AppState>, Extension(caller): Extension<Caller>, Body(req): Body<CreateUser>) -> ApiResult<impl IntoResponse> {
+    let (user, created) = s.catalog.create_or_update_user(&req, &caller.name).await?;
+    s.forget_callers();
+    s.store.audit(&caller.name, if created { "user.create" } else { "user.update" }, &req.name, "").await?;
+    Ok((if created { StatusCode::CREATED } else { StatusCode::OK }, Json(user)))
+}
+
 /// Fields only an admin may change on a user.
 const ADMIN_ONLY_FIELDS: &[&str] = &["/isAdmin", "/isBot", "/email", "/roles", "/isEmailVerified"];
 
