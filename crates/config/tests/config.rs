@@ -218,3 +218,43 @@ fn the_readme_lists_every_key() {
         "README.md's configuration reference is stale: paste the output of `ferrometa config-reference`"
     );
 }
+
+fn repo_file(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(rel)
+}
+
+#[test]
+fn shipped_deployment_files_load_into_the_same_cognito_setup() {
+    // Key files only need to exist for validation.
+    let keys = tempfile::tempdir().unwrap();
+    let (public, private) = (keys.path().join("public_key.der"), keys.path().join("private_key.der"));
+    std::fs::write(&public, b"x").unwrap();
+    std::fs::write(&private, b"x").unwrap();
+    let key_paths = |mut vars: BTreeMap<String, String>| {
+        vars.insert("RSA_PUBLIC_KEY_FILE_PATH".into(), public.display().to_string());
+        vars.insert("RSA_PRIVATE_KEY_FILE_PATH".into(), private.display().to_string());
+        vars
+    };
+
+    let docker: BTreeMap<String, String> = std::fs::read_to_string(repo_file("deploy/docker/openmetadata_cognito.env"))
+        .unwrap()
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .map(|l| l.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())).unwrap())
+        .collect();
+    let from_docker = load(None, &env_of(key_paths(docker))).unwrap_or_else(|e| panic!("docker env file: {e}")).config;
+
+    let from_bare_metal = load(Some(&repo_file("deploy/bare-metal/openmetadata.yaml")), &|_| None).unwrap_or_else(|e| panic!("bare-metal yaml: {e}")).config;
+
+    let manifests = std::fs::read_to_string(repo_file("deploy/kubernetes/ferrometa.yaml")).unwrap();
+    let config_map: yaml_serde::Value = yaml_serde::from_str(manifests.split("\n---\n").next().unwrap()).unwrap();
+    let k8s: BTreeMap<String, String> = config_map["data"].as_mapping().unwrap().iter().map(|(k, v)| (k.as_str().unwrap().to_string(), v.as_str().unwrap().to_string())).collect();
+    let from_k8s = load(None, &env_of(key_paths(k8s))).unwrap_or_else(|e| panic!("kubernetes config map: {e}")).config;
+
+    for c in [&from_docker, &from_bare_metal, &from_k8s] {
+        assert_eq!(c.authentication.provider, Provider::AwsCognito);
+        assert_eq!(c.authentication.authority, "https://cognito-idp.us-west-1.amazonaws.com/us-west-1_XXXXXXXXX");
+        assert_eq!(c.authentication.public_key_urls.len(), 2);
+        assert_eq!(c.authorizer.admin_principals[0].name, "admin");
+    }
+}
