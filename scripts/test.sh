@@ -5,7 +5,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
-PG_PORT=${FERROMETA_TEST_PG_PORT:-55433}
 PG_CLUSTER=ferrometa_test
 
 log() { printf '\n==> %s\n' "$*"; }
@@ -20,8 +19,11 @@ install_system_packages() {
 start_postgres() {
     local version
     version=$(ls /usr/lib/postgresql | sort -V | tail -1)
-    log "starting PostgreSQL $version cluster $PG_CLUSTER on port $PG_PORT"
     pg_dropcluster --stop "$version" "$PG_CLUSTER" 2>/dev/null || true
+    # A port no other cluster on this machine is configured for.
+    PG_PORT=${FERROMETA_TEST_PG_PORT:-55433}
+    while pg_lsclusters -h | awk '{print $3}' | grep -qx "$PG_PORT"; do PG_PORT=$((PG_PORT + 1)); done
+    log "starting PostgreSQL $version cluster $PG_CLUSTER on port $PG_PORT"
     pg_createcluster "$version" "$PG_CLUSTER" -p "$PG_PORT" --start -- --auth=trust >/dev/null
     until pg_isready -h 127.0.0.1 -p "$PG_PORT" -q; do sleep 0.2; done
     export FERROMETA_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$PG_PORT/postgres"
