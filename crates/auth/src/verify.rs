@@ -116,7 +116,12 @@ impl Verifier {
             algorithm_name: config.algorithm.as_str(),
             idp,
             leeway: config.leeway_secs as i64,
-            cache: moka::sync::Cache::builder().max_capacity(CACHE_CAPACITY).time_to_live(CACHE_TTL).build(),
+            // A verified token is not re-checked against the JWKS while cached, so the cache
+            // never outlives the time a removed IdP key may keep verifying.
+            cache: moka::sync::Cache::builder()
+                .max_capacity(CACHE_CAPACITY)
+                .time_to_live(CACHE_TTL.min(Duration::from_secs(config.jwks_max_key_age_secs)))
+                .build(),
         }
     }
 

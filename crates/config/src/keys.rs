@@ -62,6 +62,7 @@ pub static KEYS: &[Key] = &[
     key("authenticationConfiguration.jwtPrincipalClaims", "AUTHENTICATION_JWT_PRINCIPAL_CLAIMS", "[email, preferred_username, sub]", List, "Claims tried in order for the principal; the first present wins."),
     key("authenticationConfiguration.jwtPrincipalClaimsMapping", "AUTHENTICATION_JWT_PRINCIPAL_CLAIMS_MAPPING", "[]", List, "username:CLAIM and email:CLAIM; both or none."),
     key("authenticationConfiguration.enableSelfSignup", "AUTHENTICATION_ENABLE_SELF_SIGNUP", "true", Bool, "Unknown SSO users may create their own user; basic-auth signup allowed."),
+    key("authenticationConfiguration.jitProvisioning", "FERROMETA_JIT_PROVISIONING", "false", Bool, "Create an SSO user on its first valid ID token instead of the UI's sign-up step (needs enableSelfSignup)."),
     key("authenticationConfiguration.tokenLeewaySeconds", "FERROMETA_TOKEN_LEEWAY_SECONDS", "60", Int, "Clock-skew leeway for exp/nbf/iat, 0 to 300 seconds."),
     key("authenticationConfiguration.jwksMaxKeyAgeSeconds", "FERROMETA_JWKS_MAX_KEY_AGE_SECONDS", "3600", Int, "A key that left the IdP's JWKS stops verifying after at most this many seconds."),
     key("authenticationConfiguration.jwksFetchTimeoutSeconds", "FERROMETA_JWKS_FETCH_TIMEOUT_SECONDS", "5", Int, "Upper bound on one JWKS fetch, 1 to 5 seconds."),

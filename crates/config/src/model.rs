@@ -152,6 +152,8 @@ pub struct AuthenticationConfig {
     pub jwt_principal_claims: Vec<String>,
     pub claims_mapping: Option<ClaimsMapping>,
     pub enable_self_signup: bool,
+    /// Create SSO users on their first valid ID token (needs `enable_self_signup`).
+    pub jit_provisioning: bool,
     pub leeway_secs: u64,
     pub jwks_max_key_age_secs: u64,
     pub jwks_fetch_timeout_secs: u64,

@@ -95,8 +95,10 @@ impl FakeIdp {
 }
 
 fn id_token(key: &IdpKey, kid: &str, iss: &str) -> String {
+    static SERIAL: AtomicUsize = AtomicUsize::new(0);
     let now = now();
-    let claims = json!({"iss": iss, "aud": CLIENT, "token_use": "id", "sub": "0e4b-sub", "email": "alice@open-metadata.org",
+    // A distinct jti per token, so that each is verified afresh (no verified-token cache hit).
+    let claims = json!({"jti": SERIAL.fetch_add(1, Ordering::SeqCst), "iss": iss, "aud": CLIENT, "token_use": "id", "sub": "0e4b-sub", "email": "alice@open-metadata.org",
         "email_verified": true, "cognito:username": "alice", "iat": now, "auth_time": now, "exp": now + 3600});
     sign(&json!({"alg": "RS256", "kid": kid}), &claims, &key.encoding, Algorithm::RS256)
 }
@@ -243,4 +245,41 @@ async fn issuer_variants_are_judged_exactly() {
         assert!(body["message"].as_str().unwrap().contains("issuer"), "{body}");
     }
     s.stop().await;
+}
+
+#[tokio::test]
+async fn a_key_removed_from_the_jwks_stops_verifying_within_the_max_age() {
+    let a = idp_key("key-a");
+    let idp = FakeIdp::start(vec![serde_json::to_value(&a.jwk).unwrap()]).await;
+    let s = ferrometa_for(&idp, &[("FERROMETA_JWKS_MAX_KEY_AGE_SECONDS", "1")]).await;
+    idp.wait_for_fetches(1).await;
+    assert_eq!(status(&s, &id_token(&a, "key-a", AUTHORITY)).await.0, StatusCode::OK);
+    idp.keys.lock().await.clear();
+    // Poll with fresh tokens: within the 1 s maximum age (plus scheduling slack) the removed
+    // key must stop verifying.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let (code, body) = status(&s, &id_token(&a, "key-a", AUTHORITY)).await;
+        if code == StatusCode::UNAUTHORIZED {
+            assert!(body["message"].as_str().unwrap().contains("unknown kid"), "{body}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "a key removed from the JWKS was still trusted after 15 s");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn just_in_time_provisioning_creates_the_user_on_the_first_id_token() {
+    let a = idp_key("key-a");
+    let idp = FakeIdp::start(vec![serde_json::to_value(&a.jwk).unwrap()]).await;
+    let off = ferrometa_for(&idp, &[]).await;
+    let (code, _) = off.get("/api/v1/users/loggedInUser", Some(&id_token(&a, "key-a", AUTHORITY))).await;
+    assert_eq!(code, StatusCode::NOT_FOUND, "off by default: the UI's sign-up step creates the user");
+    off.stop().await;
+    let on = ferrometa_for(&idp, &[("FERROMETA_JIT_PROVISIONING", "true")]).await;
+    let (code, me) = on.get("/api/v1/users/loggedInUser", Some(&id_token(&a, "key-a", AUTHORITY))).await;
+    assert_eq!((code, me["name"].clone(), me["isEmailVerified"].clone(), me["isAdmin"].clone()), (StatusCode::OK, json!("alice"), json!(true), json!(false)), "{me}");
+    on.stop().await;
 }

@@ -132,6 +132,21 @@ async fn resolve_caller(state: &AppState, auth: Authenticated) -> ApiResult<Call
     Ok(Caller { name: p.name.clone(), email: p.email.clone(), is_admin, is_bot, user, principal: Some(p), auth: Some(auth) })
 }
 
+/// With `jitProvisioning` (and self-signup on), a verified ID token creates its user at once.
+async fn just_in_time(state: &AppState, p: &Principal, kind: TokenKind) -> ApiResult<Option<Value>> {
+    let authn = &state.config.authentication;
+    if !(authn.jit_provisioning && authn.enable_self_signup && kind == TokenKind::IdpId && p.email_verified) {
+        return Ok(None);
+    }
+    let req = ferrometa_catalog::users::CreateUser { name: p.name.clone(), email: p.email.clone(), ..Default::default() };
+    match crate::routes::users::sign_up_self(state, p, req).await {
+        Ok(user) => Ok(Some(user)),
+        // A concurrent first request created it; the next request finds the binding.
+        Err(e) if e.status == axum::http::StatusCode::CONFLICT => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 async fn sso_user(state: &AppState, p: &Principal, iss: &str, sub: &str, kind: TokenKind) -> ApiResult<Option<Value>> {
     if let Some(id) = state.store.sso_subject_user(iss, sub).await? {
         let user = state.catalog.get(&USER, &id, Include::NonDeleted).await.ok();
@@ -143,7 +158,7 @@ async fn sso_user(state: &AppState, p: &Principal, iss: &str, sub: &str, kind: T
     if kind == TokenKind::IdpAccess {
         check_access_token_domain(state, None)?;
     }
-    let Some(user) = state.catalog.user_by_name(&p.name).await? else { return Ok(None) };
+    let Some(user) = state.catalog.user_by_name(&p.name).await? else { return just_in_time(state, p, kind).await };
     let bindable = kind == TokenKind::IdpId && p.email_verified && user["email"].as_str() == Some(p.email.as_str()) && user["isBot"] != Value::Bool(true);
     if !bindable || !state.store.sso_bindings_of(user["id"].as_str().unwrap_or_default()).await?.is_empty() {
         return Err(ApiError::unauthorized(format!(

@@ -225,7 +225,7 @@ pub async fn get_by_name(State(s): State<AppState>, Path(name): Path<String>, Qu
 
 /// Admins create any user; a caller without a user creates itself when self-signup is on
 /// (contract §6.2), with admin rights only for an `adminPrincipals` name with a verified email.
-pub async fn create(State(s): State<AppState>, Extension(caller): Extension<Caller>, Body(mut req): Body<CreateUser>) -> ApiResult<impl IntoResponse> {
+pub async fn create(State(s): State<AppState>, Extension(caller): Extension<Caller>, Body(req): Body<CreateUser>) -> ApiResult<impl IntoResponse> {
     if caller.is_admin {
         let user = s.catalog.create_user(&req, &caller.name).await?;
         s.store.audit(&caller.name, "user.create", &req.name, "").await?;
@@ -244,6 +244,14 @@ pub async fn create(State(s): State<AppState>, Extension(caller): Extension<Call
     if req.name.to_lowercase() != principal.name || req.email.to_lowercase() != principal.email {
         return Err(ApiError::forbidden("Self Signup can only create user for self. Only Admin can create other users."));
     }
+    let user = sign_up_self(&s, &principal, req).await?;
+    Ok((StatusCode::CREATED, Json(user)))
+}
+
+/// Creates the caller's own user from its SSO principal (self-signup, or just-in-time on the
+/// first ID token): admin only for an `adminPrincipals` name with a verified email, bound to the
+/// token's `(iss, sub)`.
+pub async fn sign_up_self(s: &AppState, principal: &ferrometa_auth::Principal, mut req: CreateUser) -> ApiResult<Value> {
     let admin_names = &s.config.authorizer.admin_principals;
     req.is_admin = Some(principal.email_verified && admin_names.iter().any(|a| a.name == principal.name));
     req.is_bot = Some(false);
@@ -254,7 +262,7 @@ pub async fn create(State(s): State<AppState>, Extension(caller): Extension<Call
         s.store.bind_sso_subject(iss, sub, user["id"].as_str().unwrap_or_default()).await?;
     }
     s.store.audit(&principal.name, "user.signup", &principal.name, "sso").await?;
-    Ok((StatusCode::CREATED, Json(user)))
+    Ok(user)
 }
 
 /// Admins create or update a user by name (OpenMetadata's `PUT /users`).
