@@ -21,6 +21,20 @@ fi
 echo "==> installing e2e/requirements.txt"
 "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$E2E/requirements.txt"
 
+# Browser tests (test_browser.py): Debian's Chromium, driven by Playwright without any browser
+# download, and the Node packages of the Cognito stand-in (pinned by its package-lock.json).
+if ! command -v chromium >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    echo "==> installing Debian packages: chromium, nodejs, npm"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq chromium nodejs npm >/dev/null
+fi
+FAKE="$E2E/fake-cognito"
+if [ ! -f "$FAKE/node_modules/.package-lock.json" ] || [ "$FAKE/package-lock.json" -nt "$FAKE/node_modules/.package-lock.json" ]; then
+    echo "==> npm ci (e2e/fake-cognito)"
+    (cd "$FAKE" && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
 if [ -n "${FERROMETA_BIN:-}" ]; then
     echo "==> using FERROMETA_BIN=$FERROMETA_BIN"
     [ -x "$FERROMETA_BIN" ] || { echo "FERROMETA_BIN is not an executable file: $FERROMETA_BIN" >&2; exit 1; }

@@ -6,6 +6,7 @@ pub mod claims;
 pub mod error;
 pub mod jwks;
 pub mod keys;
+pub mod oidc;
 pub mod password;
 pub mod principal;
 pub mod secret;

@@ -117,6 +117,11 @@ impl AuthService {
         &self.passwords
     }
 
+    /// Encryption at rest for stored tokens (bot tokens, browser-session tokens).
+    pub fn secrets(&self) -> &SecretBox {
+        &self.secrets
+    }
+
     /// `Authorization: Bearer <token>` → verified principal.
     pub async fn authenticate(&self, authorization: Option<&str>) -> Result<Authenticated> {
         let token = authorization
@@ -252,12 +257,13 @@ impl AuthService {
         Ok(())
     }
 
-    /// Ends every session and token of a user (deletion, disabling).
+    /// Ends every session (API and browser) and token of a user (deletion, disabling).
     pub async fn revoke_everything(&self, user_id: &str) -> Result<()> {
         self.store.delete_refresh_tokens_of(user_id).await?;
         self.store.delete_pats_of(user_id).await?;
         self.store.delete_bot_token(user_id).await?;
         self.store.delete_password_hash(user_id).await?;
+        self.store.delete_sessions_of(user_id).await?;
         Ok(())
     }
 

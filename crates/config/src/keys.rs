@@ -70,6 +70,9 @@ pub static KEYS: &[Key] = &[
     key("authenticationConfiguration.groupsClaim", "FERROMETA_GROUPS_CLAIM", "cognito:groups", Str, "Claim read for group to role mapping (with authorizerConfiguration.useRolesFromProvider)."),
     key("authenticationConfiguration.groupRoleMapping", "FERROMETA_GROUP_ROLE_MAPPING", "[]", List, "GROUP:ROLE entries; role Admin makes the user an admin."),
     key("authenticationConfiguration.logoutUri", "FERROMETA_LOGOUT_URI", "\"\"", Str, "Where the IdP sends the browser after logout; default: /signin on the callbackUrl origin."),
+    key("authenticationConfiguration.sessionIdleTimeoutSeconds", "FERROMETA_SESSION_IDLE_TIMEOUT_SECONDS", "1800", Int, "A browser session unused for this long ends (60 to 86400)."),
+    key("authenticationConfiguration.sessionAbsoluteTimeoutSeconds", "FERROMETA_SESSION_ABSOLUTE_TIMEOUT_SECONDS", "43200", Int, "A browser session ends this long after sign-in, however active (300 to 2592000)."),
+    key("authenticationConfiguration.sessionRefreshMarginSeconds", "FERROMETA_SESSION_REFRESH_MARGIN_SECONDS", "60", Int, "A session's ID token is refreshed this long before it expires (0 to 3600)."),
     // --- oidcConfiguration (contract §1.2) ---
     key("authenticationConfiguration.oidcConfiguration.id", "OIDC_CLIENT_ID", "\"\"", Str, "Confidential client id (defaults to clientId)."),
     key("authenticationConfiguration.oidcConfiguration.type", "OIDC_TYPE", "\"\"", Str, "Provider type hint (google, azure, ...)."),

@@ -162,6 +162,10 @@ pub struct AuthenticationConfig {
     /// (group, role) pairs.
     pub group_role_mapping: Vec<(String, String)>,
     pub logout_uri: String,
+    /// Browser sessions: idle and absolute timeouts, and how early the ID token is refreshed.
+    pub session_idle_timeout_secs: u64,
+    pub session_absolute_timeout_secs: u64,
+    pub session_refresh_margin_secs: u64,
     pub oidc: OidcConfig,
 }
 

@@ -241,6 +241,9 @@ pub fn validate(raw: &RawConfig, env: &dyn Fn(&str) -> Option<String>) -> Result
         groups_claim: raw.str("authenticationConfiguration.groupsClaim").into(),
         group_role_mapping,
         logout_uri,
+        session_idle_timeout_secs: c.in_range("authenticationConfiguration.sessionIdleTimeoutSeconds", 60, 86_400),
+        session_absolute_timeout_secs: c.in_range("authenticationConfiguration.sessionAbsoluteTimeoutSeconds", 300, 86_400 * 30),
+        session_refresh_margin_secs: c.in_range("authenticationConfiguration.sessionRefreshMarginSeconds", 0, 3600),
         oidc,
     };
 

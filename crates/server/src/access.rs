@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{Method, header};
+use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::Response;
 use ferrometa_auth::{Authenticated, Principal};
@@ -71,7 +71,7 @@ impl Caller {
 
 pub async fn enforce(State(state): State<AppState>, matched: Option<MatchedPath>, mut req: Request, next: Next) -> Response {
     let path = matched.as_ref().map(|m| m.as_str()).unwrap_or("");
-    let caller = match authorize(&state, req.method(), path, req.headers().get(header::AUTHORIZATION)).await {
+    let caller = match authorize(&state, req.method(), path, req.headers()).await {
         Ok(c) => c,
         Err(e) => return axum::response::IntoResponse::into_response(e),
     };
@@ -81,7 +81,7 @@ pub async fn enforce(State(state): State<AppState>, matched: Option<MatchedPath>
     next.run(req).await
 }
 
-async fn authorize(state: &AppState, method: &Method, path: &str, authorization: Option<&axum::http::HeaderValue>) -> ApiResult<Option<Caller>> {
+async fn authorize(state: &AppState, method: &Method, path: &str, headers: &axum::http::HeaderMap) -> ApiResult<Option<Caller>> {
     let Some(access) = required(method, path) else {
         tracing::error!(%method, path, "endpoint has no entry in the access table");
         return Err(ApiError::forbidden("No access rule is declared for this endpoint"));
@@ -92,8 +92,9 @@ async fn authorize(state: &AppState, method: &Method, path: &str, authorization:
     if access == Public {
         return Ok(None);
     }
-    let header = authorization.and_then(|h| h.to_str().ok());
-    let auth = state.auth.authenticate(header).await?;
+    // A bearer token, or else the browser's session cookie (with its CSRF token on writes).
+    let credentials = state.sessions.request_credentials(method, headers).await?;
+    let auth = state.auth.authenticate(credentials.as_deref()).await?;
     let caller = caller_of(state, auth).await?;
     metrics::counter!("ferrometa_auth_success_total").increment(1);
     match access {

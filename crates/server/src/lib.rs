@@ -5,9 +5,11 @@ pub mod access;
 pub mod error;
 pub mod extract;
 pub mod routes;
+pub mod session;
 pub mod startup;
 pub mod state;
 mod telemetry;
+pub mod ui;
 
 use std::future::IntoFuture;
 use std::net::SocketAddr;
@@ -96,7 +98,8 @@ pub async fn start(config: Config) -> Result<RunningServer, StartupError> {
     if !state.config.authorizer.authenticate_requests {
         tracing::warn!("AUTHENTICATION IS OFF (NoopFilter + NoopAuthorizer): every request runs as an anonymous admin. Never use this outside local development.");
     }
-    let api = telemetry::layers(api_router(state.clone()), MAX_BODY_BYTES);
+    // The API under /api and the web UI (its own pages and security headers) on one port.
+    let api = telemetry::layers(api_router(state.clone()).merge(ui::router(state.clone())), MAX_BODY_BYTES);
     let admin = telemetry::admin_router(state.store.clone(), metrics);
     let (stop, stopped) = watch::channel(false);
     let api_addr = api_listener.local_addr().map_err(|source| StartupError::Bind { addr: "api".into(), source })?;

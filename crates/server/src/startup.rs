@@ -77,7 +77,8 @@ pub async fn build_state(config: Config) -> Result<AppState, StartupError> {
     }
     let catalog = Catalog::new(store.clone(), &base_url(&config));
     let callers = moka::sync::Cache::builder().max_capacity(10_000).time_to_live(CALLER_CACHE_TTL).build();
-    let state = AppState { config, store, catalog, auth, keys, started_at_ms: ferrometa_store::now_ms(), callers };
+    let sessions = Arc::new(crate::session::SessionManager::new(config.clone(), store.clone(), auth.clone(), catalog.clone()));
+    let state = AppState { config, store, catalog, auth, keys, started_at_ms: ferrometa_store::now_ms(), callers, sessions };
     bootstrap(&state).await?;
     Ok(state)
 }

@@ -18,6 +18,8 @@ pub struct AppState {
     pub started_at_ms: i64,
     /// Callers resolved from identity-provider tokens, by token hash (see `access::caller_of`).
     pub callers: moka::sync::Cache<String, crate::access::Caller>,
+    /// Browser sessions and the provider sign-in (see `session`).
+    pub sessions: Arc<crate::session::SessionManager>,
 }
 
 impl AppState {

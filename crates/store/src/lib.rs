@@ -4,11 +4,13 @@
 
 mod entities;
 mod security;
+mod sessions;
 #[cfg(feature = "testing")]
 pub mod testing;
 
 pub use entities::{EntityRow, Include, ListPage};
 pub use security::{BotTokenRow, PatRow};
+pub use sessions::{LoginFlowRow, SessionRow};
 
 use std::path::Path;
 use std::time::Duration;
@@ -51,8 +53,11 @@ pub struct Store {
     backend: Backend,
 }
 
-/// Ordered migrations; each runs once, recorded in `schema_version`.
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/0001_initial.sql"))];
+/// Migrations in order; each runs once, recorded in `schema_version`.
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/0001_initial.sql")),
+    (3, include_str!("../migrations/0003_sessions.sql")),
+];
 
 pub fn now_ms() -> i64 {
     std::time::SystemTime::now()
@@ -163,8 +168,15 @@ async fn apply_pending(conn: &mut sqlx::AnyConnection) -> Result<()> {
     sqlx::query("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)")
         .execute(&mut *conn)
         .await?;
-    let current: i64 = sqlx::query("SELECT COALESCE(MAX(version), 0) FROM schema_version").fetch_one(&mut *conn).await?.try_get(0)?;
-    for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > current) {
+    // Each migration not yet recorded runs, whatever its neighbours: migrations written on
+    // parallel branches then apply in any landing order.
+    let applied: Vec<i64> = sqlx::query("SELECT version FROM schema_version")
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|r| r.try_get(0))
+        .collect::<std::result::Result<_, _>>()?;
+    for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| !applied.contains(v)) {
         let mut tx = conn.begin().await?;
         for statement in sql.split(';').map(str::trim).filter(|s| !s.is_empty() && !is_comment_only(s)) {
             sqlx::query(sqlx::AssertSqlSafe(statement.to_string())).execute(&mut *tx).await?;

@@ -177,7 +177,7 @@ pub async fn logged_in_user(State(s): State<AppState>, Extension(caller): Extens
 /// With `useRolesFromProvider`, the identity provider's groups decide the user's roles (through
 /// `groupRoleMapping`) at each sign-in; role `Admin` makes the user an admin. Admin principals
 /// keep their admin flag.
-async fn sync_roles_from_provider(s: &AppState, caller: &Caller, user: Value) -> ApiResult<Value> {
+pub(crate) async fn sync_roles_from_provider(s: &AppState, caller: &Caller, user: Value) -> ApiResult<Value> {
     let cfg = &s.config;
     let Some(principal) = caller.principal.as_ref().filter(|p| p.sso_subject.is_some()) else { return Ok(user) };
     if !cfg.authorizer.use_roles_from_provider || user["isBot"] == json!(true) {

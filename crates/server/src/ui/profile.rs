@@ -1,0 +1,118 @@
+//! My profile: who I am, and my personal access tokens (create with an expiry, shown once,
+//! revoke).
+
+use axum::extract::{Form, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::{Extension, Json};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::html::{esc, expiry_select, notice, shown_once, when};
+use super::{Viewer, display_name, error_page};
+use crate::extract::{Body, Query};
+
+pub async fn page(v: Viewer) -> Response {
+    render(&v, String::new()).await
+}
+
+async fn render(v: &Viewer, top: String) -> Response {
+    let user = v.caller.user.clone().unwrap_or_default();
+    let tokens = match crate::routes::users::list_pats(State(v.state.clone()), Extension(v.caller.clone()), Query(Default::default())).await {
+        Ok(Json(list)) => list["data"].as_array().cloned().unwrap_or_default(),
+        Err(e) => return error_page(e.status, "Profile", &e.message, "pat_list_failed", ""),
+    };
+    let sign_in = match v.session.kind {
+        crate::session::SessionKind::Sso => "your identity provider",
+        crate::session::SessionKind::Basic => "email and password",
+    };
+    let mut body = top;
+    body.push_str(&format!(
+        r#"<dl class="facts" id="profile">
+<dt>Name</dt><dd id="profile-name">{name}</dd>
+<dt>User name</dt><dd>{uname}</dd>
+<dt>Email</dt><dd>{email}</dd>
+<dt>Administrator</dt><dd>{admin}</dd>
+<dt>Signed in with</dt><dd>{sign_in}</dd>
+</dl>
+<h2 id="pats">Personal access tokens</h2>
+<p>Use a personal access token as <code>Authorization: Bearer …</code> for scripts that act as you.</p>"#,
+        name = esc(display_name(&v.caller)),
+        uname = esc(user["name"].as_str().unwrap_or_default()),
+        email = esc(user["email"].as_str().unwrap_or_default()),
+        admin = if v.caller.is_admin { "yes" } else { "no" },
+    ));
+    if tokens.is_empty() {
+        body.push_str(&notice("info", "no-pats", "You have no personal access tokens."));
+    } else {
+        body.push_str(r#"<table class="list" id="pat-list"><thead><tr><th scope="col">Name</th><th scope="col">Expires</th><th scope="col">Actions</th></tr></thead><tbody>"#);
+        for t in &tokens {
+            body.push_str(&pat_row(v, t));
+        }
+        body.push_str("</tbody></table>");
+    }
+    body.push_str(&format!(
+        r#"<h3 id="new-pat">Create a token</h3>
+<form method="post" action="/profile/tokens" class="stack" id="pat-form">{csrf}
+<label for="token-name">Token name</label>
+<input id="token-name" name="name" required maxlength="128">
+{select}
+<button type="submit" id="create-pat">Create token</button>
+</form>"#,
+        csrf = v.csrf_field(),
+        select = expiry_select("pat-expiry", false)
+    ));
+    v.render("My profile", &body)
+}
+
+fn pat_row(v: &Viewer, t: &Value) -> String {
+    let name = t["tokenName"].as_str().unwrap_or_default();
+    format!(
+        r#"<tr><td>{n}</td><td>{exp}</td><td><form method="post" action="/profile/tokens/revoke">{csrf}<input type="hidden" name="id" value="{id}"><button type="submit" class="danger" aria-label="Revoke token {n}">Revoke</button></form></td></tr>"#,
+        n = esc(name),
+        exp = esc(&when(t["expiryDate"].as_i64().unwrap_or_default())),
+        csrf = v.csrf_field(),
+        id = esc(t["token"].as_str().unwrap_or_default())
+    )
+}
+
+#[derive(Deserialize)]
+pub struct CreateForm {
+    csrf: String,
+    name: String,
+    expiry: String,
+}
+
+pub async fn create(v: Viewer, Form(form): Form<CreateForm>) -> Response {
+    if let Err(r) = v.check_csrf(&form.csrf) {
+        return r;
+    }
+    let req = match serde_json::from_value(json!({"tokenName": form.name, "JWTTokenExpiry": form.expiry})) {
+        Ok(r) => r,
+        Err(e) => return error_page(StatusCode::BAD_REQUEST, "Profile", "Bad request.", "bad_request", &e.to_string()),
+    };
+    match crate::routes::users::create_pat(State(v.state.clone()), Extension(v.caller.clone()), Body(req)).await {
+        Ok(Json(pat)) => render(&v, shown_once("new-pat-token", &format!("New token \u{201c}{}\u{201d}", form.name.trim()), pat["jwtToken"].as_str().unwrap_or_default())).await,
+        Err(e) => render(&v, notice("error", "pat-error", &e.message)).await,
+    }
+}
+
+#[derive(Deserialize)]
+pub struct RevokeForm {
+    csrf: String,
+    id: String,
+}
+
+pub async fn revoke(v: Viewer, Form(form): Form<RevokeForm>) -> Response {
+    if let Err(r) = v.check_csrf(&form.csrf) {
+        return r;
+    }
+    let req = match serde_json::from_value(json!({"tokenIds": [form.id]})) {
+        Ok(r) => r,
+        Err(e) => return error_page(StatusCode::BAD_REQUEST, "Profile", "Bad request.", "bad_request", &e.to_string()),
+    };
+    match crate::routes::users::revoke_pats(State(v.state.clone()), Extension(v.caller.clone()), Query(Default::default()), Body(req)).await {
+        Ok(_) => render(&v, notice("ok", "pat-message", "The token is revoked.")).await,
+        Err(e) => error_page(e.status, "Profile", &e.message, "pat_revoke_failed", ""),
+    }
+}
