@@ -170,7 +170,8 @@ const server = app.listen(Number(env.PORT || 0), HOST, () => {
   const form = express.urlencoded({ extended: false });
   app.get('/health', (_req, res) => res.json({ ok: true }));
   app.get('/test/stats', (_req, res) => res.json(stats));
-  app.use(`/${POOL}/oauth2/authorize`, (_req, _res, next) => { stats.authorize += 1; next(); });
+  // New authorization requests only (not the resumption after the login form).
+  app.use(`/${POOL}/oauth2/authorize`, (req, _res, next) => { if (req.path === '/') stats.authorize += 1; next(); });
   app.post(`/${POOL}/oauth2/token`, (_req, _res, next) => { stats.token.total += 1; next(); });
   app.post(`/${POOL}/oauth2/revoke`, (_req, _res, next) => { stats.revoke += 1; next(); });
   // Cognito's logout: client_id + logout_uri (exactly as registered), mapped onto OIDC's

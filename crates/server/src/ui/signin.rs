@@ -128,23 +128,27 @@ pub async fn start(State(state): State<AppState>, Query(q): Query<SigninQuery>) 
 
 /// The provider's redirect back to us.
 pub async fn callback(State(state): State<AppState>, headers: HeaderMap, Query(params): Query<CallbackParams>) -> Response {
-    let mut response = finish_callback(&state, &headers, &params).await;
-    // The flow cookie is single use, whatever happened.
-    if let Ok(v) = state.sessions.cookies.clear(state.sessions.cookies.flow).parse() {
+    let (mut response, flow_used) = finish_callback(&state, &headers, &params).await;
+    // The flow cookie goes with the flow it binds; a callback with a state of no flow of ours
+    // (forged, replayed) leaves it, so that it cannot break a sign-in in progress.
+    if flow_used && let Ok(v) = state.sessions.cookies.clear(state.sessions.cookies.flow).parse() {
         response.headers_mut().append(header::SET_COOKIE, v);
     }
     response
 }
 
-async fn finish_callback(state: &AppState, headers: &HeaderMap, params: &CallbackParams) -> Response {
+async fn finish_callback(state: &AppState, headers: &HeaderMap, params: &CallbackParams) -> (Response, bool) {
     let Some(oidc) = state.sessions.oidc() else {
-        return error_page(StatusCode::NOT_FOUND, "Sign-in failed", "This server does not sign in through an identity provider.", "no_provider", "");
+        return (error_page(StatusCode::NOT_FOUND, "Sign-in failed", "This server does not sign in through an identity provider.", "no_provider", ""), false);
     };
     let binding = cookie(headers, state.sessions.cookies.flow);
-    let signed_in = match oidc.finish(state.auth.verifier(), params, binding).await {
-        Ok(s) => s,
-        Err(e) => return callback_error(&e),
-    };
+    match oidc.finish(state.auth.verifier(), params, binding).await {
+        Ok(signed_in) => (signed_in_response(state, signed_in).await, true),
+        Err(e) => (callback_error(&e), e != CallbackError::InvalidState),
+    }
+}
+
+async fn signed_in_response(state: &AppState, signed_in: ferrometa_auth::oidc::SignedIn) -> Response {
     metrics::counter!("ferrometa_browser_signin_total", "result" => "ok").increment(1);
     let bearer = format!("Bearer {}", signed_in.tokens.id_token);
     let auth = match state.auth.authenticate(Some(&bearer)).await {
