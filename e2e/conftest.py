@@ -493,3 +493,47 @@ def cognito(moto: Moto) -> Cognito:
     probe = c.mint(c.id_claims())
     jwt.decode(probe, jwt.PyJWK(jwks["keys"][0]).key, algorithms=["RS256"], audience=client_id, issuer=c.issuer())
     return c
+
+
+# --------------------------------------------------------------------------------------------
+# The official OpenMetadata Python client (openmetadata-ingestion 1.6.13.2 in e2e/.venv-om)
+# --------------------------------------------------------------------------------------------
+
+OM_CLIENT_VERSION = "1.6.13.2"
+OM_VENV = Path(__file__).resolve().parent / ".venv-om"
+INGEST_TIMEOUT_S = 300
+
+
+@dataclass
+class OmClient:
+    """The ``metadata`` CLI and Python of the client's own venv (installed by e2e/run.sh)."""
+
+    venv: Path
+    home: Path
+
+    def env(self) -> dict[str, str]:
+        # A clean environment: no proxies, a private HOME, only loopback traffic.
+        return {"PATH": f"{self.venv / 'bin'}:/usr/bin:/bin", "HOME": str(self.home), "NO_PROXY": "*", "PYTHONWARNINGS": "ignore"}
+
+    def run(self, args: list[str], cwd: Path, timeout: float = INGEST_TIMEOUT_S) -> subprocess.CompletedProcess:
+        return subprocess.run(args, cwd=cwd, env=self.env(), capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+
+    def ingest(self, workflow_yaml: Path) -> subprocess.CompletedProcess:
+        """``metadata ingest -c <workflow>``."""
+        return self.run([str(self.venv / "bin" / "metadata"), "ingest", "-c", str(workflow_yaml)], cwd=workflow_yaml.parent)
+
+    def python(self, script: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess:
+        return self.run([str(self.venv / "bin" / "python"), str(script), *args], cwd=cwd)
+
+
+@pytest.fixture(scope="session")
+def om_client(tmp_path_factory) -> OmClient:
+    """The unmodified ``openmetadata-ingestion`` client; fails when e2e/run.sh did not install it."""
+    python = OM_VENV / "bin" / "python"
+    if not (OM_VENV / "bin" / "metadata").exists():
+        pytest.fail(f"{OM_VENV} has no `metadata` CLI: run e2e/run.sh, which installs openmetadata-ingestion=={OM_CLIENT_VERSION}")
+    probe = subprocess.run(
+        [str(python), "-c", "from importlib.metadata import version; print(version('openmetadata-ingestion'))"], capture_output=True, text=True, timeout=60
+    )
+    assert probe.stdout.strip() == OM_CLIENT_VERSION, f"{OM_VENV} holds openmetadata-ingestion {probe.stdout.strip()!r}{probe.stderr[-500:]}"
+    return OmClient(venv=OM_VENV, home=tmp_path_factory.mktemp("om-home"))

@@ -21,6 +21,28 @@ fi
 echo "==> installing e2e/requirements.txt"
 "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r "$E2E/requirements.txt"
 
+# The official OpenMetadata client, in its own venv (it pins its own pydantic, SQLAlchemy, ...).
+# Installed once; re-installed only when the pinned versions are not the installed ones. The
+# constraint keeps dbt-core below 1.12 (whose build reaches outside PyPI); jaraco.context<6 is
+# what setuptools 70's pkg_resources can find (SQLAlchemy connectors need it).
+OM_VENV="$E2E/.venv-om"
+OM_VERSION="1.6.13.2"
+om_ready() {
+    "$OM_VENV/bin/python" - "$OM_VERSION" <<'PY' 2>/dev/null
+import sys
+from importlib.metadata import version
+from packaging.version import Version
+sys.exit(0 if version("openmetadata-ingestion") == sys.argv[1] and Version(version("jaraco.context")) < Version("6") else 1)
+PY
+}
+if ! om_ready; then
+    echo "==> installing openmetadata-ingestion==$OM_VERSION into $OM_VENV"
+    [ -x "$OM_VENV/bin/python" ] || python3 -m venv "$OM_VENV"
+    "$OM_VENV/bin/python" -m pip install -q --disable-pip-version-check -c "$E2E/om-constraints.txt" "openmetadata-ingestion==$OM_VERSION"
+    "$OM_VENV/bin/python" -m pip install -q --disable-pip-version-check 'jaraco.context<6'
+    om_ready || { echo "openmetadata-ingestion $OM_VERSION is not usable in $OM_VENV" >&2; exit 1; }
+fi
+
 # Browser tests (test_browser.py): Debian's Chromium, driven by Playwright without any browser
 # download, and the Node packages of the Cognito stand-in (pinned by its package-lock.json).
 if ! command -v chromium >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then

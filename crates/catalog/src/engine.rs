@@ -16,7 +16,28 @@ pub struct EntityKind {
     pub collection: &'static str,
     /// Field holding a second unique key (a user's email).
     pub secondary_key: Option<&'static str>,
+    /// How two versions differ; `None`: field by field at the top level ([`diff_fields`]).
+    pub differ: Option<Differ>,
 }
+
+/// What changed between two versions of an entity (OpenMetadata's `ChangeDescription` lists)
+/// and whether the change breaks consumers (a new major version).
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Changes {
+    pub added: Vec<Value>,
+    pub updated: Vec<Value>,
+    pub deleted: Vec<Value>,
+    pub major: bool,
+}
+
+impl Changes {
+    pub fn is_empty(&self) -> bool {
+        self.added.is_empty() && self.updated.is_empty() && self.deleted.is_empty()
+    }
+}
+
+/// Computes the [`Changes`] from the stored version to a new body of one entity type.
+pub type Differ = fn(&Value, &Map<String, Value>) -> Changes;
 
 /// Fields maintained by the engine, never taken from a client and never part of a change.
 const SYSTEM_FIELDS: &[&str] = &["id", "version", "updatedAt", "updatedBy", "href", "changeDescription", "fullyQualifiedName", "deleted"];
@@ -56,11 +77,12 @@ fn round1(v: f64) -> f64 {
     (v * 10.0).round() / 10.0
 }
 
-/// The client-visible fields that differ between two versions.
-fn diff(old: &Value, new: &Map<String, Value>) -> (Vec<Value>, Vec<Value>, Vec<Value>) {
+/// The client-visible top-level fields that differ between two versions, except `skip`; a
+/// removed field is a breaking (major) change.
+pub fn diff_fields(old: &Value, new: &Map<String, Value>, skip: &[&str]) -> Changes {
     let empty = Map::new();
     let old = old.as_object().unwrap_or(&empty);
-    let relevant = |k: &String| !SYSTEM_FIELDS.contains(&k.as_str());
+    let relevant = |k: &String| !SYSTEM_FIELDS.contains(&k.as_str()) && !skip.contains(&k.as_str());
     let (mut added, mut updated, mut deleted) = (vec![], vec![], vec![]);
     for (k, v) in new.iter().filter(|(k, _)| relevant(k)) {
         match old.get(k) {
@@ -74,7 +96,12 @@ fn diff(old: &Value, new: &Map<String, Value>) -> (Vec<Value>, Vec<Value>, Vec<V
             deleted.push(json!({"name": k, "oldValue": o.to_string()}));
         }
     }
-    (added, updated, deleted)
+    let major = !deleted.is_empty();
+    Changes { added, updated, deleted, major }
+}
+
+fn diff(old: &Value, new: &Map<String, Value>) -> Changes {
+    diff_fields(old, new, &[])
 }
 
 impl Catalog {
@@ -163,12 +190,12 @@ impl Catalog {
                 None => new.remove(*f),
             };
         }
-        let (added, updated, deleted) = diff(old, &new);
+        let Changes { added, updated, deleted, major } = kind.differ.unwrap_or(diff)(old, &new);
         if added.is_empty() && updated.is_empty() && deleted.is_empty() {
             return Ok(old.clone());
         }
         let previous = version_of(old);
-        let version = if deleted.is_empty() { round1(previous + 0.1) } else { previous.floor() + 1.0 };
+        let version = if major { previous.floor() + 1.0 } else { round1(previous + 0.1) };
         new.insert("version".into(), json!(version));
         new.insert("updatedAt".into(), json!(now_ms()));
         new.insert("updatedBy".into(), json!(actor));

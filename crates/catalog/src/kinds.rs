@@ -2,7 +2,16 @@
 
 use crate::engine::EntityKind;
 
-pub static USER: EntityKind = EntityKind { name: "user", collection: "users", secondary_key: Some("email") };
-pub static BOT: EntityKind = EntityKind { name: "bot", collection: "bots", secondary_key: None };
-pub static ROLE: EntityKind = EntityKind { name: "role", collection: "roles", secondary_key: None };
-pub static TEAM: EntityKind = EntityKind { name: "team", collection: "teams", secondary_key: None };
+pub static USER: EntityKind = EntityKind { name: "user", collection: "users", secondary_key: Some("email"), differ: None };
+pub static BOT: EntityKind = EntityKind { name: "bot", collection: "bots", secondary_key: None, differ: None };
+pub static ROLE: EntityKind = EntityKind { name: "role", collection: "roles", secondary_key: None, differ: None };
+pub static TEAM: EntityKind = EntityKind { name: "team", collection: "teams", secondary_key: None, differ: None };
+
+// Data assets (see `crate::data`).
+pub static DATABASE_SERVICE: EntityKind = EntityKind { name: "databaseService", collection: "services/databaseServices", secondary_key: None, differ: None };
+pub static DATABASE: EntityKind = EntityKind { name: "database", collection: "databases", secondary_key: None, differ: None };
+pub static DATABASE_SCHEMA: EntityKind = EntityKind { name: "databaseSchema", collection: "databaseSchemas", secondary_key: None, differ: None };
+pub static TABLE: EntityKind = EntityKind { name: "table", collection: "tables", secondary_key: None, differ: Some(crate::data::table_changes) };
+pub static STORED_PROCEDURE: EntityKind = EntityKind { name: "storedProcedure", collection: "storedProcedures", secondary_key: None, differ: None };
+pub static TEST_CONNECTION_DEFINITION: EntityKind =
+    EntityKind { name: "testConnectionDefinition", collection: "services/testConnectionDefinitions", secondary_key: None, differ: None };

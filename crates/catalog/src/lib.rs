@@ -1,6 +1,7 @@
 //! The catalog: OpenMetadata entities (users, bots, roles, ...) with their JSON shapes, FQNs,
 //! versions and JSON Patch, over the store. No HTTP and no token logic in here.
 
+pub mod data;
 pub mod email;
 pub mod engine;
 pub mod error;
@@ -8,5 +9,5 @@ pub mod fqn;
 pub mod kinds;
 pub mod users;
 
-pub use engine::{Catalog, Draft, EntityKind, Page};
+pub use engine::{Catalog, Changes, Draft, EntityKind, Page};
 pub use error::{CatalogError, Result};

@@ -199,3 +199,24 @@ async fn non_admins_cannot_reach_admin_endpoints_or_promote_themselves() {
     assert_eq!(resp.status(), StatusCode::OK, "users edit their own description");
     s.stop().await;
 }
+
+#[tokio::test]
+async fn with_sso_the_server_warns_about_every_user_that_still_holds_a_password() {
+    let dir = tempfile::tempdir().unwrap();
+    TestServer::start_in(dir.path(), &[]).await.stop().await;
+    let sso = [
+        ("AUTHENTICATION_PROVIDER", "aws-cognito"),
+        ("AUTHENTICATION_AUTHORITY", "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Pool"),
+        ("AUTHENTICATION_CLIENT_ID", "client"),
+        ("AUTHENTICATION_PUBLIC_KEYS", "[http://127.0.0.1:9/us-east-1_Pool/.well-known/jwks.json]"),
+    ];
+    let server = TestServer::spawn(binary(), dir.path(), &sso).await;
+    let warned = server.log_text().lines().any(|l| {
+        let v: serde_json::Value = serde_json::from_str(l).unwrap_or_default();
+        v["level"] == "WARN" && v["fields"]["user"] == "admin" && v["fields"]["message"].as_str().unwrap_or_default().contains("still holds a password")
+    });
+    assert!(warned, "no startup warning naming admin:\n{}", server.log_text());
+    let (status, body) = server.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "password login is off with SSO: {body}");
+    assert!(server.stop().await.unwrap().success());
+}

@@ -109,6 +109,7 @@ async fn bootstrap(state: &AppState) -> Result<(), StartupError> {
     for bot in SYSTEM_BOTS {
         bootstrap_bot(state, bot).await?;
     }
+    state.catalog.seed_test_connection_definitions().await?;
     warn_about_passwords(state).await
 }
 

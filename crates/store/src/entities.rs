@@ -43,9 +43,9 @@ pub fn fqn_key(fqn: &str) -> String {
     fqn.to_lowercase()
 }
 
-const COLUMNS: &str = "id, entity_type, fqn, secondary_key, parent_fqn_key, deleted, updated_at, json";
+pub(crate) const COLUMNS: &str = "id, entity_type, fqn, secondary_key, parent_fqn_key, deleted, updated_at, json";
 
-fn from_row(r: &AnyRow) -> Result<EntityRow> {
+pub(crate) fn from_row(r: &AnyRow) -> Result<EntityRow> {
     Ok(EntityRow {
         id: r.try_get(0)?,
         entity_type: r.try_get(1)?,
@@ -71,7 +71,7 @@ fn bind_row<'q>(q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>, e
         .bind(&e.json)
 }
 
-fn include_clause(include: Include) -> &'static str {
+pub(crate) fn include_clause(include: Include) -> &'static str {
     match include {
         Include::NonDeleted => " AND deleted = 0",
         Include::Deleted => " AND deleted = 1",

@@ -3,6 +3,7 @@
 //! driver. Only `TEXT` and `BIGINT` columns are used so both databases agree on every type.
 
 mod entities;
+mod hierarchy;
 mod security;
 mod sessions;
 #[cfg(feature = "testing")]
@@ -56,6 +57,7 @@ pub struct Store {
 /// Migrations in order; each runs once, recorded in `schema_version`.
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/0001_initial.sql")),
+    (2, include_str!("../migrations/0002_catalog_hierarchy_and_search.sql")),
     (3, include_str!("../migrations/0003_sessions.sql")),
 ];
 
@@ -178,7 +180,7 @@ async fn apply_pending(conn: &mut sqlx::AnyConnection) -> Result<()> {
         .collect::<std::result::Result<_, _>>()?;
     for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| !applied.contains(v)) {
         let mut tx = conn.begin().await?;
-        for statement in sql.split(';').map(str::trim).filter(|s| !s.is_empty() && !is_comment_only(s)) {
+        for statement in without_comments(sql).split(';').map(str::trim).filter(|s| !s.is_empty() && !is_comment_only(s)) {
             sqlx::query(sqlx::AssertSqlSafe(statement.to_string())).execute(&mut *tx).await?;
         }
         sqlx::query("INSERT INTO schema_version (version, applied_at) VALUES ($1, $2)")
@@ -190,6 +192,11 @@ async fn apply_pending(conn: &mut sqlx::AnyConnection) -> Result<()> {
         tracing::info!(version, "applied database migration");
     }
     Ok(())
+}
+
+/// The SQL without its `--` comments, so a `;` in a comment never splits a statement.
+fn without_comments(sql: &str) -> String {
+    sql.lines().map(|l| l.find("--").map_or(l, |i| &l[..i])).collect::<Vec<_>>().join("\n")
 }
 
 fn is_comment_only(statement: &str) -> bool {

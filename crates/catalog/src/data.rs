@@ -1,0 +1,818 @@
+//! Data assets: database services, databases, schemas, tables and stored procedures, plus the
+//! seeded test-connection definitions. Create requests (`CreateTable`, ...) become entities with
+//! OpenMetadata's JSON shape: parents named by FQN become `EntityReference`s, FQNs are built from
+//! the parent's, columns get their FQNs, and only fields of OpenMetadata's schemas are accepted
+//! (the Python client parses responses with `extra="forbid"` models).
+//!
+//! Tables version column by column: a removed column (or a changed type, which is a removal and
+//! an addition) is a breaking change and a new major version; added columns are minor.
+
+use serde_json::{Map, Value, json};
+
+use crate::engine::{Catalog, Changes, Draft, EntityKind, Page, diff_fields};
+use crate::error::{CatalogError, Result, not_found};
+use crate::fqn::{self, EntityName, quote};
+use crate::kinds::{DATABASE, DATABASE_SCHEMA, DATABASE_SERVICE, STORED_PROCEDURE, TABLE, TEAM, TEST_CONNECTION_DEFINITION, USER};
+use ferrometa_store::Include;
+
+/// How one asset type is created, checked and contained.
+pub struct AssetType {
+    pub kind: &'static EntityKind,
+    /// Fields of the create request (`Create<Type>`).
+    create_fields: &'static [&'static str],
+    /// Required fields of the create request.
+    required: &'static [&'static str],
+    /// Every field of the entity (OpenMetadata's schema); a PATCH cannot add others.
+    entity_fields: &'static [&'static str],
+    /// The create-request field naming the container by FQN, and the container's type.
+    parent: Option<(&'static str, &'static EntityKind)>,
+    /// List filters (`?service=`, `?database=`, ...): every entity under that container.
+    pub filters: &'static [&'static str],
+}
+
+pub static DATABASE_SERVICES: AssetType = AssetType {
+    kind: &DATABASE_SERVICE,
+    create_fields: &["name", "displayName", "description", "tags", "serviceType", "connection", "owners", "dataProducts", "domain"],
+    required: &["name", "serviceType"],
+    entity_fields: &[
+        "id", "name", "fullyQualifiedName", "displayName", "serviceType", "description", "connection", "pipelines", "testConnectionResult", "tags", "version",
+        "updatedAt", "updatedBy", "owners", "href", "changeDescription", "incrementalChangeDescription", "deleted", "dataProducts", "domain",
+    ],
+    parent: None,
+    filters: &[],
+};
+
+pub static DATABASES: AssetType = AssetType {
+    kind: &DATABASE,
+    create_fields: &[
+        "name", "displayName", "description", "tags", "owners", "service", "dataProducts", "default", "retentionPeriod", "extension", "sourceUrl", "domain", "lifeCycle",
+        "sourceHash",
+    ],
+    required: &["name", "service"],
+    entity_fields: &[
+        "id", "name", "fullyQualifiedName", "displayName", "description", "dataProducts", "tags", "version", "updatedAt", "updatedBy", "href", "owners", "service",
+        "serviceType", "location", "usageSummary", "databaseSchemas", "changeDescription", "incrementalChangeDescription", "default", "deleted", "retentionPeriod",
+        "extension", "sourceUrl", "domain", "votes", "lifeCycle", "certification", "sourceHash", "databaseProfilerConfig",
+    ],
+    parent: Some(("service", &DATABASE_SERVICE)),
+    filters: &["service"],
+};
+
+pub static DATABASE_SCHEMAS: AssetType = AssetType {
+    kind: &DATABASE_SCHEMA,
+    create_fields: &[
+        "name", "displayName", "description", "owners", "database", "dataProducts", "tags", "retentionPeriod", "extension", "sourceUrl", "domain", "lifeCycle", "sourceHash",
+    ],
+    required: &["name", "database"],
+    entity_fields: &[
+        "id", "name", "fullyQualifiedName", "displayName", "description", "dataProducts", "version", "updatedAt", "updatedBy", "href", "owners", "service", "serviceType",
+        "database", "tables", "usageSummary", "tags", "changeDescription", "incrementalChangeDescription", "deleted", "retentionPeriod", "extension", "sourceUrl", "domain",
+        "votes", "lifeCycle", "certification", "sourceHash", "databaseSchemaProfilerConfig",
+    ],
+    parent: Some(("database", &DATABASE)),
+    filters: &["database", "service"],
+};
+
+pub static TABLES: AssetType = AssetType {
+    kind: &TABLE,
+    create_fields: &[
+        "name", "displayName", "description", "tableType", "columns", "dataModel", "locationPath", "tableConstraints", "tablePartition", "tableProfilerConfig", "owners",
+        "databaseSchema", "tags", "schemaDefinition", "retentionPeriod", "extension", "sourceUrl", "domain", "dataProducts", "fileFormat", "lifeCycle", "sourceHash",
+    ],
+    required: &["name", "columns", "databaseSchema"],
+    entity_fields: &[
+        "id", "name", "displayName", "fullyQualifiedName", "description", "version", "updatedAt", "updatedBy", "href", "tableType", "columns", "tableConstraints",
+        "tablePartition", "owners", "databaseSchema", "database", "service", "serviceType", "location", "locationPath", "schemaDefinition", "tags", "usageSummary",
+        "followers", "joins", "sampleData", "tableProfilerConfig", "customMetrics", "profile", "testSuite", "dataModel", "changeDescription",
+        "incrementalChangeDescription", "deleted", "retentionPeriod", "extension", "sourceUrl", "domain", "dataProducts", "fileFormat", "votes", "lifeCycle",
+        "certification", "sourceHash", "processedLineage",
+    ],
+    parent: Some(("databaseSchema", &DATABASE_SCHEMA)),
+    filters: &["databaseSchema", "database", "service"],
+};
+
+pub static STORED_PROCEDURES: AssetType = AssetType {
+    kind: &STORED_PROCEDURE,
+    create_fields: &[
+        "name", "displayName", "description", "owners", "tags", "storedProcedureCode", "storedProcedureType", "databaseSchema", "extension", "dataProducts", "sourceUrl",
+        "domain", "lifeCycle", "sourceHash",
+    ],
+    required: &["name", "storedProcedureCode", "databaseSchema"],
+    entity_fields: &[
+        "id", "name", "fullyQualifiedName", "displayName", "description", "storedProcedureCode", "version", "dataProducts", "updatedAt", "storedProcedureType",
+        "updatedBy", "href", "changeDescription", "incrementalChangeDescription", "databaseSchema", "database", "service", "serviceType", "deleted", "owners", "followers",
+        "votes", "code", "tags", "extension", "sourceUrl", "domain", "lifeCycle", "certification", "sourceHash", "processedLineage",
+    ],
+    parent: Some(("databaseSchema", &DATABASE_SCHEMA)),
+    filters: &["databaseSchema", "database", "service"],
+};
+
+/// Every asset type, containers before their contents.
+pub static ASSET_TYPES: &[&AssetType] = &[&DATABASE_SERVICES, &DATABASES, &DATABASE_SCHEMAS, &TABLES, &STORED_PROCEDURES];
+
+pub fn asset_type(entity_type: &str) -> Option<&'static AssetType> {
+    ASSET_TYPES.iter().copied().find(|t| t.kind.name == entity_type)
+}
+
+// --- OpenMetadata's enums (from the client's generated models) ---
+
+pub const DATABASE_SERVICE_TYPES: &[&str] = &[
+    "BigQuery", "BigTable", "Mysql", "Redshift", "Snowflake", "Postgres", "Mssql", "Oracle", "Athena", "Hive", "Impala", "Presto", "Trino", "Vertica", "Glue", "MariaDB",
+    "Druid", "Db2", "Clickhouse", "Databricks", "AzureSQL", "DynamoDB", "SingleStore", "SQLite", "DeltaLake", "Salesforce", "PinotDB", "Datalake", "DomoDatabase",
+    "QueryLog", "CustomDatabase", "Dbt", "SapHana", "MongoDB", "Couchbase", "Greenplum", "Doris", "UnityCatalog", "SAS", "Iceberg", "Teradata", "SapErp", "Synapse",
+    "Exasol",
+];
+
+pub const DATA_TYPES: &[&str] = &[
+    "NUMBER", "TINYINT", "SMALLINT", "INT", "BIGINT", "BYTEINT", "BYTES", "FLOAT", "DOUBLE", "DECIMAL", "NUMERIC", "TIMESTAMP", "TIMESTAMPZ", "TIME", "DATE", "DATETIME",
+    "INTERVAL", "STRING", "MEDIUMTEXT", "TEXT", "CHAR", "LONG", "VARCHAR", "BOOLEAN", "BINARY", "VARBINARY", "ARRAY", "BLOB", "LONGBLOB", "MEDIUMBLOB", "MAP", "STRUCT",
+    "UNION", "SET", "GEOGRAPHY", "ENUM", "JSON", "UUID", "VARIANT", "GEOMETRY", "BYTEA", "AGGREGATEFUNCTION", "ERROR", "FIXED", "RECORD", "NULL", "SUPER", "HLLSKETCH",
+    "PG_LSN", "PG_SNAPSHOT", "TSQUERY", "TXID_SNAPSHOT", "XML", "MACADDR", "TSVECTOR", "UNKNOWN", "CIDR", "INET", "CLOB", "ROWID", "LOWCARDINALITY", "YEAR", "POINT",
+    "POLYGON", "TUPLE", "SPATIAL", "TABLE", "NTEXT", "IMAGE", "IPV4", "IPV6", "DATETIMERANGE", "HLL", "LARGEINT", "QUANTILE_STATE", "AGG_STATE", "BITMAP", "UINT", "BIT",
+    "MONEY", "MEASURE HIDDEN", "MEASURE VISIBLE",
+];
+
+const TABLE_TYPES: &[&str] = &["Regular", "External", "Dynamic", "View", "SecureView", "MaterializedView", "Iceberg", "Local", "Partitioned", "Foreign", "Transient"];
+const COLUMN_CONSTRAINTS: &[&str] = &["NULL", "NOT_NULL", "UNIQUE", "PRIMARY_KEY"];
+const TABLE_CONSTRAINT_TYPES: &[&str] = &["UNIQUE", "PRIMARY_KEY", "FOREIGN_KEY", "SORT_KEY", "DIST_KEY", "CLUSTER_KEY"];
+const RELATIONSHIP_TYPES: &[&str] = &["ONE_TO_ONE", "ONE_TO_MANY", "MANY_TO_ONE", "MANY_TO_MANY"];
+const STORED_PROCEDURE_TYPES: &[&str] = &["StoredProcedure", "UDF"];
+const TAG_SOURCES: &[&str] = &["Classification", "Glossary"];
+const LABEL_TYPES: &[&str] = &["Manual", "Propagated", "Automated", "Derived"];
+const TAG_STATES: &[&str] = &["Suggested", "Confirmed"];
+
+const COLUMN_FIELDS: &[&str] = &[
+    "name", "displayName", "dataType", "arrayDataType", "dataLength", "precision", "scale", "dataTypeDisplay", "description", "fullyQualifiedName", "tags", "constraint",
+    "ordinalPosition", "jsonSchema", "children", "profile", "customMetrics",
+];
+const TABLE_CONSTRAINT_FIELDS: &[&str] = &["constraintType", "columns", "referredColumns", "relationshipType"];
+const TAG_LABEL_FIELDS: &[&str] = &["tagFQN", "name", "displayName", "description", "style", "source", "labelType", "state", "href"];
+
+/// The value OpenMetadata shows instead of a secret.
+pub const MASKED: &str = "*********";
+
+fn bad(msg: impl Into<String>) -> CatalogError {
+    CatalogError::BadRequest(msg.into())
+}
+
+fn shown(s: &str) -> String {
+    s.chars().filter(|c| !c.is_control()).take(80).collect()
+}
+
+fn one_of(field: &str, value: &Value, allowed: &[&str]) -> Result<()> {
+    match value.as_str() {
+        Some(s) if allowed.contains(&s) => Ok(()),
+        Some(s) => Err(bad(format!("{field} must be one of {}; got \"{}\"", allowed.join(", "), shown(s)))),
+        None => Err(bad(format!("{field} must be a string"))),
+    }
+}
+
+fn string_field(field: &str, value: &Value) -> Result<()> {
+    if value.is_string() { Ok(()) } else { Err(bad(format!("{field} must be a string"))) }
+}
+
+fn integer_field(field: &str, value: &Value) -> Result<()> {
+    if value.is_i64() || value.is_u64() { Ok(()) } else { Err(bad(format!("{field} must be an integer"))) }
+}
+
+fn object_field(field: &str, value: &Value) -> Result<()> {
+    if value.is_object() { Ok(()) } else { Err(bad(format!("{field} must be an object"))) }
+}
+
+fn array_of<'a>(field: &str, value: &'a Value) -> Result<&'a Vec<Value>> {
+    value.as_array().ok_or_else(|| bad(format!("{field} must be an array")))
+}
+
+/// Rejects fields outside OpenMetadata's schema (nulls count as absent).
+fn known_fields(what: &str, obj: &Map<String, Value>, allowed: &[&str]) -> Result<()> {
+    match obj.iter().find(|(k, v)| !v.is_null() && !allowed.contains(&k.as_str())) {
+        Some((k, _)) => Err(bad(format!("Unrecognized field \"{}\" in {what}", shown(k)))),
+        None => Ok(()),
+    }
+}
+
+/// `TagLabel`s: shape and enums. Tags are kept as given (there is no tag catalog yet).
+fn check_tags(field: &str, value: &Value) -> Result<()> {
+    for label in array_of(field, value)? {
+        let obj = label.as_object().ok_or_else(|| bad(format!("{field} must hold TagLabel objects")))?;
+        known_fields("TagLabel", obj, TAG_LABEL_FIELDS)?;
+        string_field(&format!("{field}.tagFQN"), obj.get("tagFQN").unwrap_or(&Value::Null))?;
+        one_of(&format!("{field}.source"), obj.get("source").unwrap_or(&Value::Null), TAG_SOURCES)?;
+        one_of(&format!("{field}.labelType"), obj.get("labelType").unwrap_or(&Value::Null), LABEL_TYPES)?;
+        one_of(&format!("{field}.state"), obj.get("state").unwrap_or(&Value::Null), TAG_STATES)?;
+    }
+    Ok(())
+}
+
+/// Columns with their FQNs under `parent_fqn`, checked against OpenMetadata's `Column` schema.
+pub fn normalize_columns(parent_fqn: &str, columns: &Value, field: &str) -> Result<Value> {
+    let mut seen: Vec<String> = vec![];
+    let mut out = vec![];
+    for column in array_of(field, columns)? {
+        let mut col = column.as_object().cloned().ok_or_else(|| bad(format!("{field} must hold column objects")))?;
+        col.retain(|_, v| !v.is_null());
+        known_fields("Column", &col, COLUMN_FIELDS)?;
+        let name = col.get("name").and_then(Value::as_str).ok_or_else(|| bad(format!("{field}: every column needs a name")))?;
+        let name = EntityName::parse(name).map_err(|e| bad(format!("{field}: column {e}")))?.as_str().to_string();
+        if seen.contains(&name.to_lowercase()) {
+            return Err(bad(format!("Column name {} is repeated", shown(&name))));
+        }
+        seen.push(name.to_lowercase());
+        let path = format!("{field}.{}", shown(&name));
+        one_of(&format!("{path}.dataType"), col.get("dataType").ok_or_else(|| bad(format!("{path}.dataType must not be null")))?, DATA_TYPES)?;
+        if let Some(v) = col.get("arrayDataType") {
+            one_of(&format!("{path}.arrayDataType"), v, DATA_TYPES)?;
+        }
+        if let Some(v) = col.get("constraint") {
+            one_of(&format!("{path}.constraint"), v, COLUMN_CONSTRAINTS)?;
+        }
+        for f in ["dataLength", "precision", "scale", "ordinalPosition"] {
+            if let Some(v) = col.get(f) {
+                integer_field(&format!("{path}.{f}"), v)?;
+            }
+        }
+        for f in ["displayName", "dataTypeDisplay", "description", "jsonSchema"] {
+            if let Some(v) = col.get(f) {
+                string_field(&format!("{path}.{f}"), v)?;
+            }
+        }
+        match col.get("tags") {
+            Some(v) => check_tags(&format!("{path}.tags"), v)?,
+            // As OpenMetadata answers: every column has its (possibly empty) tag list.
+            None => {
+                col.insert("tags".into(), json!([]));
+            }
+        }
+        let col_fqn = format!("{parent_fqn}.{}", quote(&name));
+        if let Some(children) = col.get("children").cloned() {
+            col.insert("children".into(), normalize_columns(&col_fqn, &children, &format!("{path}.children"))?);
+        }
+        col.insert("name".into(), json!(name));
+        col.insert("fullyQualifiedName".into(), json!(col_fqn));
+        out.push(Value::Object(col));
+    }
+    Ok(Value::Array(out))
+}
+
+/// `tableConstraints`: enums, and every constrained column must be a column of the table.
+fn check_table_constraints(constraints: &Value, columns: &Value) -> Result<()> {
+    let names: Vec<String> = columns.as_array().map(|c| c.iter().filter_map(|c| c["name"].as_str().map(str::to_lowercase)).collect()).unwrap_or_default();
+    for c in array_of("tableConstraints", constraints)? {
+        let obj = c.as_object().ok_or_else(|| bad("tableConstraints must hold objects"))?;
+        known_fields("TableConstraint", obj, TABLE_CONSTRAINT_FIELDS)?;
+        if let Some(t) = obj.get("constraintType").filter(|v| !v.is_null()) {
+            one_of("tableConstraints.constraintType", t, TABLE_CONSTRAINT_TYPES)?;
+        }
+        if let Some(t) = obj.get("relationshipType").filter(|v| !v.is_null()) {
+            one_of("tableConstraints.relationshipType", t, RELATIONSHIP_TYPES)?;
+        }
+        for col in obj.get("columns").filter(|v| !v.is_null()).map(|v| array_of("tableConstraints.columns", v)).transpose()?.into_iter().flatten() {
+            let col = col.as_str().ok_or_else(|| bad("tableConstraints.columns must hold column names"))?;
+            if !names.contains(&col.to_lowercase()) {
+                return Err(bad(format!("Invalid column name found in table constraint: {}", shown(col))));
+            }
+        }
+        for col in obj.get("referredColumns").filter(|v| !v.is_null()).map(|v| array_of("tableConstraints.referredColumns", v)).transpose()?.into_iter().flatten() {
+            string_field("tableConstraints.referredColumns", col)?;
+        }
+    }
+    Ok(())
+}
+
+/// Keys whose values are secrets in service connections.
+fn is_secret_key(key: &str) -> bool {
+    let k = key.to_lowercase();
+    ["password", "secret", "token", "privatekey", "accesskey", "apikey", "credentials", "passphrase"].iter().any(|s| k.contains(s))
+}
+
+/// Replaces every secret in a service connection by [`MASKED`] (for callers other than bots).
+pub fn mask_secrets(entity: &mut Value) {
+    fn walk(v: &mut Value) {
+        match v {
+            Value::Object(map) => {
+                for (k, v) in map.iter_mut() {
+                    if is_secret_key(k) && (v.is_string() || v.is_number()) {
+                        *v = json!(MASKED);
+                    } else {
+                        walk(v);
+                    }
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(walk),
+            _ => {}
+        }
+    }
+    if let Some(connection) = entity.get_mut("connection") {
+        walk(connection);
+    }
+}
+
+/// A connection sent back with masked secrets keeps the stored secrets.
+fn unmask_secrets(new: &mut Value, old: &Value) {
+    match (new, old) {
+        (Value::Object(n), Value::Object(o)) => {
+            for (k, v) in n.iter_mut() {
+                match o.get(k) {
+                    Some(stored) if v == MASKED && is_secret_key(k) => *v = stored.clone(),
+                    Some(stored) => unmask_secrets(v, stored),
+                    None => {}
+                }
+            }
+        }
+        (Value::Array(n), Value::Array(o)) => n.iter_mut().zip(o.iter()).for_each(|(n, o)| unmask_secrets(n, o)),
+        _ => {}
+    }
+}
+
+/// Checks the type-specific fields of an entity body (from a create request or a patch) and
+/// computes column FQNs.
+fn check_body(t: &AssetType, fqn: &str, body: &mut Map<String, Value>) -> Result<()> {
+    body.retain(|_, v| !v.is_null());
+    for f in ["displayName", "description", "sourceUrl", "retentionPeriod", "sourceHash", "locationPath"] {
+        if let Some(v) = body.get(f) {
+            string_field(f, v)?;
+        }
+    }
+    for f in ["extension", "lifeCycle", "connection", "tableProfilerConfig", "dataModel", "tablePartition"] {
+        if let Some(v) = body.get(f) {
+            object_field(f, v)?;
+        }
+    }
+    if let Some(v) = body.get("tags") {
+        check_tags("tags", v)?;
+    }
+    if let Some(v) = body.get("default")
+        && !v.is_boolean()
+    {
+        return Err(bad("default must be a boolean"));
+    }
+    if t.kind.name == DATABASE_SERVICE.name {
+        one_of("serviceType", body.get("serviceType").unwrap_or(&Value::Null), DATABASE_SERVICE_TYPES)?;
+    }
+    if t.kind.name == TABLE.name {
+        let columns = body.get("columns").ok_or_else(|| bad("columns must not be null"))?;
+        let columns = normalize_columns(fqn, columns, "columns")?;
+        if let Some(tt) = body.get("tableType") {
+            one_of("tableType", tt, TABLE_TYPES)?;
+        }
+        if let Some(c) = body.get("tableConstraints") {
+            check_table_constraints(c, &columns)?;
+        }
+        if let Some(v) = body.get("schemaDefinition") {
+            string_field("schemaDefinition", v)?;
+        }
+        body.insert("columns".into(), columns);
+    }
+    if t.kind.name == STORED_PROCEDURE.name {
+        let code = body.get("storedProcedureCode").ok_or_else(|| bad("storedProcedureCode must not be null"))?;
+        let code = code.as_object().ok_or_else(|| bad("storedProcedureCode must be an object"))?;
+        known_fields("StoredProcedureCode", code, &["language", "code"])?;
+        if let Some(v) = body.get("storedProcedureType") {
+            one_of("storedProcedureType", v, STORED_PROCEDURE_TYPES)?;
+        }
+    }
+    Ok(())
+}
+
+/// FQNs of the containers of an entity, outermost first.
+pub fn ancestors_of(fqn: &str) -> Vec<String> {
+    let parts = fqn::split(fqn);
+    (1..parts.len()).map(|n| fqn::build(&parts[..n].iter().map(String::as_str).collect::<Vec<_>>())).collect()
+}
+
+/// Lower-case search terms of an entity: words of its name, display name and description, and
+/// of its columns' names; whole names also as `=name:<name>` for exact lookups.
+pub fn search_terms(entity: &Value) -> Vec<String> {
+    const MAX_TERMS: usize = 2000;
+    let mut terms: Vec<String> = vec![];
+    fn add_words(terms: &mut Vec<String>, text: &str, whole: bool) {
+        let lower = text.to_lowercase();
+        if whole && !lower.is_empty() {
+            terms.push(lower.chars().take(100).collect());
+        }
+        for w in lower.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()) {
+            terms.push(w.chars().take(100).collect());
+        }
+    }
+    fn columns(terms: &mut Vec<String>, cols: &Value) {
+        for c in cols.as_array().into_iter().flatten() {
+            add_words(terms, c["name"].as_str().unwrap_or_default(), true);
+            add_words(terms, c["displayName"].as_str().unwrap_or_default(), false);
+            add_words(terms, c["description"].as_str().unwrap_or_default(), false);
+            columns(terms, &c["children"]);
+        }
+    }
+    let name = entity["name"].as_str().unwrap_or_default();
+    terms.push(format!("=name:{}", name.to_lowercase()));
+    add_words(&mut terms, name, true);
+    add_words(&mut terms, entity["displayName"].as_str().unwrap_or_default(), false);
+    add_words(&mut terms, entity["description"].as_str().unwrap_or_default(), false);
+    columns(&mut terms, &entity["columns"]);
+    terms.sort();
+    terms.dedup();
+    terms.truncate(MAX_TERMS);
+    terms
+}
+
+// --- versions of tables: column by column, as OpenMetadata's `updateColumns` ---
+
+fn same_column(a: &Value, b: &Value) -> bool {
+    let name = |v: &Value| v["name"].as_str().map(str::to_lowercase);
+    name(a) == name(b) && a.get("dataType") == b.get("dataType") && a.get("arrayDataType") == b.get("arrayDataType")
+}
+
+const COLUMN_PROPERTIES: &[&str] = &["description", "displayName", "dataLength", "precision", "scale", "dataTypeDisplay", "tags", "constraint", "ordinalPosition", "jsonSchema"];
+
+fn column_changes(field: &str, old: &[Value], new: &[Value], c: &mut Changes) {
+    let added: Vec<&Value> = new.iter().filter(|n| !old.iter().any(|o| same_column(o, n))).collect();
+    let deleted: Vec<&Value> = old.iter().filter(|o| !new.iter().any(|n| same_column(o, n))).collect();
+    if !added.is_empty() {
+        c.added.push(json!({"name": field, "newValue": serde_json::to_string(&added).unwrap_or_default()}));
+    }
+    if !deleted.is_empty() {
+        c.deleted.push(json!({"name": field, "oldValue": serde_json::to_string(&deleted).unwrap_or_default()}));
+        c.major = true;
+    }
+    for n in new {
+        let Some(o) = old.iter().find(|o| same_column(o, n)) else { continue };
+        let prefix = format!("{field}.{}", quote(n["name"].as_str().unwrap_or_default()));
+        // Null, "" and [] all mean "none".
+        let present = |v: &&Value| !v.is_null() && v.as_str() != Some("") && v.as_array().is_none_or(|a| !a.is_empty());
+        for p in COLUMN_PROPERTIES {
+            let name = format!("{prefix}.{p}");
+            match (o.get(*p).filter(present), n.get(*p).filter(present)) {
+                (None, Some(nv)) => c.added.push(json!({"name": name, "newValue": nv.to_string()})),
+                (Some(ov), None) => c.deleted.push(json!({"name": name, "oldValue": ov.to_string()})),
+                (Some(ov), Some(nv)) if ov != nv => {
+                    // A shorter column breaks consumers (OpenMetadata: data length decrease).
+                    if *p == "dataLength" && nv.as_i64() < ov.as_i64() {
+                        c.major = true;
+                    }
+                    c.updated.push(json!({"name": name, "oldValue": ov.to_string(), "newValue": nv.to_string()}));
+                }
+                _ => {}
+            }
+        }
+        let children = |v: &Value| v.get("children").and_then(Value::as_array).cloned().unwrap_or_default();
+        let (oc, nc) = (children(o), children(n));
+        if !oc.is_empty() || !nc.is_empty() {
+            column_changes(&prefix, &oc, &nc, c);
+        }
+    }
+}
+
+/// The [`Changes`] of a table: columns one by one (a removed column is a major change), the
+/// other fields as the engine compares them.
+pub fn table_changes(old: &Value, new: &Map<String, Value>) -> Changes {
+    let mut c = diff_fields(old, new, &["columns"]);
+    let none = vec![];
+    let old_cols = old.get("columns").and_then(Value::as_array).unwrap_or(&none);
+    let new_cols = new.get("columns").and_then(Value::as_array).unwrap_or(&none);
+    let before = c.clone();
+    column_changes("columns", old_cols, new_cols, &mut c);
+    if c == before && old_cols != new_cols {
+        // Same columns, new order.
+        c.updated.push(json!({"name": "columns", "oldValue": Value::Array(old_cols.clone()).to_string(), "newValue": Value::Array(new_cols.clone()).to_string()}));
+    }
+    c
+}
+
+/// On PUT (an ingestion run), columns keep what people added in the catalog (descriptions,
+/// display names, tags) when the source sends none.
+fn carry_forward_columns(new: &mut Value, old: &Value) {
+    let (Some(new_cols), Some(old_cols)) = (new.as_array_mut(), old.as_array()) else { return };
+    for n in new_cols.iter_mut() {
+        let Some(o) = old_cols.iter().find(|o| same_column(o, n)) else { continue };
+        for f in ["description", "displayName", "tags"] {
+            let missing = n.get(f).is_none_or(|v| v.is_null() || v.as_array().is_some_and(Vec::is_empty) || v.as_str().is_some_and(str::is_empty));
+            if missing && let Some(v) = o.get(f).filter(|v| !v.is_null()) {
+                n[f] = v.clone();
+            }
+        }
+        if let (Some(nc), Some(oc)) = (n.get("children").cloned(), o.get("children")) {
+            let mut nc = nc;
+            carry_forward_columns(&mut nc, oc);
+            n["children"] = nc;
+        }
+    }
+}
+
+impl Catalog {
+    /// The owners of a create request or patch as full references (users and teams by id).
+    async fn resolve_owners(&self, owners: &Value) -> Result<Value> {
+        let mut refs = vec![];
+        for owner in array_of("owners", owners)? {
+            let id = owner["id"].as_str().ok_or_else(|| bad("owners must hold references with an id"))?;
+            let kind = match owner["type"].as_str() {
+                Some("user") => &USER,
+                Some("team") => &TEAM,
+                other => return Err(bad(format!("owners can be users or teams, not {}", shown(other.unwrap_or("null"))))),
+            };
+            let entity = self.get(kind, id, Include::NonDeleted).await?;
+            refs.push(self.reference(kind, &entity));
+        }
+        Ok(Value::Array(refs))
+    }
+
+    /// Domains and data products are not part of ferrometa's catalog yet: naming one is a
+    /// reference to an entity that does not exist.
+    fn refuse_domains(body: &Map<String, Value>) -> Result<()> {
+        if let Some(d) = body.get("domain").filter(|v| !v.is_null()) {
+            let name = d.as_str().map(str::to_string).unwrap_or_else(|| d["fullyQualifiedName"].as_str().unwrap_or_default().to_string());
+            return Err(not_found("domain", &shown(&name)));
+        }
+        if let Some(p) = body.get("dataProducts").and_then(Value::as_array).and_then(|a| a.first()) {
+            let name = p.as_str().map(str::to_string).unwrap_or_else(|| p["fullyQualifiedName"].as_str().unwrap_or_default().to_string());
+            return Err(not_found("dataProduct", &shown(&name)));
+        }
+        Ok(())
+    }
+
+    /// Turns a create request into a draft: checks fields, resolves the container and owners,
+    /// builds the FQN and the references to the containers.
+    pub async fn asset_draft(&self, t: &'static AssetType, request: Value) -> Result<Draft> {
+        let Value::Object(mut req) = request else { return Err(bad("the request body must be a JSON object")) };
+        req.retain(|_, v| !v.is_null());
+        known_fields(&format!("the create request of {}", t.kind.name), &req, t.create_fields)?;
+        for f in t.required {
+            if !req.contains_key(*f) {
+                return Err(bad(format!("[{f} must not be null]")));
+            }
+        }
+        let name = EntityName::parse(req["name"].as_str().ok_or_else(|| bad("name must be a string"))?)?.as_str().to_string();
+        Self::refuse_domains(&req)?;
+        req.remove("domain");
+        req.remove("dataProducts");
+        req.remove("name");
+        let (fqn, parent_fqn) = match t.parent {
+            None => (quote(&name), None),
+            Some((field, parent_kind)) => {
+                let parent_name = req.remove(field).and_then(|v| v.as_str().map(str::to_string)).ok_or_else(|| bad(format!("{field} must be the FQN of a {}", parent_kind.name)))?;
+                let parent = self.get_by_name(parent_kind, &parent_name, Include::NonDeleted).await?;
+                let parent_fqn = parent["fullyQualifiedName"].as_str().unwrap_or_default().to_string();
+                req.insert(field.into(), self.reference(parent_kind, &parent));
+                // The containers above the parent, copied from it.
+                for above in ["service", "database"] {
+                    if above != field && let Some(r) = parent.get(above).filter(|v| !v.is_null()) {
+                        req.insert(above.into(), r.clone());
+                    }
+                }
+                if parent_kind.name == DATABASE_SERVICE.name {
+                    req.insert("serviceType".into(), parent["serviceType"].clone());
+                } else if let Some(st) = parent.get("serviceType").filter(|v| !v.is_null()) {
+                    req.insert("serviceType".into(), st.clone());
+                }
+                (format!("{parent_fqn}.{}", quote(&name)), Some(parent_fqn))
+            }
+        };
+        if let Some(owners) = req.get("owners").cloned() {
+            req.insert("owners".into(), self.resolve_owners(&owners).await?);
+        }
+        check_body(t, &fqn, &mut req)?;
+        Ok(Draft { kind: t.kind, name, fqn, parent_fqn, body: req })
+    }
+
+    /// Hierarchy rows and search terms of a written entity.
+    async fn index_asset(&self, t: &AssetType, entity: &Value) -> Result<()> {
+        let id = entity["id"].as_str().unwrap_or_default();
+        let fqn = entity["fullyQualifiedName"].as_str().unwrap_or_default();
+        self.store().put_ancestors(id, t.kind.name, fqn, &ancestors_of(fqn)).await?;
+        self.store().put_search_terms(id, t.kind.name, &search_terms(entity)).await?;
+        Ok(())
+    }
+
+    /// POST: creates the entity; 409 when its FQN is taken (also by a soft-deleted one).
+    pub async fn create_asset(&self, t: &'static AssetType, request: Value, actor: &str) -> Result<Value> {
+        let draft = self.asset_draft(t, request).await?;
+        let entity = self.create(draft, actor).await?;
+        self.index_asset(t, &entity).await?;
+        Ok(entity)
+    }
+
+    /// PUT: creates the entity or updates the one with this FQN (restoring it when it was soft
+    /// deleted); no new version when nothing changed. Returns the entity and whether it is new.
+    pub async fn put_asset(&self, t: &'static AssetType, request: Value, actor: &str) -> Result<(Value, bool)> {
+        for attempt in 0..2 {
+            let mut draft = self.asset_draft(t, request.clone()).await?;
+            let existing = match self.get_by_name(t.kind, &draft.fqn, Include::All).await {
+                Ok(e) => Some(e),
+                Err(CatalogError::NotFound(_)) => None,
+                Err(e) => return Err(e),
+            };
+            if let Some(old) = &existing {
+                if old["deleted"] == json!(true) {
+                    self.restore_asset(t, old["id"].as_str().unwrap_or_default(), actor).await?;
+                }
+                if let (Some(new_cols), Some(old_cols)) = (draft.body.get_mut("columns"), old.get("columns")) {
+                    carry_forward_columns(new_cols, old_cols);
+                }
+                if let (Some(new_conn), Some(old_conn)) = (draft.body.get_mut("connection"), old.get("connection")) {
+                    unmask_secrets(new_conn, old_conn);
+                }
+            }
+            match self.create_or_update(draft, actor).await {
+                Ok((entity, created)) => {
+                    self.index_asset(t, &entity).await?;
+                    return Ok((entity, created));
+                }
+                // Another request created it between our read and our insert: update it.
+                Err(CatalogError::AlreadyExists) if existing.is_none() && attempt == 0 => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(CatalogError::AlreadyExists)
+    }
+
+    /// PATCH (RFC 6902) of an asset: the result must still be a valid entity of its type; name,
+    /// FQN and containers cannot change.
+    pub async fn patch_asset(&self, t: &'static AssetType, id: &str, patch: &json_patch::Patch, actor: &str) -> Result<Value> {
+        let old = self.get(t.kind, id, Include::NonDeleted).await?;
+        let mut doc = old.clone();
+        json_patch::patch(&mut doc, patch).map_err(|e| bad(format!("JSON patch cannot be applied: {e}")))?;
+        let Value::Object(mut body) = doc else { return Err(bad("the patched entity is not an object")) };
+        for f in ["id", "name", "fullyQualifiedName", "service", "database", "databaseSchema", "serviceType"] {
+            if body.get(f) != old.get(f) {
+                return Err(bad(format!("the field {f} cannot be changed with PATCH")));
+            }
+        }
+        known_fields(t.kind.name, &body, t.entity_fields)?;
+        Self::refuse_domains(&body)?;
+        if let Some(owners) = body.get("owners").filter(|v| !v.is_null()).cloned()
+            && Some(&owners) != old.get("owners")
+        {
+            body.insert("owners".into(), self.resolve_owners(&owners).await?);
+        }
+        if let (Some(new_conn), Some(old_conn)) = (body.get_mut("connection"), old.get("connection")) {
+            unmask_secrets(new_conn, old_conn);
+        }
+        let fqn = old["fullyQualifiedName"].as_str().unwrap_or_default().to_string();
+        check_body(t, &fqn, &mut body)?;
+        let parent = fqn::parent(&fqn).filter(|_| t.parent.is_some());
+        let entity = self.update(t.kind, &old, body, parent, actor).await?;
+        self.index_asset(t, &entity).await?;
+        Ok(entity)
+    }
+
+    /// One page of an asset type, optionally only those under a container (any level).
+    pub async fn list_assets(&self, t: &AssetType, under: Option<&str>, include: Include, limit: i64, after: Option<&str>, before: Option<&str>) -> Result<Page> {
+        let Some(container) = under else { return self.list(t.kind, None, include, limit, after, before).await };
+        if !(0..=1_000_000).contains(&limit) {
+            return Err(bad("limit must be between 0 and 1000000"));
+        }
+        let page = self.store().list_entities_under(t.kind.name, container, include, limit, after, before).await?;
+        let data = page.rows.iter().map(|r| serde_json::from_str(&r.json).map_err(|e| CatalogError::Internal(format!("stored {} is not JSON: {e}", r.id)))).collect::<Result<_>>()?;
+        Ok(Page { data, before: page.before, after: page.after, total: page.total })
+    }
+
+    /// DELETE: soft (a new version marked deleted) or hard (gone, with its history). A
+    /// container with contents needs `recursive`, which deletes the contents the same way.
+    pub async fn delete_asset(&self, t: &'static AssetType, id: &str, hard: bool, recursive: bool, actor: &str) -> Result<Value> {
+        let entity = self.get(t.kind, id, if hard { Include::All } else { Include::NonDeleted }).await?;
+        let fqn = entity["fullyQualifiedName"].as_str().unwrap_or_default().to_string();
+        if !recursive && self.store().has_descendants(&fqn, hard).await? {
+            return Err(bad(format!("{} is not empty", t.kind.name)));
+        }
+        if recursive {
+            // Innermost first, so no container is ever left holding live contents.
+            for row in self.store().descendants(&fqn).await?.iter().rev() {
+                let Some(child) = asset_type(&row.entity_type) else { continue };
+                if hard {
+                    self.delete(child.kind, &row.id, true, actor).await?;
+                    self.store().forget_indexes(&row.id).await?;
+                } else if !row.deleted {
+                    self.delete(child.kind, &row.id, false, actor).await?;
+                }
+            }
+        }
+        let deleted = self.delete(t.kind, id, hard, actor).await?;
+        if hard {
+            self.store().forget_indexes(id).await?;
+        }
+        Ok(deleted)
+    }
+
+    /// Restores a soft-deleted asset and the contents deleted with it; its container must not
+    /// be deleted.
+    pub async fn restore_asset(&self, t: &'static AssetType, id: &str, actor: &str) -> Result<Value> {
+        let entity = self.get(t.kind, id, Include::All).await?;
+        let fqn = entity["fullyQualifiedName"].as_str().unwrap_or_default().to_string();
+        if let Some((field, parent_kind)) = t.parent
+            && entity[field]["deleted"] == json!(true)
+        {
+            let parent_id = entity[field]["id"].as_str().unwrap_or_default();
+            if self.get(parent_kind, parent_id, Include::Deleted).await.is_ok() {
+                return Err(bad(format!("Cannot restore {} {fqn}: its {field} is deleted; restore that first", t.kind.name)));
+            }
+        }
+        let restored = self.restore(t.kind, id, actor).await?;
+        for row in self.store().descendants(&fqn).await? {
+            if row.deleted && let Some(child) = asset_type(&row.entity_type) {
+                self.restore(child.kind, &row.id, actor).await?;
+            }
+        }
+        Ok(restored)
+    }
+
+    /// Creates or refreshes the test-connection definitions of the database connectors (the
+    /// client fetches `<ServiceType>.testConnectionDefinition` before every run). Their steps
+    /// are the ones the 1.6 client's connectors implement (its `test_fn` tables).
+    pub async fn seed_test_connection_definitions(&self) -> Result<()> {
+        let seeds: Vec<Value> = serde_json::from_str(include_str!("seed/test_connections.json")).map_err(|e| CatalogError::Internal(format!("test connection seed: {e}")))?;
+        for seed in seeds {
+            let Value::Object(mut body) = seed else { continue };
+            let name = body.remove("name").and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+            let fqn = format!("{}.testConnectionDefinition", quote(&name));
+            let draft = || Draft { kind: &TEST_CONNECTION_DEFINITION, name: name.clone(), fqn: fqn.clone(), parent_fqn: None, body: body.clone() };
+            match self.create_or_update(draft(), "system").await {
+                Ok(_) => {}
+                // Another replica seeded it between our read and our insert.
+                Err(CatalogError::AlreadyExists) => {
+                    self.create_or_update(draft(), "system").await?;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn columns_get_fqns_and_are_checked() {
+        let cols = json!([{"name": "id", "dataType": "INT", "constraint": "PRIMARY_KEY"},
+                          {"name": "a.b", "dataType": "STRUCT", "children": [{"name": "x", "dataType": "STRING"}]}]);
+        let out = normalize_columns("svc.db.sch.t", &cols, "columns").unwrap();
+        assert_eq!(out[0]["fullyQualifiedName"], json!("svc.db.sch.t.id"));
+        assert_eq!(out[1]["fullyQualifiedName"], json!("svc.db.sch.t.\"a.b\""));
+        assert_eq!(out[1]["children"][0]["fullyQualifiedName"], json!("svc.db.sch.t.\"a.b\".x"));
+        for bad_cols in [
+            json!([{"name": "id", "dataType": "INTEGERISH"}]),
+            json!([{"name": "id"}]),
+            json!([{"name": "id", "dataType": "INT", "surprise": 1}]),
+            json!([{"name": "id", "dataType": "INT"}, {"name": "ID", "dataType": "INT"}]),
+            json!([{"name": "", "dataType": "INT"}]),
+            json!([{"name": "id", "dataType": "INT", "constraint": "MAYBE"}]),
+            json!([{"name": "id", "dataType": "INT", "dataLength": "long"}]),
+            json!({"name": "id"}),
+        ] {
+            assert!(matches!(normalize_columns("t", &bad_cols, "columns"), Err(CatalogError::BadRequest(_))), "{bad_cols}");
+        }
+    }
+
+    #[test]
+    fn table_versions_go_column_by_column() {
+        let old = json!({"name": "t", "columns": [{"name": "id", "dataType": "INT"}, {"name": "note", "dataType": "VARCHAR", "dataLength": 20}]});
+        let add = json!({"name": "t", "columns": [{"name": "id", "dataType": "INT"}, {"name": "note", "dataType": "VARCHAR", "dataLength": 20}, {"name": "extra", "dataType": "DATE"}]});
+        let c = table_changes(&old, add.as_object().unwrap());
+        assert!(!c.major);
+        assert_eq!(c.added[0]["name"], json!("columns"));
+        assert!(c.added[0]["newValue"].as_str().unwrap().contains("extra"));
+
+        let removed = json!({"name": "t", "columns": [{"name": "id", "dataType": "INT"}]});
+        let c = table_changes(&old, removed.as_object().unwrap());
+        assert!(c.major);
+        assert_eq!(c.deleted[0]["name"], json!("columns"));
+        assert!(c.deleted[0]["oldValue"].as_str().unwrap().contains("note"));
+
+        let retyped = json!({"name": "t", "columns": [{"name": "id", "dataType": "BIGINT"}, {"name": "note", "dataType": "VARCHAR", "dataLength": 20}]});
+        let c = table_changes(&old, retyped.as_object().unwrap());
+        assert!(c.major, "a new type is a removal and an addition");
+
+        let shorter = json!({"name": "t", "columns": [{"name": "id", "dataType": "INT"}, {"name": "note", "dataType": "VARCHAR", "dataLength": 10}]});
+        let c = table_changes(&old, shorter.as_object().unwrap());
+        assert!(c.major);
+        assert_eq!(c.updated[0]["name"], json!("columns.note.dataLength"));
+
+        let described = json!({"name": "t", "columns": [{"name": "id", "dataType": "INT", "description": "key"}, {"name": "note", "dataType": "VARCHAR", "dataLength": 20}]});
+        let c = table_changes(&old, described.as_object().unwrap());
+        assert!(!c.major);
+        assert_eq!(c.added[0]["name"], json!("columns.id.description"));
+
+        assert!(table_changes(&old, old.as_object().unwrap()).is_empty());
+    }
+
+    #[test]
+    fn secrets_are_masked_and_masked_values_keep_the_stored_secret() {
+        let mut svc = json!({"connection": {"config": {"type": "Mysql", "username": "u", "authType": {"password": "p4ss"}}}});
+        let stored = svc.clone();
+        mask_secrets(&mut svc);
+        assert_eq!(svc["connection"]["config"]["authType"]["password"], json!(MASKED));
+        assert_eq!(svc["connection"]["config"]["username"], json!("u"));
+        let mut sent = svc["connection"].clone();
+        unmask_secrets(&mut sent, &stored["connection"]);
+        assert_eq!(sent["config"]["authType"]["password"], json!("p4ss"));
+    }
+
+    #[test]
+    fn ancestors_and_search_terms() {
+        assert_eq!(ancestors_of("svc.db.\"s.x\".t"), ["svc", "svc.db", "svc.db.\"s.x\""]);
+        assert!(ancestors_of("svc").is_empty());
+        let terms = search_terms(&json!({"name": "Order_Items", "description": "Lines of an order", "columns": [{"name": "unit_price", "dataType": "INT"}]}));
+        for t in ["=name:order_items", "order_items", "order", "items", "lines", "unit_price", "price"] {
+            assert!(terms.contains(&t.to_string()), "{t} in {terms:?}");
+        }
+    }
+}

@@ -1,0 +1,199 @@
+//! Data-asset endpoints, one generic set of handlers per type: `/api/v1/services/databaseServices`,
+//! `/api/v1/databases`, `/api/v1/databaseSchemas`, `/api/v1/tables`, `/api/v1/storedProcedures`
+//! (create, create-or-update, get by id and name, lists with container filters, JSON Patch,
+//! soft/hard/recursive delete, restore, versions), and the read-only test-connection
+//! definitions. Service connections show secrets to bots only (the ingestion bot needs them).
+
+use axum::Extension;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use ferrometa_catalog::data::{self, AssetType};
+use ferrometa_catalog::kinds::TEST_CONNECTION_DEFINITION;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::access::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Body, Query};
+use crate::routes::common::{GetParams, ListParams, decode_cursor, include, limit, list_of, page_body};
+use crate::state::AppState;
+
+/// One asset type, as a type parameter of the generic handlers.
+pub trait Asset: Send + Sync + 'static {
+    fn asset() -> &'static AssetType;
+}
+
+macro_rules! asset {
+    ($marker:ident, $static:path) => {
+        pub struct $marker;
+        impl Asset for $marker {
+            fn asset() -> &'static AssetType {
+                &$static
+            }
+        }
+    };
+}
+
+asset!(DatabaseServices, data::DATABASE_SERVICES);
+asset!(Databases, data::DATABASES);
+asset!(DatabaseSchemas, data::DATABASE_SCHEMAS);
+asset!(Tables, data::TABLES);
+asset!(StoredProcedures, data::STORED_PROCEDURES);
+
+/// Secrets of service connections are for bots (and an unauthenticated development server).
+pub fn shown_to(caller: &Caller, mut entity: Value) -> Value {
+    if !caller.is_bot && caller.principal.is_some() {
+        data::mask_secrets(&mut entity);
+    }
+    entity
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct AssetListParams {
+    pub limit: Option<i64>,
+    pub before: Option<String>,
+    pub after: Option<String>,
+    pub include: Option<String>,
+    /// Accepted for compatibility; every field is always returned.
+    #[allow(dead_code)]
+    pub fields: Option<String>,
+    pub service: Option<String>,
+    pub database: Option<String>,
+    pub database_schema: Option<String>,
+}
+
+impl AssetListParams {
+    /// The container filter this type supports, innermost first (OpenMetadata accepts any
+    /// enclosing FQN, e.g. a schema's FQN as `database=`).
+    fn container(&self, t: &AssetType) -> Option<String> {
+        t.filters.iter().find_map(|f| match *f {
+            "databaseSchema" => self.database_schema.clone(),
+            "database" => self.database.clone(),
+            "service" => self.service.clone(),
+            _ => None,
+        })
+    }
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct AssetDeleteParams {
+    pub hard_delete: Option<bool>,
+    pub recursive: Option<bool>,
+}
+
+#[derive(Deserialize)]
+pub struct RestoreRequest {
+    id: String,
+}
+
+fn status(created: bool) -> StatusCode {
+    if created { StatusCode::CREATED } else { StatusCode::OK }
+}
+
+pub async fn list<A: Asset>(State(s): State<AppState>, Extension(caller): Extension<Caller>, Query(q): Query<AssetListParams>) -> ApiResult<Json<Value>> {
+    let t = A::asset();
+    let after = decode_cursor(q.after.as_deref())?;
+    let before = decode_cursor(q.before.as_deref())?;
+    let container = q.container(t);
+    let mut page = s
+        .catalog
+        .list_assets(t, container.as_deref(), include(q.include.as_deref())?, limit(q.limit)?, after.as_deref(), before.as_deref())
+        .await?;
+    page.data = page.data.into_iter().map(|e| shown_to(&caller, e)).collect();
+    Ok(Json(page_body(page)))
+}
+
+pub async fn get<A: Asset>(State(s): State<AppState>, Extension(caller): Extension<Caller>, Path(id): Path<String>, Query(q): Query<GetParams>) -> ApiResult<Json<Value>> {
+    let entity = s.catalog.get(A::asset().kind, &id, include(q.include.as_deref())?).await?;
+    Ok(Json(shown_to(&caller, entity)))
+}
+
+pub async fn get_by_name<A: Asset>(State(s): State<AppState>, Extension(caller): Extension<Caller>, Path(fqn): Path<String>, Query(q): Query<GetParams>) -> ApiResult<Json<Value>> {
+    let entity = s.catalog.get_by_name(A::asset().kind, &fqn, include(q.include.as_deref())?).await?;
+    Ok(Json(shown_to(&caller, entity)))
+}
+
+pub async fn create<A: Asset>(State(s): State<AppState>, Extension(caller): Extension<Caller>, Body(req): Body<Value>) -> ApiResult<impl IntoResponse> {
+    let entity = s.catalog.create_asset(A::asset(), req, &caller.name).await?;
+    Ok((StatusCode::CREATED, Json(shown_to(&caller, entity))))
+}
+
+pub async fn put<A: Asset>(State(s): State<AppState>, Extension(caller): Extension<Caller>, Body(req): Body<Value>) -> ApiResult<impl IntoResponse> {
+    let (entity, created) = s.catalog.put_asset(A::asset(), req, &caller.name).await?;
+    Ok((status(created), Json(shown_to(&caller, entity))))
+}
+
+pub async fn patch<A: Asset>(State(s): State<AppState>, Extension(caller): Extension<Caller>, Path(id): Path<String>, Body(patch): Body<json_patch::Patch>) -> ApiResult<Json<Value>> {
+    let entity = s.catalog.patch_asset(A::asset(), &id, &patch, &caller.name).await?;
+    Ok(Json(shown_to(&caller, entity)))
+}
+
+pub async fn delete<A: Asset>(State(s): State<AppState>, Extension(caller): Extension<Caller>, Path(id): Path<String>, Query(q): Query<AssetDeleteParams>) -> ApiResult<Json<Value>> {
+    let t = A::asset();
+    let hard = q.hard_delete.unwrap_or(false);
+    let entity = s.catalog.delete_asset(t, &id, hard, q.recursive.unwrap_or(false), &caller.name).await?;
+    let target = entity["fullyQualifiedName"].as_str().unwrap_or_default();
+    s.store.audit(&caller.name, &format!("{}.{}", t.kind.name, if hard { "hard_delete" } else { "delete" }), target, "").await?;
+    Ok(Json(shown_to(&caller, entity)))
+}
+
+pub async fn delete_by_name<A: Asset>(
+    State(s): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(fqn): Path<String>,
+    Query(q): Query<AssetDeleteParams>,
+) -> ApiResult<Json<Value>> {
+    let entity = s.catalog.get_by_name(A::asset().kind, &fqn, ferrometa_store::Include::All).await?;
+    let id = entity["id"].as_str().unwrap_or_default().to_string();
+    delete::<A>(State(s), Extension(caller), Path(id), Query(q)).await
+}
+
+pub async fn restore<A: Asset>(State(s): State<AppState>, Extension(caller): Extension<Caller>, Body(req): Body<RestoreRequest>) -> ApiResult<Json<Value>> {
+    let entity = s.catalog.restore_asset(A::asset(), &req.id, &caller.name).await?;
+    Ok(Json(shown_to(&caller, entity)))
+}
+
+pub async fn versions<A: Asset>(State(s): State<AppState>, Extension(caller): Extension<Caller>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    let mut history = s.catalog.versions(A::asset().kind, &id).await?;
+    if let Some(versions) = history["versions"].as_array_mut() {
+        for v in versions.iter_mut() {
+            // Each version is a JSON string, as in OpenMetadata's EntityHistory.
+            if let Some(text) = v.as_str()
+                && let Ok(entity) = serde_json::from_str::<Value>(text)
+            {
+                *v = json!(shown_to(&caller, entity).to_string());
+            }
+        }
+    }
+    Ok(Json(history))
+}
+
+pub async fn version<A: Asset>(State(s): State<AppState>, Extension(caller): Extension<Caller>, Path((id, v)): Path<(String, String)>) -> ApiResult<Json<Value>> {
+    Ok(Json(shown_to(&caller, s.catalog.version(A::asset().kind, &id, &v).await?)))
+}
+
+// --- test connection definitions (seeded at start-up, read-only) ---
+
+pub async fn list_test_connections(State(s): State<AppState>, Query(q): Query<ListParams>) -> ApiResult<Json<Value>> {
+    list_of(&s, &TEST_CONNECTION_DEFINITION, q).await
+}
+
+pub async fn test_connection(State(s): State<AppState>, Path(id): Path<String>, Query(q): Query<GetParams>) -> ApiResult<Json<Value>> {
+    Ok(Json(s.catalog.get(&TEST_CONNECTION_DEFINITION, &id, include(q.include.as_deref())?).await?))
+}
+
+/// By `<ServiceType>.testConnectionDefinition` (what the client asks for) or by the bare name.
+pub async fn test_connection_by_name(State(s): State<AppState>, Path(name): Path<String>, Query(q): Query<GetParams>) -> ApiResult<Json<Value>> {
+    let include = include(q.include.as_deref())?;
+    match s.catalog.get_by_name(&TEST_CONNECTION_DEFINITION, &name, include).await {
+        Err(ferrometa_catalog::CatalogError::NotFound(_)) if !name.to_lowercase().ends_with(".testconnectiondefinition") => {
+            let fqn = format!("{}.testConnectionDefinition", ferrometa_catalog::fqn::quote(&name));
+            s.catalog.get_by_name(&TEST_CONNECTION_DEFINITION, &fqn, include).await.map(Json).map_err(|_| ApiError::not_found(format!("testConnectionDefinition instance for {name} not found")))
+        }
+        other => Ok(Json(other?)),
+    }
+}
