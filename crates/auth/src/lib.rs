@@ -4,6 +4,8 @@
 
 pub mod claims;
 pub mod error;
+#[cfg(any(test, feature = "testing"))]
+pub mod fake_idp;
 pub mod jwks;
 pub mod keys;
 pub mod oidc;

@@ -514,6 +514,103 @@ fn logout_for(d: &Discovery, cognito: bool, client_id: &str, logout_uri: &str, i
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fake_idp::FakeIdp;
+    use crate::keys::KeyDir;
+
+    /// A client and verifier configured for a fake provider, over a fresh SQLite store.
+    async fn client_for(idp: &FakeIdp, dir: &std::path::Path) -> (OidcClient, Verifier) {
+        let env: std::collections::HashMap<&str, String> = [
+            ("AUTHENTICATION_PROVIDER", "aws-cognito".to_string()),
+            ("AUTHENTICATION_AUTHORITY", idp.issuer.clone()),
+            ("AUTHENTICATION_CLIENT_ID", idp.client_id.clone()),
+            ("AUTHENTICATION_PUBLIC_KEYS", format!("[{}]", idp.jwks_url())),
+            ("AUTHENTICATION_CALLBACK_URL", "http://127.0.0.1:8585/callback".to_string()),
+        ]
+        .into_iter()
+        .collect();
+        let config = ferrometa_config::load(None, &|k| env.get(k).cloned()).unwrap().config;
+        let store = Store::open_sqlite(&dir.join("t.db")).await.unwrap();
+        let own = Arc::new(KeyDir::new(&dir.join("own")).load_or_generate().unwrap());
+        let verifier = Verifier::new(&config.authentication, own, "open-metadata.org");
+        (OidcClient::new(&config.authentication, store).unwrap(), verifier)
+    }
+
+    /// Follows the fake provider's authorize redirect: the callback's query parameters.
+    async fn authorize(flow: &StartedFlow) -> CallbackParams {
+        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let r = http.get(&flow.authorize_url).send().await.unwrap();
+        let location = url::Url::parse(r.headers()["location"].to_str().unwrap()).unwrap();
+        let q: std::collections::HashMap<String, String> = location.query_pairs().into_owned().collect();
+        CallbackParams { code: q.get("code").cloned(), state: q.get("state").cloned(), error: q.get("error").cloned(), iss: None }
+    }
+
+    #[tokio::test]
+    async fn state_is_single_use_and_bound_to_the_browser_that_started_the_flow() {
+        let idp = FakeIdp::start("client-1").await;
+        let dir = tempfile::tempdir().unwrap();
+        let (client, verifier) = client_for(&idp, dir.path()).await;
+        let flow = client.start("/users").await.unwrap();
+        let params = authorize(&flow).await;
+        // another browser (no or another binding) cannot use this state, and spends it
+        let other = client.start("/").await.unwrap();
+        let other_params = authorize(&other).await;
+        assert_eq!(client.finish(&verifier, &other_params, None).await.unwrap_err(), CallbackError::InvalidState);
+        assert_eq!(client.finish(&verifier, &other_params, Some(&other.browser_binding)).await.unwrap_err(), CallbackError::InvalidState, "spent by the failed attempt");
+        assert_eq!(client.finish(&verifier, &params, Some(&other.browser_binding)).await.unwrap_err(), CallbackError::InvalidState, "wrong browser");
+        // the wrong-browser attempt spent the first flow too
+        let flow = client.start("/users").await.unwrap();
+        let params = authorize(&flow).await;
+        let tampered = CallbackParams { state: Some(random_secret()), ..params.clone() };
+        assert_eq!(client.finish(&verifier, &tampered, Some(&flow.browser_binding)).await.unwrap_err(), CallbackError::InvalidState);
+        let signed_in = client.finish(&verifier, &params, Some(&flow.browser_binding)).await.expect("the genuine callback");
+        assert_eq!(signed_in.return_to, "/users");
+        assert_eq!(signed_in.tokens.verified.claims.str("cognito:username"), Some("alice"));
+        assert!(signed_in.tokens.refresh_token.is_some());
+        assert_eq!(client.finish(&verifier, &params, Some(&flow.browser_binding)).await.unwrap_err(), CallbackError::InvalidState, "replay");
+        assert_eq!(idp.counters().token_code, 1, "refused callbacks never reach the token endpoint");
+    }
+
+    #[tokio::test]
+    async fn an_id_token_with_another_nonce_is_refused() {
+        let idp = FakeIdp::start("client-1").await;
+        let dir = tempfile::tempdir().unwrap();
+        let (client, verifier) = client_for(&idp, dir.path()).await;
+        idp.set(|b| b.nonce_override = Some("not-the-nonce".into()));
+        let flow = client.start("/").await.unwrap();
+        let params = authorize(&flow).await;
+        let err = client.finish(&verifier, &params, Some(&flow.browser_binding)).await.unwrap_err();
+        assert_eq!(err, CallbackError::IdToken("nonce does not match this sign-in".into()));
+        // and a token without any nonce is refused as well
+        let token = idp.id_token(None, 600);
+        assert!(client.check_id_token(&verifier, &token, Some("expected"), None).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn discovery_with_another_issuer_stops_the_sign_in_before_the_provider() {
+        let idp = FakeIdp::start("client-1").await;
+        let dir = tempfile::tempdir().unwrap();
+        let (client, _) = client_for(&idp, dir.path()).await;
+        idp.set(|b| b.discovery_issuer = Some("http://127.0.0.1:1/other-pool".into()));
+        let err = client.start("/").await.unwrap_err();
+        assert!(matches!(&err, CallbackError::Unavailable(m) if m.contains("is not the configured authority")), "{err:?}");
+        assert_eq!(idp.counters().authorize, 0);
+    }
+
+    #[tokio::test]
+    async fn refresh_keeps_the_subject_and_revocation_reaches_the_provider() {
+        let idp = FakeIdp::start("client-1").await;
+        let dir = tempfile::tempdir().unwrap();
+        let (client, verifier) = client_for(&idp, dir.path()).await;
+        let flow = client.start("/").await.unwrap();
+        let signed_in = client.finish(&verifier, &authorize(&flow).await, Some(&flow.browser_binding)).await.unwrap();
+        let refresh = signed_in.tokens.refresh_token.unwrap();
+        let again = client.refresh(&verifier, &refresh, "sub-alice").await.unwrap();
+        assert_eq!(again.refresh_token.as_deref(), Some(refresh.as_str()), "Cognito does not rotate refresh tokens");
+        assert!(matches!(client.refresh(&verifier, &refresh, "sub-bob").await, Err(CallbackError::IdToken(_))), "another subject");
+        client.revoke(&refresh).await.unwrap();
+        assert_eq!(idp.counters().revocations, 1);
+        assert!(matches!(client.refresh(&verifier, &refresh, "sub-alice").await, Err(CallbackError::Exchange(_))));
+    }
 
     fn doc(issuer: &str) -> Discovery {
         Discovery {

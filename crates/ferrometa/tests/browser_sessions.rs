@@ -1,0 +1,346 @@
+//! Issue 6: browser sessions over HTTP, against an in-process OpenID provider
+//! (`ferrometa_auth::fake_idp`): the sign-in cookies, the session cookie on the API with its CSRF
+//! token, logout at the provider, no redirect loops, single-flight refresh, sessions ending with
+//! their user, and the basic-auth form.
+
+use ferrometa_auth::fake_idp::FakeIdp;
+use ferrometa_testkit::{ADMIN_EMAIL, ADMIN_PASSWORD, TestServer};
+use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+const CLIENT: &str = "om-test-client";
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A server configured like the Cognito guide, pointed at the fake provider, on a known port.
+async fn sso_server(idp: &FakeIdp, extra: &[(&str, &str)]) -> TestServer {
+    sso_server_on(idp, extra, None).await
+}
+
+async fn sso_server_on(idp: &FakeIdp, extra: &[(&str, &str)], database_url: Option<&str>) -> TestServer {
+    let port = free_port().to_string();
+    let origin = format!("http://127.0.0.1:{port}");
+    let keys = format!("[{}, {origin}/api/v1/system/config/jwks]", idp.jwks_url());
+    let callback = format!("{origin}/callback");
+    let mut env: Vec<(&str, &str)> = vec![
+        ("SERVER_PORT", &port),
+        ("AUTHENTICATION_PROVIDER", "aws-cognito"),
+        ("AUTHENTICATION_AUTHORITY", &idp.issuer),
+        ("AUTHENTICATION_CLIENT_ID", CLIENT),
+        ("AUTHENTICATION_PUBLIC_KEYS", &keys),
+        ("AUTHENTICATION_CALLBACK_URL", &callback),
+        ("AUTHORIZER_ADMIN_PRINCIPALS", "[admin, alice]"),
+    ];
+    env.extend_from_slice(extra);
+    if let Some(url) = database_url {
+        env.push(("FERROMETA_DATABASE_URL", url));
+    }
+    TestServer::start(&env).await
+}
+
+fn http() -> reqwest::Client {
+    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
+}
+
+/// `name=value` of a `Set-Cookie` header with that cookie name, and the whole header.
+fn set_cookie(resp: &reqwest::Response, name: &str) -> Option<(String, String)> {
+    resp.headers().get_all(SET_COOKIE).iter().filter_map(|v| v.to_str().ok()).find(|c| c.starts_with(&format!("{name}="))).map(|c| {
+        let value = c.split(';').next().unwrap().to_string();
+        (value, c.to_string())
+    })
+}
+
+/// Signs in through the provider; returns the session cookie (`fm_session=…`), the callback
+/// URL and the callback's `Set-Cookie` header.
+async fn sign_in(s: &TestServer) -> (String, String, String) {
+    let c = http();
+    let start = c.get(s.url("/login")).send().await.unwrap();
+    assert_eq!(start.status(), StatusCode::SEE_OTHER);
+    let (flow, flow_header) = set_cookie(&start, "fm_flow").expect("flow cookie");
+    assert!(flow_header.contains("HttpOnly") && flow_header.contains("SameSite=Lax") && flow_header.contains("Max-Age=600"), "{flow_header}");
+    let at_idp = c.get(start.headers()[LOCATION].to_str().unwrap()).send().await.unwrap();
+    let callback = at_idp.headers()[LOCATION].to_str().unwrap().to_string();
+    let done = c.get(&callback).header(COOKIE, &flow).send().await.unwrap();
+    assert_eq!(done.status(), StatusCode::SEE_OTHER, "{}", done.text().await.unwrap());
+    let (session, header) = set_cookie(&done, "fm_session").expect("session cookie");
+    (session, callback, header)
+}
+
+async fn call(s: &TestServer, method: Method, path: &str, cookie: &str, csrf: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
+    let mut req = http().request(method, s.url(path)).header(COOKIE, cookie);
+    if let Some(t) = csrf {
+        req = req.header("x-csrf-token", t);
+    }
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let resp = req.send().await.unwrap();
+    let status = resp.status();
+    let text = resp.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+}
+
+/// The session's CSRF token, as the pages embed it in their forms.
+async fn csrf_of(s: &TestServer, cookie: &str) -> String {
+    let page = http().get(s.url("/profile")).header(COOKIE, cookie).send().await.unwrap().text().await.unwrap();
+    let at = page.find("name=\"csrf\" value=\"").expect("a form with the CSRF token") + 19;
+    page[at..].split('"').next().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn the_session_cookie_reads_the_api_and_cookie_writes_need_the_csrf_token() {
+    let idp = FakeIdp::start(CLIENT).await;
+    let s = sso_server(&idp, &[]).await;
+    let (cookie, _, header) = sign_in(&s).await;
+    assert!(header.contains("HttpOnly") && header.contains("SameSite=Lax") && header.contains("Path=/"), "{header}");
+    assert!(!header.contains("Secure"), "plain http on loopback: no Secure attribute");
+    let id = cookie.split_once('=').unwrap().1;
+    assert_eq!(id.len(), 43, "256-bit opaque id");
+    assert!(!id.starts_with("eyJ"));
+
+    let (status, me) = call(&s, Method::GET, "/api/v1/users/loggedInUser", &cookie, None, None).await;
+    assert_eq!((status, me["name"].clone(), me["isAdmin"].clone()), (StatusCode::OK, json!("alice"), json!(true)), "{me}");
+
+    let pat = json!({"tokenName": "cli", "JWTTokenExpiry": "7"});
+    let (status, body) = call(&s, Method::PUT, "/api/v1/users/security/token", &cookie, None, Some(pat.clone())).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(body["code"], json!(403));
+    let (status, _) = call(&s, Method::PUT, "/api/v1/users/security/token", &cookie, Some("wrong"), Some(pat.clone())).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let csrf = csrf_of(&s, &cookie).await;
+    let (status, created) = call(&s, Method::PUT, "/api/v1/users/security/token", &cookie, Some(&csrf), Some(pat)).await;
+    assert_eq!(status, StatusCode::OK, "{created}");
+    // A bearer request needs no CSRF token.
+    let bearer = created["jwtToken"].as_str().unwrap();
+    let (status, _) = s.call(Method::PUT, "/api/v1/users/security/token", Some(bearer), Some(json!({"tokenName": "again", "JWTTokenExpiry": "1"}))).await;
+    assert_eq!(status, StatusCode::OK);
+    // An unknown session is a 401 with OpenMetadata's error body.
+    let (status, body) = call(&s, Method::GET, "/api/v1/users/loggedInUser", "fm_session=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", None, None).await;
+    assert_eq!((status, body["code"].clone()), (StatusCode::UNAUTHORIZED, json!(401)), "{body}");
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn logout_ends_the_session_revokes_the_refresh_token_and_goes_to_cognito_logout() {
+    let idp = FakeIdp::start(CLIENT).await;
+    let s = sso_server(&idp, &[]).await;
+    let (cookie, _, _) = sign_in(&s).await;
+    let csrf = csrf_of(&s, &cookie).await;
+
+    let forged = http().post(s.url("/logout")).header(COOKIE, &cookie).header("content-type", FORM).body(form(&[("csrf", "forged")])).send().await.unwrap();
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN, "logout needs the page's CSRF token");
+    assert_eq!(call(&s, Method::GET, "/api/v1/users/loggedInUser", &cookie, None, None).await.0, StatusCode::OK, "a refused logout keeps the session");
+
+    let out = http().post(s.url("/logout")).header(COOKIE, &cookie).header("content-type", FORM).body(form(&[("csrf", csrf.as_str())])).send().await.unwrap();
+    assert_eq!(out.status(), StatusCode::SEE_OTHER);
+    let origin = s.base.clone();
+    let expected = format!("{}/logout?client_id={CLIENT}&logout_uri={}", idp.issuer, url_encode(&format!("{origin}/signin")));
+    assert_eq!(out.headers()[LOCATION].to_str().unwrap(), expected);
+    let (_, cleared) = set_cookie(&out, "fm_session").expect("the cookie is cleared");
+    assert!(cleared.contains("Max-Age=0"), "{cleared}");
+    assert_eq!(idp.counters().revocations, 1, "the refresh token is revoked at the provider");
+
+    let (status, _) = call(&s, Method::GET, "/api/v1/users/loggedInUser", &cookie, None, None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "the old cookie is dead");
+    let page = http().get(s.url("/profile")).header(COOKIE, &cookie).send().await.unwrap();
+    assert_eq!((page.status(), page.headers()[LOCATION].to_str().unwrap()), (StatusCode::SEE_OTHER, "/signin?next=%2Fprofile"));
+    s.stop().await;
+}
+
+const FORM: &str = "application/x-www-form-urlencoded";
+
+/// An `application/x-www-form-urlencoded` body.
+fn form(fields: &[(&str, &str)]) -> String {
+    fields.iter().map(|(k, v)| format!("{}={}", url_encode(k), url_encode(v))).collect::<Vec<_>>().join("&")
+}
+
+fn url_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn failed_callbacks_show_an_error_page_and_never_send_the_browser_back() {
+    let idp = FakeIdp::start(CLIENT).await;
+    let s = sso_server(&idp, &[]).await;
+    idp.set(|b| b.deny = true);
+    for _ in 0..3 {
+        let c = http();
+        let start = c.get(s.url("/login")).send().await.unwrap();
+        let (flow, _) = set_cookie(&start, "fm_flow").unwrap();
+        let at_idp = c.get(start.headers()[LOCATION].to_str().unwrap()).send().await.unwrap();
+        let denied = c.get(at_idp.headers()[LOCATION].to_str().unwrap()).header(COOKIE, &flow).send().await.unwrap();
+        assert_eq!(denied.status(), StatusCode::FORBIDDEN);
+        assert!(denied.headers().get(LOCATION).is_none(), "an IdP error must not redirect anywhere");
+        let page = denied.text().await.unwrap();
+        assert!(page.contains(r#"id="error-code">idp_error<"#) && page.contains("access denied"), "{page}");
+        assert!(!page.contains("http-equiv"), "no meta refresh");
+    }
+    for query in ["code=x&state=forged", "state=", "error=server_error", ""] {
+        let r = http().get(s.url(&format!("/callback?{query}"))).send().await.unwrap();
+        assert!(matches!(r.status(), StatusCode::BAD_REQUEST | StatusCode::FORBIDDEN), "{query}: {}", r.status());
+        assert!(r.headers().get(LOCATION).is_none(), "{query}: redirected");
+    }
+    let c = idp.counters();
+    assert_eq!((c.authorize, c.token_code, c.token_errors), (3, 0, 0), "one provider visit per explicit sign-in, no code exchange: {c:?}");
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn a_session_near_expiry_is_refreshed_once_for_concurrent_requests() {
+    let idp = FakeIdp::start(CLIENT).await;
+    idp.set(|b| b.id_token_ttl = 30);
+    let s = sso_server(&idp, &[]).await;
+    let (cookie, _, _) = sign_in(&s).await;
+    assert_eq!(idp.counters().token_refresh, 0);
+    let mut calls = tokio::task::JoinSet::new();
+    for _ in 0..10 {
+        let (url, cookie) = (s.url("/api/v1/users/loggedInUser"), cookie.clone());
+        calls.spawn(async move { http().get(url).header(COOKIE, cookie).send().await.unwrap().status() });
+    }
+    while let Some(status) = calls.join_next().await {
+        assert_eq!(status.unwrap(), StatusCode::OK);
+    }
+    assert_eq!(idp.counters().token_refresh, 1, "exactly one refresh for ten concurrent requests");
+    assert_eq!(call(&s, Method::GET, "/api/v1/users/loggedInUser", &cookie, None, None).await.0, StatusCode::OK);
+    assert_eq!(idp.counters().token_refresh, 1, "a fresh token is not refreshed again");
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn sessions_sign_in_refresh_and_logout_on_postgresql() {
+    let Some(url) = ferrometa_store::testing::fresh_postgres_url().await else { return };
+    let idp = FakeIdp::start(CLIENT).await;
+    idp.set(|b| b.id_token_ttl = 30);
+    let s = sso_server_on(&idp, &[], Some(&url)).await;
+    let (cookie, _, _) = sign_in(&s).await;
+    let mut calls = tokio::task::JoinSet::new();
+    for _ in 0..6 {
+        let (url, cookie) = (s.url("/api/v1/users/loggedInUser"), cookie.clone());
+        calls.spawn(async move { http().get(url).header(COOKIE, cookie).send().await.unwrap().status() });
+    }
+    while let Some(status) = calls.join_next().await {
+        assert_eq!(status.unwrap(), StatusCode::OK);
+    }
+    assert_eq!(idp.counters().token_refresh, 1);
+    let csrf = csrf_of(&s, &cookie).await;
+    let out = http().post(s.url("/logout")).header(COOKIE, &cookie).header("content-type", FORM).body(form(&[("csrf", csrf.as_str())])).send().await.unwrap();
+    assert_eq!(out.status(), StatusCode::SEE_OTHER);
+    assert_eq!(call(&s, Method::GET, "/api/v1/users/loggedInUser", &cookie, None, None).await.0, StatusCode::UNAUTHORIZED);
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn a_refused_refresh_ends_the_session() {
+    let idp = FakeIdp::start(CLIENT).await;
+    idp.set(|b| b.id_token_ttl = 30);
+    let s = sso_server(&idp, &[]).await;
+    let (cookie, _, _) = sign_in(&s).await;
+    idp.revoke_all_refresh_tokens(); // a global sign-out at the provider
+    let (status, body) = call(&s, Method::GET, "/api/v1/users/loggedInUser", &cookie, None, None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert_eq!(idp.counters().token_errors, 1);
+    assert_eq!(call(&s, Method::GET, "/api/v1/users/loggedInUser", &cookie, None, None).await.0, StatusCode::UNAUTHORIZED, "the session is gone, not retried");
+    assert_eq!(idp.counters().token_errors, 1);
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn deleting_a_user_ends_their_browser_sessions() {
+    let idp = FakeIdp::start(CLIENT).await;
+    let s = sso_server(&idp, &[]).await;
+    let (admin_cookie, _, _) = sign_in(&s).await;
+    idp.set(|b| {
+        b.username = "bob".into();
+        b.email = "bob@open-metadata.org".into();
+    });
+    let (bob_cookie, _, _) = sign_in(&s).await;
+    let (status, bob) = call(&s, Method::GET, "/api/v1/users/loggedInUser", &bob_cookie, None, None).await;
+    assert_eq!((status, bob["name"].clone(), bob["isAdmin"].clone()), (StatusCode::OK, json!("bob"), json!(false)), "self-signup on first sign-in");
+    let csrf = csrf_of(&s, &admin_cookie).await;
+    let path = format!("/api/v1/users/{}?hardDelete=true", bob["id"].as_str().unwrap());
+    let (status, body) = call(&s, Method::DELETE, &path, &admin_cookie, Some(&csrf), None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(call(&s, Method::GET, "/api/v1/users/loggedInUser", &bob_cookie, None, None).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(call(&s, Method::GET, "/api/v1/users/loggedInUser", &admin_cookie, None, None).await.0, StatusCode::OK);
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn the_basic_form_signs_in_with_the_login_api_rules() {
+    let s = TestServer::start(&[]).await;
+    let c = http();
+    let signin = c.get(s.url("/signin")).send().await.unwrap();
+    let (login_cookie, _) = set_cookie(&signin, "fm_login").expect("login CSRF cookie");
+    let html = signin.text().await.unwrap();
+    let at = html.find("name=\"login_csrf\" value=\"").unwrap() + 25;
+    let login_csrf = html[at..].split('"').next().unwrap().to_string();
+
+    let post = |password: &'static str, token: String, cookie: String| {
+        let c = http();
+        let url = s.url("/signin");
+        async move { c.post(url).header(COOKIE, cookie).header("content-type", FORM).body(form(&[("email", ADMIN_EMAIL), ("password", password), ("login_csrf", token.as_str()), ("next", "/users")])).send().await.unwrap() }
+    };
+    let missing = post(ADMIN_PASSWORD, String::new(), login_cookie.clone()).await;
+    assert_eq!(missing.status(), StatusCode::BAD_REQUEST, "a form without the login token is refused");
+    let wrong = post("Wrong-passw0rd!", login_csrf.clone(), login_cookie.clone()).await;
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    assert!(wrong.text().await.unwrap().contains("You have entered an invalid username or password."));
+    let ok = post(ADMIN_PASSWORD, login_csrf, login_cookie).await;
+    assert_eq!((ok.status(), ok.headers()[LOCATION].to_str().unwrap()), (StatusCode::SEE_OTHER, "/users"));
+    let (cookie, _) = set_cookie(&ok, "fm_session").unwrap();
+    let (status, me) = call(&s, Method::GET, "/api/v1/users/loggedInUser", &cookie, None, None).await;
+    assert_eq!((status, me["name"].clone()), (StatusCode::OK, json!("admin")));
+    // Logout revokes our own token too; the basic flow ends on the signed-out page.
+    let csrf = csrf_of(&s, &cookie).await;
+    let out = http().post(s.url("/logout")).header(COOKIE, &cookie).header("content-type", FORM).body(form(&[("csrf", csrf.as_str())])).send().await.unwrap();
+    assert_eq!(out.headers()[LOCATION].to_str().unwrap(), "/signed-out");
+    assert_eq!(call(&s, Method::GET, "/api/v1/users/loggedInUser", &cookie, None, None).await.0, StatusCode::UNAUTHORIZED);
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn pages_carry_security_headers_and_api_errors_stay_json() {
+    let idp = FakeIdp::start(CLIENT).await;
+    let s = sso_server(&idp, &[]).await;
+    let r = http().get(s.url("/signin")).send().await.unwrap();
+    let h = r.headers();
+    let csp = h["content-security-policy"].to_str().unwrap();
+    for part in ["default-src 'none'", "script-src 'self'", "frame-ancestors 'none'", "base-uri 'none'"] {
+        assert!(csp.contains(part), "{csp}");
+    }
+    assert_eq!(h["referrer-policy"], "no-referrer");
+    assert_eq!(h["x-frame-options"], "DENY");
+    assert_eq!(h["cache-control"], "no-store");
+    assert!(h.get("strict-transport-security").is_none(), "no HSTS on plain http");
+    let page = http().get(s.url("/users")).send().await.unwrap();
+    assert_eq!((page.status(), page.headers()[LOCATION].to_str().unwrap()), (StatusCode::SEE_OTHER, "/signin?next=%2Fusers"));
+    let (status, body) = s.get("/api/v1/nothing-here", None).await;
+    assert_eq!((status, body["code"].clone()), (StatusCode::NOT_FOUND, json!(404)));
+    let (status, body) = s.get("/api/v1/users/loggedInUser", None).await;
+    assert_eq!((status, body["code"].clone()), (StatusCode::UNAUTHORIZED, json!(401)));
+    // The UI's auth config stays OpenMetadata-shaped.
+    let (_, auth) = s.get("/api/v1/system/config/auth", None).await;
+    assert_eq!((auth["provider"].clone(), auth["clientId"].clone(), auth["responseType"].clone()), (json!("aws-cognito"), json!(CLIENT), json!("id_token")));
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn an_issuer_mismatch_in_discovery_shows_an_error_instead_of_redirecting() {
+    let idp = FakeIdp::start(CLIENT).await;
+    idp.set(|b| b.discovery_issuer = Some("https://evil.example/pool".into()));
+    let s = sso_server(&idp, &[]).await;
+    let r = http().get(s.url("/login")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_GATEWAY);
+    assert!(r.headers().get(LOCATION).is_none());
+    assert!(r.text().await.unwrap().contains(r#"id="error-code">idp_unavailable<"#));
+    assert_eq!(idp.counters().authorize, 0);
+    s.stop().await;
+}
