@@ -115,6 +115,26 @@ def sign_in_at_provider(page: Page, username: str = "alice", password: str = PAS
     page.click("#signInSubmit")
 
 
+SEED_CATALOG = """async (csrf) => {
+    const put = async (path, body) => {
+        const r = await fetch(path, {method: 'PUT', headers: {'Content-Type': 'application/json', 'X-CSRF-Token': csrf}, body: JSON.stringify(body)});
+        if (r.status >= 300) throw new Error(path + ' ' + r.status + ' ' + await r.text());
+        return r.json();
+    };
+    await put('/api/v1/services/databaseServices', {name: 'warehouse', serviceType: 'Mysql', description: 'The analytics warehouse'});
+    await put('/api/v1/databases', {name: 'sales', service: 'warehouse'});
+    await put('/api/v1/databaseSchemas', {name: 'public', database: 'warehouse.sales'});
+    return put('/api/v1/tables', {name: 'orders', databaseSchema: 'warehouse.sales.public',
+        columns: [{name: 'id', dataType: 'BIGINT', description: 'Order id'}, {name: 'amount', dataType: 'DECIMAL', dataTypeDisplay: 'decimal(10,2)'}]});
+}"""
+
+
+def seed_catalog(page: Page) -> dict:
+    """Creates service → database → schema → table through the API with the session cookie."""
+    csrf = page.locator("input[name=csrf]").first.get_attribute("value")
+    return page.evaluate(SEED_CATALOG, csrf)
+
+
 def session_cookies(page: Page) -> list[dict]:
     return [c for c in page.context.cookies() if c["name"] in ("fm_session", "__Host-fm_session")]
 
@@ -150,7 +170,30 @@ def test_sign_in_home_pages_and_sign_out_end_the_cognito_session(sso, page: Page
     me = page.evaluate("fetch('/api/v1/users/loggedInUser').then(r => r.json())")
     assert (me["name"], me["isAdmin"]) == ("alice", True), me
 
-    for path, heading, label in [("/profile", "My profile", "profile"), ("/users", "Users", "users"), ("/bots", "Bots", "bots"), ("/security", "Security checklist", "security-checklist"), ("/catalog", "Data catalog", "catalog")]:
+    # The catalog: service → database → schema → table, and the table's description edited.
+    seed_catalog(page)
+    page.goto(f"{origin}/catalog")
+    shots("catalog")
+    page.click("#service-list >> text=warehouse")
+    expect(page.locator("#entity-name")).to_have_text("warehouse")
+    page.click("#child-list >> text=sales")
+    page.click("#child-list >> text=public")
+    expect(page.locator("h1")).to_have_text("Schema: public")
+    page.click("#child-list >> text=orders")
+    expect(page.locator("h1")).to_have_text("Table: orders")
+    expect(page.locator("#column-list")).to_contain_text("decimal(10,2)")
+    page.fill("#description-input", "Orders placed in the web shop, one row per order.")
+    page.click("#save-description")
+    expect(page.locator("#description-saved")).to_have_text("Description saved.")
+    expect(page.locator("#description")).to_have_text("Orders placed in the web shop, one row per order.")
+    shots("table")
+    table = page.evaluate("fetch('/api/v1/tables/name/warehouse.sales.public.orders').then(r => r.json())")
+    assert table["description"] == "Orders placed in the web shop, one row per order.", table
+    assert table["version"] > 0.1, "the description change made a new version"
+    page.goto(f"{origin}/search?q=orders")
+    expect(page.locator("#results")).to_contain_text("warehouse.sales.public.orders")
+
+    for path, heading, label in [("/profile", "My profile", "profile"), ("/users", "Users", "users"), ("/bots", "Bots", "bots"), ("/security", "Security checklist", "security-checklist")]:
         page.goto(f"{origin}{path}")
         expect(page.locator("h1")).to_have_text(heading)
         shots(label)

@@ -97,12 +97,18 @@ async fn authorize(state: &AppState, method: &Method, path: &str, headers: &axum
     let auth = state.auth.authenticate(credentials.as_deref()).await?;
     let caller = caller_of(state, auth).await?;
     metrics::counter!("ferrometa_auth_success_total").increment(1);
-    match access {
-        Admin => caller.require_admin()?,
-        Write if !caller.is_admin && !caller.is_bot => return Err(ApiError::forbidden(format!("Principal: CatalogPrincipal{{name='{}'}} is not allowed to change the catalog", caller.name))),
-        _ => {}
-    }
+    permits(access, &caller)?;
     Ok(Some(caller))
+}
+
+/// Whether an authenticated caller has the access an endpoint declares (also used by the web
+/// UI, which offers only what the API would allow).
+pub fn permits(access: Access, caller: &Caller) -> ApiResult<()> {
+    match access {
+        Admin => caller.require_admin(),
+        Write if !caller.is_admin && !caller.is_bot => Err(ApiError::forbidden(format!("Principal: CatalogPrincipal{{name='{}'}} is not allowed to change the catalog", caller.name))),
+        _ => Ok(()),
+    }
 }
 
 /// Finds the caller's user. SSO users are bound to `(iss, sub)` on their first sign-in with a

@@ -1,20 +1,83 @@
-//! The data catalog pages: service → database → schema → table.
-//!
-//! Hook: the catalog entities (database services, databases, schemas, tables) are being added
-//! in `ferrometa_catalog::data` / `routes::data`. Until they exist in this build, the page lists
-//! what the catalog holds today (users, bots, roles) and [`search`] finds nothing more; when
-//! they land, `index` lists services and the nested pages follow their `fullyQualifiedName`s.
+//! The data catalog pages: database services → databases → schemas → tables (with columns),
+//! each with its description, editable by whoever the API lets change the catalog (the same
+//! endpoint table decides). Entities are addressed by kind and fully qualified name:
+//! `/catalog/{service|database|schema|table}?fqn=…`.
 
+use axum::extract::{Form, Path, Query};
+use axum::http::{Method, StatusCode};
 use axum::response::Response;
+use axum::{Extension, Json};
+use ferrometa_catalog::data::{self, AssetType};
 use ferrometa_catalog::kinds::{BOT, ROLE, USER};
 use ferrometa_store::Include;
+use serde::Deserialize;
+use serde_json::{Value, json};
 
-use super::Viewer;
-use super::html::{esc, notice};
+use super::html::{esc, notice, query_value};
+use super::{Viewer, error_page};
+use crate::extract::Body;
+
+/// How many children a page lists.
+const PAGE: i64 = 200;
+
+/// A catalog page kind: its URL word, asset type, API path (for the access rule), and the
+/// kind of its children.
+struct Level {
+    word: &'static str,
+    label: &'static str,
+    asset: &'static AssetType,
+    api_item: &'static str,
+    child: Option<&'static str>,
+}
+
+const LEVELS: &[Level] = &[
+    Level { word: "service", label: "Database service", asset: &data::DATABASE_SERVICES, api_item: "/api/v1/services/databaseServices/{id}", child: Some("database") },
+    Level { word: "database", label: "Database", asset: &data::DATABASES, api_item: "/api/v1/databases/{id}", child: Some("schema") },
+    Level { word: "schema", label: "Schema", asset: &data::DATABASE_SCHEMAS, api_item: "/api/v1/databaseSchemas/{id}", child: Some("table") },
+    Level { word: "table", label: "Table", asset: &data::TABLES, api_item: "/api/v1/tables/{id}", child: None },
+];
+
+fn level(word: &str) -> Option<&'static Level> {
+    LEVELS.iter().find(|l| l.word == word)
+}
+
+fn level_of_type(entity_type: &str) -> Option<&'static Level> {
+    LEVELS.iter().find(|l| l.asset.kind.name == entity_type)
+}
+
+pub fn link(word: &str, fqn: &str, text: &str) -> String {
+    format!(r#"<a href="/catalog/{word}?fqn={}">{}</a>"#, esc(&query_value(fqn)), esc(text))
+}
+
+fn label_of(e: &Value) -> String {
+    let name = e["name"].as_str().unwrap_or_default();
+    match e["displayName"].as_str().filter(|d| !d.is_empty() && *d != name) {
+        Some(d) => format!("{d} ({name})"),
+        None => name.to_string(),
+    }
+}
 
 pub async fn index(v: Viewer) -> Response {
-    let mut body = notice("info", "catalog-empty", "No data assets yet: database services, databases, schemas and tables appear here once ingestion has written them.");
-    body.push_str(r#"<h2 id="entities">What the catalog holds</h2><table class="list"><thead><tr><th scope="col">Entity type</th><th scope="col">Count</th><th scope="col">Examples</th></tr></thead><tbody>"#);
+    let services = match v.state.catalog.list_assets(&data::DATABASE_SERVICES, None, Include::NonDeleted, PAGE, None, None).await {
+        Ok(p) => p.data,
+        Err(e) => return error_page(StatusCode::INTERNAL_SERVER_ERROR, "Data catalog", "The catalog could not be read.", "internal", &e.to_string()),
+    };
+    let mut body = String::new();
+    if services.is_empty() {
+        body.push_str(&notice("info", "catalog-empty", "No data assets yet: database services, databases, schemas and tables appear here once ingestion has written them."));
+    } else {
+        body.push_str(r#"<h2 id="services">Database services</h2><table class="list" id="service-list"><thead><tr><th scope="col">Service</th><th scope="col">Type</th><th scope="col">Description</th></tr></thead><tbody>"#);
+        for s in &services {
+            body.push_str(&format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+                link("service", s["fullyQualifiedName"].as_str().unwrap_or_default(), &label_of(s)),
+                esc(s["serviceType"].as_str().unwrap_or_default()),
+                esc(s["description"].as_str().unwrap_or_default())
+            ));
+        }
+        body.push_str("</tbody></table>");
+    }
+    body.push_str(r#"<h2 id="entities">People and automation</h2><table class="list"><thead><tr><th scope="col">Entity type</th><th scope="col">Count</th><th scope="col">Examples</th></tr></thead><tbody>"#);
     for (kind, link) in [(&USER, "/users"), (&BOT, "/bots"), (&ROLE, "")] {
         let Ok(page) = v.state.catalog.list(kind, None, Include::NonDeleted, 5, None, None).await else { continue };
         let examples: Vec<String> = page.data.iter().filter_map(|e| e["name"].as_str()).map(esc).collect();
@@ -25,7 +88,160 @@ pub async fn index(v: Viewer) -> Response {
     v.render("Data catalog", &body)
 }
 
-/// Catalog search hits beyond users, bots and roles: (type, label, link).
-pub async fn search(_v: &Viewer, _needle: &str) -> Vec<(String, String, String)> {
-    vec![]
+#[derive(Deserialize, Default)]
+pub struct FqnQuery {
+    #[serde(default)]
+    fqn: String,
+}
+
+pub async fn entity(v: Viewer, Path(word): Path<String>, Query(q): Query<FqnQuery>) -> Response {
+    render_entity(&v, &word, &q.fqn, String::new()).await
+}
+
+async fn render_entity(v: &Viewer, word: &str, fqn: &str, top: String) -> Response {
+    let Some(l) = level(word) else {
+        return error_page(StatusCode::NOT_FOUND, "Not found", "There is no such catalog page.", "not_found", "");
+    };
+    let e = match v.state.catalog.get_by_name(l.asset.kind, fqn, Include::NonDeleted).await {
+        Ok(e) => crate::routes::data::shown_to(&v.caller, e),
+        Err(_) => return error_page(StatusCode::NOT_FOUND, "Not found", &format!("No {} named {fqn}.", l.label.to_lowercase()), "not_found", ""),
+    };
+    let mut body = top;
+    // Breadcrumbs from the references OpenMetadata keeps on every asset.
+    let mut crumbs = vec![r#"<a href="/catalog">Catalog</a>"#.to_string()];
+    for (field, w) in [("service", "service"), ("database", "database"), ("databaseSchema", "schema")] {
+        if let Some(r) = e.get(field).filter(|r| r.is_object()) {
+            crumbs.push(link(w, r["fullyQualifiedName"].as_str().unwrap_or_default(), r["name"].as_str().unwrap_or_default()));
+        }
+    }
+    crumbs.push(format!(r#"<span aria-current="page">{}</span>"#, esc(e["name"].as_str().unwrap_or_default())));
+    body.push_str(&format!(r#"<nav aria-label="Breadcrumb" class="crumbs">{}</nav>"#, crumbs.join(" › ")));
+    body.push_str(&format!(
+        r#"<dl class="facts" id="entity"><dt>{label}</dt><dd id="entity-name">{name}</dd><dt>Fully qualified name</dt><dd><code>{fqn}</code></dd>{extra}</dl>"#,
+        label = esc(l.label),
+        name = esc(&label_of(&e)),
+        fqn = esc(e["fullyQualifiedName"].as_str().unwrap_or_default()),
+        extra = [("serviceType", "Service type"), ("tableType", "Table type")]
+            .iter()
+            .filter_map(|(k, label)| e[*k].as_str().map(|x| format!("<dt>{label}</dt><dd>{}</dd>", esc(x))))
+            .collect::<String>()
+    ));
+    let description = e["description"].as_str().unwrap_or_default();
+    body.push_str(r#"<h2 id="description-heading">Description</h2>"#);
+    body.push_str(&format!(r#"<p id="description">{}</p>"#, if description.is_empty() { "<em>No description.</em>".to_string() } else { esc(description) }));
+    if v.may(&Method::PATCH, l.api_item) {
+        body.push_str(&format!(
+            r#"<form method="post" action="/catalog/{word}/description" class="stack" id="description-form">{csrf}
+<input type="hidden" name="fqn" value="{fqn}">
+<label for="description-input">Edit the description</label>
+<textarea id="description-input" name="description" rows="4">{description}</textarea>
+<button type="submit" id="save-description">Save description</button>
+</form>"#,
+            csrf = v.csrf_field(),
+            fqn = esc(fqn),
+            description = esc(description)
+        ));
+    }
+    if word == "table" {
+        body.push_str(&columns(&e));
+    }
+    if let Some(child) = l.child.and_then(level) {
+        let children = v.state.catalog.list_assets(child.asset, Some(fqn), Include::NonDeleted, PAGE, None, None).await.map(|p| p.data).unwrap_or_default();
+        body.push_str(&format!(r#"<h2 id="children">{}s</h2>"#, esc(child.label)));
+        if children.is_empty() {
+            body.push_str(&notice("info", "no-children", "None yet."));
+        } else {
+            body.push_str(r#"<table class="list" id="child-list"><thead><tr><th scope="col">Name</th><th scope="col">Description</th></tr></thead><tbody>"#);
+            for c in &children {
+                body.push_str(&format!(
+                    "<tr><td>{}</td><td>{}</td></tr>",
+                    link(child.word, c["fullyQualifiedName"].as_str().unwrap_or_default(), &label_of(c)),
+                    esc(c["description"].as_str().unwrap_or_default())
+                ));
+            }
+            body.push_str("</tbody></table>");
+        }
+    }
+    v.render(&format!("{}: {}", l.label, e["name"].as_str().unwrap_or_default()), &body)
+}
+
+fn columns(table: &Value) -> String {
+    let cols = table["columns"].as_array().cloned().unwrap_or_default();
+    let mut out = String::from(r#"<h2 id="columns">Columns</h2><table class="list" id="column-list"><thead><tr><th scope="col">Column</th><th scope="col">Type</th><th scope="col">Description</th></tr></thead><tbody>"#);
+    for c in &cols {
+        let data_type = c["dataTypeDisplay"].as_str().or(c["dataType"].as_str()).unwrap_or_default();
+        out.push_str(&format!(
+            "<tr><td>{}</td><td><code>{}</code></td><td>{}</td></tr>",
+            esc(c["name"].as_str().unwrap_or_default()),
+            esc(data_type),
+            esc(c["description"].as_str().unwrap_or_default())
+        ));
+    }
+    out.push_str("</tbody></table>");
+    out
+}
+
+#[derive(Deserialize)]
+pub struct DescriptionForm {
+    csrf: String,
+    fqn: String,
+    description: String,
+}
+
+/// Saves a description through the same JSON Patch handler as `PATCH /api/v1/<assets>/{id}`.
+pub async fn save_description(v: Viewer, Path(word): Path<String>, Form(form): Form<DescriptionForm>) -> Response {
+    if let Err(r) = v.check_csrf(&form.csrf) {
+        return r;
+    }
+    let Some(l) = level(&word) else {
+        return error_page(StatusCode::NOT_FOUND, "Not found", "There is no such catalog page.", "not_found", "");
+    };
+    if !v.may(&Method::PATCH, l.api_item) {
+        return error_page(StatusCode::FORBIDDEN, "Not allowed", "You may not change the catalog.", "forbidden", "");
+    }
+    let Ok(e) = v.state.catalog.get_by_name(l.asset.kind, &form.fqn, Include::NonDeleted).await else {
+        return error_page(StatusCode::NOT_FOUND, "Not found", "That entity no longer exists.", "not_found", "");
+    };
+    let id = e["id"].as_str().unwrap_or_default().to_string();
+    let patch: json_patch::Patch = match serde_json::from_value(json!([{"op": "add", "path": "/description", "value": form.description.trim()}])) {
+        Ok(p) => p,
+        Err(err) => return error_page(StatusCode::BAD_REQUEST, "Catalog", "Bad request.", "bad_request", &err.to_string()),
+    };
+    let state = axum::extract::State(v.state.clone());
+    let caller = Extension(v.caller.clone());
+    let result = match word.as_str() {
+        "service" => crate::routes::data::patch::<crate::routes::data::DatabaseServices>(state, caller, Path(id), Body(patch)).await,
+        "database" => crate::routes::data::patch::<crate::routes::data::Databases>(state, caller, Path(id), Body(patch)).await,
+        "schema" => crate::routes::data::patch::<crate::routes::data::DatabaseSchemas>(state, caller, Path(id), Body(patch)).await,
+        _ => crate::routes::data::patch::<crate::routes::data::Tables>(state, caller, Path(id), Body(patch)).await,
+    };
+    match result {
+        Ok(Json(_)) => render_entity(&v, &word, &form.fqn, notice("ok", "description-saved", "Description saved.")).await,
+        Err(err) => error_page(err.status, "Catalog", &err.message, "patch_failed", ""),
+    }
+}
+
+/// Catalog search hits for the search page: (type, label, link).
+pub async fn search(v: &Viewer, needle: &str) -> Vec<(String, String, String)> {
+    let params = match serde_json::from_value(json!({"q": needle, "index": "all", "size": 50})) {
+        Ok(p) => p,
+        Err(_) => return vec![],
+    };
+    let Ok(Json(found)) = crate::routes::search::query(axum::extract::State(v.state.clone()), Extension(v.caller.clone()), crate::extract::Query(params)).await else { return vec![] };
+    found["hits"]["hits"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|h| {
+            let source = &h["_source"];
+            let entity_type = source["entityType"].as_str()?;
+            let fqn = source["fullyQualifiedName"].as_str().unwrap_or_default();
+            let href = match level_of_type(entity_type) {
+                Some(l) => format!("/catalog/{}?fqn={}", l.word, query_value(fqn)),
+                None => String::new(),
+            };
+            Some((entity_type.to_string(), format!("{} — {fqn}", label_of(source)), href))
+        })
+        .collect()
 }

@@ -6,7 +6,7 @@
 //! |---|---|
 //! | [`signin`] | `/signin` (provider button or basic form), `/login` → provider, callback, `/logout`, `/signed-out`, error page |
 //! | [`home`] | `/` (the signed-in user, search box), `/search` |
-//! | [`catalog`] | `/catalog` (services → databases → schemas → tables when the catalog has them) |
+//! | [`catalog`] | `/catalog`, `/catalog/{service,database,schema,table}?fqn=…` (descriptions editable by catalog writers) |
 //! | [`users`] | `/users` (admins: make admin, delete) |
 //! | [`bots`] | `/bots` (generate a token with an expiry, copy once, revoke) |
 //! | [`profile`] | `/profile` (personal access tokens: create, copy once, revoke) |
@@ -56,6 +56,8 @@ pub fn router(state: AppState) -> Router {
         .route("/logout", post(signin::logout))
         .route("/signed-out", get(signin::signed_out))
         .route("/catalog", get(catalog::index))
+        .route("/catalog/{kind}", get(catalog::entity))
+        .route("/catalog/{kind}/description", post(catalog::save_description))
         .route("/users", get(users::list))
         .route("/users/{id}/admin", post(users::set_admin))
         .route("/users/{id}/delete", post(users::delete))
@@ -154,6 +156,11 @@ impl Viewer {
         } else {
             Err(error_page(StatusCode::FORBIDDEN, "Request refused", "This form was not sent from a page of this session. Reload the page and try again.", "csrf", "form without the session's CSRF token"))
         }
+    }
+
+    /// Whether the API's endpoint table lets this caller call `method path`.
+    pub fn may(&self, method: &axum::http::Method, path: &str) -> bool {
+        crate::access::required(method, path).is_some_and(|a| crate::access::permits(a, &self.caller).is_ok())
     }
 
     pub fn require_admin(&self) -> Result<(), Response> {
