@@ -3,6 +3,8 @@
 //! token, logout at the provider, no redirect loops, single-flight refresh, sessions ending with
 //! their user, and the basic-auth form.
 
+mod common;
+
 use ferrometa_auth::fake_idp::FakeIdp;
 use ferrometa_testkit::{ADMIN_EMAIL, ADMIN_PASSWORD, TestServer};
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
@@ -235,6 +237,59 @@ async fn sessions_sign_in_refresh_and_logout_on_postgresql() {
     assert_eq!(out.status(), StatusCode::SEE_OTHER);
     assert_eq!(call(&s, Method::GET, "/api/v1/users/loggedInUser", &cookie, None, None).await.0, StatusCode::UNAUTHORIZED);
     s.stop().await;
+}
+
+/// Replicas share sessions through the database: sign in on one, continue and sign out on the
+/// other. A replica with another secret key cannot open them and ends them (401, not 500).
+#[tokio::test]
+async fn any_replica_serves_any_session() {
+    let Some(url) = ferrometa_store::testing::fresh_postgres_url().await else { return };
+    let idp = FakeIdp::start(CLIENT).await;
+    let (port_a, port_b, port_c) = (free_port().to_string(), free_port().to_string(), free_port().to_string());
+    let callback = format!("http://127.0.0.1:{port_a}/callback");
+    let keys = format!("[{}]", idp.jwks_url());
+    let env = |port: &str, fernet: &'static str| -> Vec<(String, String)> {
+        [
+            ("SERVER_PORT", port),
+            ("FERROMETA_DATABASE_URL", url.as_str()),
+            ("FERNET_KEY", fernet),
+            ("AUTHENTICATION_PROVIDER", "aws-cognito"),
+            ("AUTHENTICATION_AUTHORITY", idp.issuer.as_str()),
+            ("AUTHENTICATION_CLIENT_ID", CLIENT),
+            ("AUTHENTICATION_PUBLIC_KEYS", keys.as_str()),
+            ("AUTHENTICATION_CALLBACK_URL", callback.as_str()),
+            ("AUTHORIZER_ADMIN_PRINCIPALS", "[alice]"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+    };
+    let spawn = |env: Vec<(String, String)>| async move {
+        let dir = tempfile::tempdir().unwrap();
+        let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        (TestServer::spawn(common::binary(), dir.path(), &pairs).await, dir)
+    };
+    let (a, _da) = spawn(env(&port_a, "replicas-share-this-key")).await;
+    let (b, _db) = spawn(env(&port_b, "replicas-share-this-key")).await;
+    let (c, _dc) = spawn(env(&port_c, "another-key")).await;
+    let (cookie, _, _) = sign_in(&a).await;
+    let (status, me) = call(&b, Method::GET, "/api/v1/users/loggedInUser", &cookie, None, None).await;
+    assert_eq!((status, me["name"].clone()), (StatusCode::OK, json!("alice")), "{me}");
+    let csrf = csrf_of(&b, &cookie).await;
+    let out = http().post(b.url("/logout")).header(COOKIE, &cookie).header("content-type", FORM).body(form(&[("csrf", csrf.as_str())])).send().await.unwrap();
+    assert_eq!(out.status(), StatusCode::SEE_OTHER);
+    assert_eq!(call(&a, Method::GET, "/api/v1/users/loggedInUser", &cookie, None, None).await.0, StatusCode::UNAUTHORIZED, "logout on B ends the session on A");
+
+    let (cookie, _, _) = sign_in(&a).await;
+    let (status, body) = call(&c, Method::GET, "/api/v1/users/loggedInUser", &cookie, None, None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert!(c.log_text().contains("FERNET_KEY"), "the operator is told what to fix");
+    for s in [&a, &b, &c] {
+        assert!(!s.log_text().contains(cookie.split_once('=').unwrap().1), "a session id reached a log");
+    }
+    for s in [a, b, c] {
+        s.stop().await;
+    }
 }
 
 #[tokio::test]

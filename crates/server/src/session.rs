@@ -188,25 +188,26 @@ impl SessionManager {
         if now - row.last_seen_at > (self.idle_ms() / 10).min(60_000) {
             self.store.touch_session(&id_hash, now).await?;
         }
-        let row = if row.token_expires_at - self.margin_ms() <= now && !row.refresh_ciphertext.is_empty() {
-            match self.refresh(&id_hash).await? {
-                Some(r) => r,
-                None => return Ok(None),
-            }
-        } else {
-            row
+        let Ok(token) = self.auth.secrets().open_sealed(&row.token_ciphertext) else {
+            // Another replica sealed it with another key: replicas must share FERNET_KEY.
+            tracing::warn!(user = %row.user_name, "a browser session was sealed with another secret key (set the same fernetConfiguration.fernetKey / FERNET_KEY on every replica); the session ends");
+            self.store.delete_session(&id_hash).await?;
+            return Ok(None);
         };
-        self.active(row).map(Some)
+        if row.token_expires_at - self.margin_ms() <= now && !row.refresh_ciphertext.is_empty() {
+            return match self.refresh(&id_hash).await? {
+                Some(refreshed) => {
+                    let token = self.auth.secrets().open_sealed(&refreshed.token_ciphertext)?;
+                    Ok(Some(active(refreshed, token)))
+                }
+                None => Ok(None),
+            };
+        }
+        Ok(Some(active(row, token)))
     }
 
     fn margin_ms(&self) -> i64 {
         self.config.authentication.session_refresh_margin_secs as i64 * 1000
-    }
-
-    fn active(&self, row: SessionRow) -> ApiResult<ActiveSession> {
-        let token = self.auth.secrets().open_sealed(&row.token_ciphertext)?;
-        let kind = if row.kind == "basic" { SessionKind::Basic } else { SessionKind::Sso };
-        Ok(ActiveSession { id_hash: row.id_hash, kind, user_id: row.user_id, csrf_token: row.csrf_token, bearer: format!("Bearer {token}") })
     }
 
     /// Single-flight refresh: one caller per session in this process (the others wait and then
@@ -320,6 +321,11 @@ impl SessionManager {
         }
         Ok(Some(session.bearer))
     }
+}
+
+fn active(row: SessionRow, token: String) -> ActiveSession {
+    let kind = if row.kind == "basic" { SessionKind::Basic } else { SessionKind::Sso };
+    ActiveSession { id_hash: row.id_hash, kind, user_id: row.user_id, csrf_token: row.csrf_token, bearer: format!("Bearer {token}") }
 }
 
 enum Refusal {

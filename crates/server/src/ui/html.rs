@@ -151,6 +151,7 @@ mod tests {
     #[test]
     fn dates_are_utc() {
         assert_eq!(when(0), "1970-01-01 00:00 UTC");
-        assert_eq!(when(1_795_666_768_000), "2026-11-26 03:39 UTC");
+        assert_eq!(when(1_795_666_768_000), "2026-11-26 04:19 UTC");
+        assert_eq!(when(951_782_400_000), "2000-02-29 00:00 UTC", "leap day");
     }
 }
