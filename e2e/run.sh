@@ -45,11 +45,18 @@ fi
 
 # Browser tests (test_browser.py): Debian's Chromium, driven by Playwright without any browser
 # download, and the Node packages of the Cognito stand-in (pinned by its package-lock.json).
-if ! command -v chromium >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
-    echo "==> installing Debian packages: chromium, nodejs, npm"
-    export DEBIAN_FRONTEND=noninteractive
+# Each only when missing: the machine's Node.js may come from another repository whose nodejs
+# package already carries npm (asking apt for Debian's npm next to it would fail).
+export DEBIAN_FRONTEND=noninteractive
+if ! command -v chromium >/dev/null 2>&1; then
+    echo "==> installing Debian package: chromium"
     apt-get update -qq
-    apt-get install -y -qq chromium nodejs npm >/dev/null
+    apt-get install -y -qq chromium >/dev/null
+fi
+if ! command -v npm >/dev/null 2>&1; then
+    echo "==> installing Debian packages: nodejs, npm"
+    apt-get update -qq
+    apt-get install -y -qq nodejs npm >/dev/null
 fi
 FAKE="$E2E/fake-cognito"
 if [ ! -f "$FAKE/node_modules/.package-lock.json" ] || [ "$FAKE/package-lock.json" -nt "$FAKE/node_modules/.package-lock.json" ]; then
