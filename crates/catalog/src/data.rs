@@ -305,6 +305,20 @@ pub fn mask_secrets(entity: &mut Value) {
     if let Some(connection) = entity.get_mut("connection") {
         walk(connection);
     }
+    // Change descriptions carry old and new connections as JSON text.
+    for list in ["fieldsAdded", "fieldsUpdated", "fieldsDeleted"] {
+        let Some(changes) = entity.pointer_mut(&format!("/changeDescription/{list}")).and_then(Value::as_array_mut) else { continue };
+        for change in changes.iter_mut().filter(|c| c["name"].as_str().is_some_and(|n| n.starts_with("connection"))) {
+            for side in ["oldValue", "newValue"] {
+                if let Some(text) = change.get(side).and_then(Value::as_str) {
+                    let mut value: Value = serde_json::from_str(text).unwrap_or(Value::Null);
+                    walk(&mut value);
+                    // Anything but a whole connection object is shown masked entirely.
+                    change[side] = json!(if value.is_object() || value.is_array() { value.to_string() } else { MASKED.to_string() });
+                }
+            }
+        }
+    }
 }
 
 /// A connection sent back with masked secrets keeps the stored secrets.
@@ -804,6 +818,11 @@ mod tests {
         let mut sent = svc["connection"].clone();
         unmask_secrets(&mut sent, &stored["connection"]);
         assert_eq!(sent["config"]["authType"]["password"], json!("p4ss"));
+        let mut changed = json!({"connection": {}, "changeDescription": {"fieldsUpdated": [
+            {"name": "connection", "oldValue": stored["connection"].to_string(), "newValue": "{\"config\":{\"password\":\"n3w\"}}"}]}});
+        mask_secrets(&mut changed);
+        let text = changed["changeDescription"].to_string();
+        assert!(!text.contains("p4ss") && !text.contains("n3w") && text.contains("username"), "{text}");
     }
 
     #[test]

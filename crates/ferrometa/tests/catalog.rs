@@ -1,0 +1,306 @@
+//! Issue 5: the data catalog over HTTP. Database services, databases, schemas and tables with
+//! OpenMetadata's endpoints and shapes: PUT 201/200 without new versions, POST 409, lists with
+//! container filters and cursors, JSON Patch, versions, soft/hard/recursive delete, restore,
+//! test-connection definitions, search, secrets, access (reads for users, writes for admins and
+//! bots) and OpenMetadata-shaped errors.
+
+mod common;
+
+use ferrometa_testkit::TestServer;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+async fn patch(s: &TestServer, path: &str, token: &str, ops: Value) -> (StatusCode, Value) {
+    let resp = s.client.patch(s.url(path)).bearer_auth(token).header("content-type", "application/json-patch+json").body(ops.to_string()).send().await.unwrap();
+    (resp.status(), resp.json().await.unwrap_or(Value::Null))
+}
+
+/// A user without admin rights, signed in with a password.
+async fn reader(s: &TestServer, admin: &str) -> String {
+    let (status, _) = s.call(Method::POST, "/api/v1/users", Some(admin), Some(json!({"name": "rita", "email": "rita@open-metadata.org"}))).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let body = json!({"username": "rita", "newPassword": "R1ta-passw0rd!", "confirmPassword": "R1ta-passw0rd!", "requestType": "USER"});
+    let (status, _) = s.call(Method::PUT, "/api/v1/users/changePassword", Some(admin), Some(body)).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, session) = s.login("rita@open-metadata.org", "R1ta-passw0rd!").await;
+    session["accessToken"].as_str().unwrap().to_string()
+}
+
+fn create_table(name: &str) -> Value {
+    json!({
+        "name": name,
+        "databaseSchema": "warehouse.sales.public",
+        "tableType": "Regular",
+        "description": "Orders of the shop",
+        "columns": [
+            {"name": "id", "dataType": "BIGINT", "constraint": "PRIMARY_KEY", "ordinalPosition": 1},
+            {"name": "customer_name", "dataType": "VARCHAR", "dataLength": 64, "dataTypeDisplay": "varchar(64)", "ordinalPosition": 2},
+            {"name": "payload", "dataType": "JSON", "ordinalPosition": 3}
+        ],
+        "tableConstraints": [{"constraintType": "PRIMARY_KEY", "columns": ["id"]}],
+        "sourceHash": "abc123"
+    })
+}
+
+/// service `warehouse` > database `sales` > schema `public`, created by the ingestion bot.
+async fn hierarchy(s: &TestServer, bot: &str) -> (Value, Value, Value) {
+    let svc = json!({"name": "warehouse", "serviceType": "Postgres",
+                     "connection": {"config": {"type": "Postgres", "username": "etl", "authType": {"password": "s3cret"}, "hostPort": "db:5432", "database": "sales"}}});
+    let (status, svc) = s.call(Method::PUT, "/api/v1/services/databaseServices", Some(bot), Some(svc)).await;
+    assert_eq!(status, StatusCode::CREATED, "{svc}");
+    let (status, db) = s.call(Method::PUT, "/api/v1/databases", Some(bot), Some(json!({"name": "sales", "service": "warehouse"}))).await;
+    assert_eq!(status, StatusCode::CREATED, "{db}");
+    let (status, schema) = s.call(Method::PUT, "/api/v1/databaseSchemas", Some(bot), Some(json!({"name": "public", "database": "warehouse.sales"}))).await;
+    assert_eq!(status, StatusCode::CREATED, "{schema}");
+    (svc, db, schema)
+}
+
+async fn crud_round_trip(s: &TestServer) {
+    let admin = s.admin_token().await;
+    let (_, bot) = s.ingestion_bot(&admin).await;
+    let (svc, db, schema) = hierarchy(s, &bot).await;
+    assert_eq!(db["service"]["fullyQualifiedName"], json!("warehouse"));
+    assert_eq!(schema["fullyQualifiedName"], json!("warehouse.sales.public"));
+
+    // PUT creates (201), then answers 200 with the same version when nothing changed.
+    let (status, t) = s.call(Method::PUT, "/api/v1/tables", Some(&bot), Some(create_table("orders"))).await;
+    assert_eq!(status, StatusCode::CREATED, "{t}");
+    assert_eq!((t["fullyQualifiedName"].clone(), t["version"].clone(), t["sourceHash"].clone()), (json!("warehouse.sales.public.orders"), json!(0.1), json!("abc123")));
+    assert_eq!(t["columns"][1]["fullyQualifiedName"], json!("warehouse.sales.public.orders.customer_name"));
+    let (status, again) = s.call(Method::PUT, "/api/v1/tables", Some(&bot), Some(create_table("orders"))).await;
+    assert_eq!((status, again.clone()), (StatusCode::OK, t.clone()));
+    let (status, dup) = s.call(Method::POST, "/api/v1/tables", Some(&bot), Some(create_table("orders"))).await;
+    assert_eq!((status, dup), (StatusCode::CONFLICT, json!({"code": 409, "message": "Entity already exists"})));
+    let id = t["id"].as_str().unwrap();
+
+    // Reads: by id, by FQN (percent-encoded, any case), with fields= and include=.
+    let (status, by_id) = s.get(&format!("/api/v1/tables/{id}?fields=columns,tableConstraints,tags,owners&include=non-deleted"), Some(&admin)).await;
+    assert_eq!((status, by_id), (StatusCode::OK, t.clone()));
+    let (status, by_name) = s.get("/api/v1/tables/name/Warehouse.Sales.Public.ORDERS?fields=*", Some(&admin)).await;
+    assert_eq!((status, by_name["id"].clone()), (StatusCode::OK, t["id"].clone()));
+
+    // More tables, walked two at a time under each container.
+    for name in ["customers", "items", "returns"] {
+        let (status, _) = s.call(Method::POST, "/api/v1/tables", Some(&bot), Some(create_table(name))).await;
+        assert_eq!(status, StatusCode::CREATED);
+    }
+    for filter in ["databaseSchema=warehouse.sales.public", "database=warehouse.sales", "database=warehouse.sales.public", "service=warehouse"] {
+        let mut names = vec![];
+        let mut after: Option<String> = None;
+        loop {
+            let path = format!("/api/v1/tables?{filter}&limit=2{}", after.as_ref().map(|a| format!("&after={a}")).unwrap_or_default());
+            let (status, page) = s.get(&path, Some(&admin)).await;
+            assert_eq!(status, StatusCode::OK, "{page}");
+            assert_eq!(page["paging"]["total"], json!(4));
+            names.extend(page["data"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap().to_string()));
+            match page["paging"]["after"].as_str() {
+                Some(a) => after = Some(a.to_string()),
+                None => {
+                    // And back from the last page.
+                    let before = page["paging"]["before"].as_str().unwrap();
+                    let (_, prev) = s.get(&format!("/api/v1/tables?{filter}&limit=2&before={before}"), Some(&admin)).await;
+                    let prev: Vec<&str> = prev["data"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
+                    assert_eq!(prev, ["customers", "items"]);
+                    break;
+                }
+            }
+        }
+        assert_eq!(names, ["customers", "items", "orders", "returns"], "{filter}");
+    }
+    let (_, dbs) = s.get("/api/v1/databases?service=warehouse", Some(&admin)).await;
+    assert_eq!(dbs["data"][0]["id"], db["id"]);
+    let (_, none) = s.get("/api/v1/tables?databaseSchema=warehouse.sales.nope", Some(&admin)).await;
+    assert_eq!(none["paging"]["total"], json!(0));
+
+    // PATCH (application/json-patch+json): a new column is a minor version naming it.
+    let ops = json!([{"op": "add", "path": "/columns/-", "value": {"name": "loyalty_tier", "dataType": "VARCHAR", "dataLength": 10}},
+                     {"op": "replace", "path": "/sourceHash", "value": "def456"}]);
+    let (status, patched) = patch(s, &format!("/api/v1/tables/{id}"), &bot, ops).await;
+    assert_eq!(status, StatusCode::OK, "{patched}");
+    assert_eq!(patched["version"], json!(0.2));
+    assert_eq!(patched["columns"][3]["fullyQualifiedName"], json!("warehouse.sales.public.orders.loyalty_tier"));
+    let added = &patched["changeDescription"]["fieldsAdded"][0];
+    assert!(added["name"] == json!("columns") && added["newValue"].as_str().unwrap().contains("loyalty_tier"), "{patched}");
+    // Removing a column by PUT: a major version naming it.
+    let (status, major) = s.call(Method::PUT, "/api/v1/tables", Some(&bot), Some(create_table("orders"))).await;
+    assert_eq!((status, major["version"].clone()), (StatusCode::OK, json!(1.0)));
+    assert!(major["changeDescription"]["fieldsDeleted"][0]["oldValue"].as_str().unwrap().contains("loyalty_tier"));
+    let (status, history) = s.get(&format!("/api/v1/tables/{id}/versions"), Some(&admin)).await;
+    assert_eq!((status, history["entityType"].clone(), history["versions"].as_array().unwrap().len()), (StatusCode::OK, json!("table"), 3));
+    let (status, v1) = s.get(&format!("/api/v1/tables/{id}/versions/0.1"), Some(&admin)).await;
+    assert_eq!((status, v1["version"].clone(), v1["columns"].as_array().unwrap().len()), (StatusCode::OK, json!(0.1), 3));
+    let (status, _) = s.get(&format!("/api/v1/tables/{id}/versions/7.5"), Some(&admin)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // Deleting a schema with tables needs recursive=true; OpenMetadata's words otherwise.
+    let schema_id = schema["id"].as_str().unwrap();
+    let (status, body) = s.call(Method::DELETE, &format!("/api/v1/databaseSchemas/{schema_id}"), Some(&bot), None).await;
+    assert_eq!((status, body), (StatusCode::BAD_REQUEST, json!({"code": 400, "message": "databaseSchema is not empty"})));
+    let (status, gone) = s.call(Method::DELETE, &format!("/api/v1/databaseSchemas/{schema_id}?recursive=true&hardDelete=false"), Some(&bot), None).await;
+    assert_eq!((status, gone["deleted"].clone()), (StatusCode::OK, json!(true)));
+    let (status, _) = s.get(&format!("/api/v1/tables/{id}"), Some(&admin)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, soft) = s.get(&format!("/api/v1/tables/{id}?include=deleted"), Some(&admin)).await;
+    assert_eq!((status, soft["deleted"].clone()), (StatusCode::OK, json!(true)));
+    let (_, deleted_list) = s.get("/api/v1/tables?database=warehouse.sales&include=deleted", Some(&admin)).await;
+    assert_eq!(deleted_list["paging"]["total"], json!(4));
+    let (status, restored) = s.call(Method::PUT, "/api/v1/databaseSchemas/restore", Some(&bot), Some(json!({"id": schema_id}))).await;
+    assert_eq!((status, restored["deleted"].clone()), (StatusCode::OK, json!(false)));
+    let (status, back) = s.get(&format!("/api/v1/tables/{id}"), Some(&admin)).await;
+    assert_eq!((status, back["deleted"].clone()), (StatusCode::OK, json!(false)));
+
+    // Hard delete of the whole service, by name.
+    let (status, _) = s.call(Method::DELETE, "/api/v1/services/databaseServices/name/warehouse?hardDelete=true&recursive=true", Some(&admin), None).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = s.get(&format!("/api/v1/tables/{id}?include=all"), Some(&admin)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = s.get(&format!("/api/v1/services/databaseServices/{}?include=all", svc["id"].as_str().unwrap()), Some(&admin)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn tables_round_trip_through_every_endpoint() {
+    let s = TestServer::start(&[]).await;
+    crud_round_trip(&s).await;
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn tables_round_trip_on_postgres() {
+    let Some(s) = TestServer::start_postgres(&[]).await else { return };
+    crud_round_trip(&s).await;
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn users_read_the_catalog_admins_and_bots_write_it() {
+    let s = TestServer::start(&[]).await;
+    let admin = s.admin_token().await;
+    let (_, bot) = s.ingestion_bot(&admin).await;
+    hierarchy(&s, &bot).await;
+    let rita = reader(&s, &admin).await;
+    let (status, _) = s.get("/api/v1/services/databaseServices/name/warehouse", Some(&rita)).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body) = s.call(Method::PUT, "/api/v1/tables", Some(&rita), Some(create_table("orders"))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(body["code"], json!(403));
+    let (status, _) = s.call(Method::DELETE, "/api/v1/services/databaseServices/name/warehouse?recursive=true", Some(&rita), None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = s.call(Method::PUT, "/api/v1/tables", Some(&admin), Some(create_table("orders"))).await;
+    assert_eq!(status, StatusCode::CREATED, "admins write too");
+    for path in ["/api/v1/tables", "/api/v1/search/query?q=orders", "/api/v1/services/testConnectionDefinitions/name/SQLite.testConnectionDefinition"] {
+        let (status, body) = s.get(path, None).await;
+        assert_eq!((status, body["code"].clone()), (StatusCode::UNAUTHORIZED, json!(401)), "{path}");
+    }
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn connection_secrets_are_for_bots_only() {
+    let s = TestServer::start(&[]).await;
+    let admin = s.admin_token().await;
+    let (_, bot) = s.ingestion_bot(&admin).await;
+    let (svc, _, _) = hierarchy(&s, &bot).await;
+    assert_eq!(svc["connection"]["config"]["authType"]["password"], json!("s3cret"), "the bot sees what it wrote");
+    let (_, as_admin) = s.get("/api/v1/services/databaseServices/name/warehouse", Some(&admin)).await;
+    assert_eq!(as_admin["connection"]["config"]["authType"]["password"], json!("*********"));
+    assert_eq!(as_admin["connection"]["config"]["username"], json!("etl"));
+    // Sending the masked value back keeps the secret; no new version.
+    let mut update = json!({"name": "warehouse", "serviceType": "Postgres", "connection": as_admin["connection"].clone()});
+    let (status, same) = s.call(Method::PUT, "/api/v1/services/databaseServices", Some(&admin), Some(update.clone())).await;
+    assert_eq!((status, same["version"].clone()), (StatusCode::OK, json!(0.1)));
+    let (_, as_bot) = s.get("/api/v1/services/databaseServices/name/warehouse", Some(&bot)).await;
+    assert_eq!(as_bot["connection"]["config"]["authType"]["password"], json!("s3cret"));
+    update["connection"]["config"]["authType"]["password"] = json!("n3w");
+    let (_, changed) = s.call(Method::PUT, "/api/v1/services/databaseServices", Some(&bot), Some(update)).await;
+    assert_eq!((changed["version"].clone(), changed["connection"]["config"]["authType"]["password"].clone()), (json!(0.2), json!("n3w")));
+    let (_, history) = s.get(&format!("/api/v1/services/databaseServices/{}/versions", svc["id"].as_str().unwrap()), Some(&admin)).await;
+    assert!(history["versions"].as_array().unwrap().iter().all(|v| !v.as_str().unwrap().contains("s3cret") && !v.as_str().unwrap().contains("n3w")));
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn test_connection_definitions_and_search() {
+    let s = TestServer::start(&[]).await;
+    let admin = s.admin_token().await;
+    let (_, bot) = s.ingestion_bot(&admin).await;
+    let (status, def) = s.get("/api/v1/services/testConnectionDefinitions/name/SQLite.testConnectionDefinition", Some(&bot)).await;
+    assert_eq!(status, StatusCode::OK, "{def}");
+    assert_eq!((def["fullyQualifiedName"].clone(), def["steps"][0]["name"].clone(), def["steps"][0]["mandatory"].clone()), (json!("SQLite.testConnectionDefinition"), json!("CheckAccess"), json!(true)));
+    let (status, _) = s.get("/api/v1/services/testConnectionDefinitions/name/Mysql", Some(&bot)).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, none) = s.get("/api/v1/services/testConnectionDefinitions/name/Nope.testConnectionDefinition", Some(&bot)).await;
+    assert_eq!((status, none["code"].clone()), (StatusCode::NOT_FOUND, json!(404)));
+    let (_, list) = s.get("/api/v1/services/testConnectionDefinitions?limit=100", Some(&bot)).await;
+    assert!(list["paging"]["total"].as_i64().unwrap() >= 30);
+
+    hierarchy(&s, &bot).await;
+    for name in ["orders", "customers"] {
+        s.call(Method::PUT, "/api/v1/tables", Some(&bot), Some(create_table(name))).await;
+    }
+    let (status, hits) = s.get("/api/v1/search/query?q=customer_name&index=table_search_index", Some(&admin)).await;
+    assert_eq!(status, StatusCode::OK, "{hits}");
+    assert_eq!(hits["hits"]["total"]["value"], json!(2), "a column name finds both tables");
+    assert_eq!(hits["hits"]["hits"][0]["_source"]["fullyQualifiedName"], json!("warehouse.sales.public.customers"));
+    assert_eq!(hits["hits"]["hits"][0]["_index"], json!("table_search_index"));
+    let (_, by_name) = s.get("/api/v1/search/query?q=orders&index=table", Some(&admin)).await;
+    assert_eq!(by_name["hits"]["total"]["value"], json!(2), "orders is a name and a word of both descriptions");
+    let (_, exact) = s.get("/api/v1/search/query?q=name:orders%20shop&index=table_search_index", Some(&admin)).await;
+    assert_eq!(exact["hits"]["total"]["value"], json!(2));
+    let (_, everything) = s.get("/api/v1/search/query?q=*", Some(&admin)).await;
+    assert_eq!(everything["hits"]["total"]["value"], json!(5), "service, database, schema and two tables");
+    let (_, services) = s.get("/api/v1/search/query?q=warehouse&index=database_service_search_index", Some(&admin)).await;
+    assert_eq!(services["hits"]["hits"][0]["_source"]["connection"]["config"]["authType"]["password"], json!("*********"));
+    let (_, field) = s.get("/api/v1/search/fieldQuery?fieldName=fullyQualifiedName&fieldValue=warehouse.*.public.orders&from=0&size=10&index=table_search_index", Some(&bot)).await;
+    assert_eq!(field["hits"]["hits"][0]["_source"]["fullyQualifiedName"], json!("warehouse.sales.public.orders"));
+    assert_eq!(field["hits"]["total"]["value"], json!(1));
+    let (_, under) = s.get("/api/v1/search/fieldQuery?fieldName=fullyQualifiedName&fieldValue=warehouse.sales.*.*&index=table_search_index", Some(&bot)).await;
+    assert_eq!(under["hits"]["total"]["value"], json!(2));
+    let (status, _) = s.get("/api/v1/search/query?q=x&index=no_such_index", Some(&admin)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn client_mistakes_are_openmetadata_errors_never_500() {
+    let s = TestServer::start(&[]).await;
+    let admin = s.admin_token().await;
+    let (_, bot) = s.ingestion_bot(&admin).await;
+    hierarchy(&s, &bot).await;
+    let cases: Vec<(Method, &str, Option<Value>, StatusCode)> = vec![
+        (Method::GET, "/api/v1/tables/00000000-0000-0000-0000-000000000000", None, StatusCode::NOT_FOUND),
+        (Method::GET, "/api/v1/tables/name/warehouse.sales.public.nope", None, StatusCode::NOT_FOUND),
+        (Method::GET, "/api/v1/tables?limit=-1", None, StatusCode::BAD_REQUEST),
+        (Method::GET, "/api/v1/tables?limit=abc", None, StatusCode::BAD_REQUEST),
+        (Method::GET, "/api/v1/tables?after=%%%", None, StatusCode::BAD_REQUEST),
+        (Method::GET, "/api/v1/tables?include=sometimes", None, StatusCode::BAD_REQUEST),
+        (Method::PUT, "/api/v1/tables", Some(json!({"name": "t", "databaseSchema": "warehouse.sales.nope", "columns": []})), StatusCode::NOT_FOUND),
+        (Method::PUT, "/api/v1/tables", Some(json!({"name": "t", "databaseSchema": "warehouse.sales.public"})), StatusCode::BAD_REQUEST),
+        (Method::PUT, "/api/v1/tables", Some(json!({"name": "t", "databaseSchema": "warehouse.sales.public", "columns": [{"name": "c", "dataType": "WHATEVER"}]})), StatusCode::BAD_REQUEST),
+        (Method::PUT, "/api/v1/tables", Some(json!({"name": "t", "databaseSchema": "warehouse.sales.public", "columns": [], "tableType": "Sideways"})), StatusCode::BAD_REQUEST),
+        (Method::PUT, "/api/v1/tables", Some(json!({"name": "t", "databaseSchema": 42, "columns": []})), StatusCode::BAD_REQUEST),
+        (Method::PUT, "/api/v1/tables", Some(json!("just a string")), StatusCode::BAD_REQUEST),
+        (Method::PUT, "/api/v1/databases", Some(json!({"name": "x::y", "service": "warehouse"})), StatusCode::BAD_REQUEST),
+        (Method::PUT, "/api/v1/databases", Some(json!({"name": "x", "service": "warehouse", "owners": [{"id": "00000000-0000-0000-0000-000000000000", "type": "user"}]})), StatusCode::NOT_FOUND),
+        (Method::PUT, "/api/v1/services/databaseServices/restore", Some(json!({"id": "nope"})), StatusCode::NOT_FOUND),
+        (Method::DELETE, "/api/v1/tables/nope", None, StatusCode::NOT_FOUND),
+    ];
+    for (method, path, body, expected) in cases {
+        let (status, answer) = s.call(method.clone(), path, Some(&bot), body.clone()).await;
+        assert_eq!(status, expected, "{method} {path} {body:?}: {answer}");
+        assert_eq!(answer["code"], json!(expected.as_u16()), "{answer}");
+        assert!(answer["message"].is_string());
+    }
+    let resp = s.client.put(s.url("/api/v1/tables")).bearer_auth(&bot).header("content-type", "application/json").body("{not json").send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    let resp = s.client.put(s.url("/api/v1/tables")).bearer_auth(&bot).header("content-type", "text/plain").body("{}").send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let (status, t) = s.call(Method::PUT, "/api/v1/tables", Some(&bot), Some(create_table("orders"))).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let id = t["id"].as_str().unwrap();
+    for ops in [json!([{"op": "replace", "path": "/nope/deeper", "value": 1}]), json!({"not": "a patch"}), json!([{"op": "replace", "path": "/fullyQualifiedName", "value": "x.y"}])] {
+        let (status, body) = patch(&s, &format!("/api/v1/tables/{id}"), &bot, ops.clone()).await;
+        assert_eq!((status, body["code"].clone()), (StatusCode::BAD_REQUEST, json!(400)), "{ops}: {body}");
+    }
+    s.stop().await;
+}
