@@ -232,6 +232,25 @@ def test_sign_in_home_pages_and_sign_out_end_the_cognito_session(sso, page: Page
     assert session_id not in log, "a session id reached the server log"
 
 
+def test_a_session_survives_a_restart_and_sign_out_still_ends_the_cognito_session(sso, start_ferrometa, page: Page):
+    server, fake, origin = sso()
+    page.goto(f"{origin}/signin")
+    page.click("#signin")
+    sign_in_at_provider(page)
+    expect(page.locator("#user-name")).to_have_text("Alice Example")
+    assert server.stop() == 0
+    again = start_ferrometa(server.env, data_dir=server.data_dir)  # same port, same database
+    assert again.base == origin
+    page.reload()
+    expect(page.locator("#user-name")).to_have_text("Alice Example")
+    page.click("#signout")
+    expect(page.locator("#signed-out-notice")).to_be_visible()
+    stats = fake.stats()
+    assert (stats["logout"], stats["revoke"]) == (1, 1), stats
+    page.click("#signin")
+    expect(page.locator("#signInFormUsername")).to_be_visible()
+
+
 def test_wrong_password_at_the_provider_then_the_right_one(sso, page: Page, shots: Shots):
     server, fake, origin = sso()
     page.goto(f"{origin}/signin")

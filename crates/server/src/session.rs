@@ -120,21 +120,30 @@ pub struct SessionManager {
     store: Store,
     auth: Arc<AuthService>,
     catalog: Catalog,
-    oidc: Option<OidcClient>,
+    oidc: Option<Arc<OidcClient>>,
     pub cookies: Cookies,
     locks: moka::sync::Cache<String, Arc<tokio::sync::Mutex<()>>>,
 }
 
 impl SessionManager {
     pub fn new(config: Arc<Config>, store: Store, auth: Arc<AuthService>, catalog: Catalog) -> SessionManager {
-        let oidc = OidcClient::new(&config.authentication, store.clone());
+        let oidc = OidcClient::new(&config.authentication, store.clone()).map(Arc::new);
+        // Discovery is loaded in the background at start: pages name the provider's origins in
+        // their CSP `form-action` (the sign-out form redirects there), also right after a restart.
+        if let Some(client) = oidc.clone() {
+            tokio::spawn(async move {
+                if let Err(e) = client.discovery().await {
+                    tracing::warn!(error = %e, "identity provider discovery failed at start; retried at the next sign-in");
+                }
+            });
+        }
         let cookies = Cookies::for_config(&config);
         let locks = moka::sync::Cache::builder().max_capacity(100_000).time_to_idle(Duration::from_secs(300)).build();
         SessionManager { config, store, auth, catalog, oidc, cookies, locks }
     }
 
     pub fn oidc(&self) -> Option<&OidcClient> {
-        self.oidc.as_ref()
+        self.oidc.as_deref()
     }
 
     fn idle_ms(&self) -> i64 {
