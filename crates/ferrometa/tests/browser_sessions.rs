@@ -168,6 +168,32 @@ fn url_encode(s: &str) -> String {
         .collect()
 }
 
+/// Other OIDC providers: RP-initiated logout with `id_token_hint` posted by a form (never in a
+/// URL), to the discovered `end_session_endpoint`, which the page's CSP allows as form target.
+#[tokio::test]
+async fn generic_oidc_logout_posts_the_id_token_hint_to_the_end_session_endpoint() {
+    let idp = FakeIdp::start(CLIENT).await;
+    let s = sso_server(&idp, &[("AUTHENTICATION_PROVIDER", "custom-oidc"), ("CUSTOM_OIDC_AUTHENTICATION_PROVIDER_NAME", "Test IdP")]).await;
+    let signin = http().get(s.url("/signin")).send().await.unwrap().text().await.unwrap();
+    assert!(signin.contains("Sign in with Test IdP"), "{signin}");
+    let (cookie, _, _) = sign_in(&s).await;
+    let csrf = csrf_of(&s, &cookie).await;
+    let out = http().post(s.url("/logout")).header(COOKIE, &cookie).header("content-type", FORM).body(form(&[("csrf", csrf.as_str())])).send().await.unwrap();
+    assert_eq!(out.status(), StatusCode::OK);
+    assert!(out.headers().get(LOCATION).is_none(), "the ID token is never put in a redirect URL");
+    let csp = out.headers()["content-security-policy"].to_str().unwrap().to_string();
+    let idp_origin = idp.issuer.trim_end_matches("/pool").to_string();
+    assert!(csp.contains(&format!("form-action 'self' {idp_origin}")), "{csp}");
+    let page = out.text().await.unwrap();
+    assert!(page.contains(&format!(r#"action="{}/logout""#, idp.issuer)) && page.contains("data-autosubmit"), "{page}");
+    for field in ["name=\"id_token_hint\" value=\"eyJ", "name=\"post_logout_redirect_uri\"", &format!("name=\"client_id\" value=\"{CLIENT}\"")] {
+        assert!(page.contains(field), "missing {field}: {page}");
+    }
+    assert_eq!(idp.counters().revocations, 1);
+    assert_eq!(call(&s, Method::GET, "/api/v1/users/loggedInUser", &cookie, None, None).await.0, StatusCode::UNAUTHORIZED);
+    s.stop().await;
+}
+
 #[tokio::test]
 async fn failed_callbacks_show_an_error_page_and_never_send_the_browser_back() {
     let idp = FakeIdp::start(CLIENT).await;
