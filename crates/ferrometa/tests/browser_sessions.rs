@@ -343,6 +343,16 @@ async fn deleting_a_user_ends_their_browser_sessions() {
         b.email = "bob@open-metadata.org".into();
     });
     let (bob_cookie, _, _) = sign_in(&s).await;
+    // Signing in again in a browser that holds a session replaces it (no fixation, no leftovers).
+    let c = http();
+    let start = c.get(s.url("/login")).header(COOKIE, &bob_cookie).send().await.unwrap();
+    let (flow, _) = set_cookie(&start, "fm_flow").unwrap();
+    let at_idp = c.get(start.headers()[LOCATION].to_str().unwrap()).send().await.unwrap();
+    let again = c.get(at_idp.headers()[LOCATION].to_str().unwrap()).header(COOKIE, format!("{flow}; {bob_cookie}")).send().await.unwrap();
+    let (new_cookie, _) = set_cookie(&again, "fm_session").unwrap();
+    assert_ne!(new_cookie, bob_cookie, "a new session id at every sign-in");
+    assert_eq!(call(&s, Method::GET, "/api/v1/users/loggedInUser", &bob_cookie, None, None).await.0, StatusCode::UNAUTHORIZED, "the replaced session is gone");
+    let bob_cookie = new_cookie;
     let (status, bob) = call(&s, Method::GET, "/api/v1/users/loggedInUser", &bob_cookie, None, None).await;
     assert_eq!((status, bob["name"].clone(), bob["isAdmin"].clone()), (StatusCode::OK, json!("bob"), json!(false)), "self-signup on first sign-in");
     let csrf = csrf_of(&s, &admin_cookie).await;

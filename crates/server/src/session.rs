@@ -288,6 +288,13 @@ impl SessionManager {
         Ok((session.access_token, session.expiry_duration, session.refresh_token))
     }
 
+    /// Forgets the session a browser held before signing in again (it is replaced, never reused).
+    pub async fn discard(&self, cookie_value: Option<&str>) {
+        if let Some(v) = cookie_value {
+            let _ = self.store.delete_session(&sha256_hex(v.as_bytes())).await;
+        }
+    }
+
     /// Ends a session: deletes it (every replica stops accepting it at once), revokes its
     /// refresh token (at the provider, or ours) and says where the browser goes next.
     pub async fn end(&self, cookie_value: &str) -> ApiResult<Ended> {

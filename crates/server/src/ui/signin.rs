@@ -143,7 +143,10 @@ async fn finish_callback(state: &AppState, headers: &HeaderMap, params: &Callbac
     };
     let binding = cookie(headers, state.sessions.cookies.flow);
     match oidc.finish(state.auth.verifier(), params, binding).await {
-        Ok(signed_in) => (signed_in_response(state, signed_in).await, true),
+        Ok(signed_in) => {
+            state.sessions.discard(cookie(headers, state.sessions.cookies.session)).await;
+            (signed_in_response(state, signed_in).await, true)
+        }
         Err(e) => (callback_error(&e), e != CallbackError::InvalidState),
     }
 }
@@ -268,6 +271,7 @@ pub async fn basic_login(State(state): State<AppState>, headers: HeaderMap, Form
     let Some(account) = account else {
         return error_page(StatusCode::INTERNAL_SERVER_ERROR, "Sign-in failed", "Please try again.", "internal", "login matched without an account");
     };
+    state.sessions.discard(cookie(&headers, state.sessions.cookies.session)).await;
     let issued = match state.auth.issue_session(&account).await {
         Ok(t) => t,
         Err(e) => return error_page(StatusCode::INTERNAL_SERVER_ERROR, "Sign-in failed", "Please try again.", "internal", &e.to_string()),
