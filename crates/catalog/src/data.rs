@@ -314,7 +314,10 @@ pub fn mask_secrets(entity: &mut Value) {
                     let mut value: Value = serde_json::from_str(text).unwrap_or(Value::Null);
                     walk(&mut value);
                     // Anything but a whole connection object is shown masked entirely.
-                    change[side] = json!(if value.is_object() || value.is_array() { value.to_string() } else { MASKED.to_string() });
+                    let shown = if value.is_object() || value.is_array() { value.to_string() } else { MASKED.to_string() };
+                    if let Some(obj) = change.as_object_mut() {
+                        obj.insert(side.into(), json!(shown));
+                    }
                 }
             }
         }
@@ -499,14 +502,19 @@ fn carry_forward_columns(new: &mut Value, old: &Value) {
         let Some(o) = old_cols.iter().find(|o| same_column(o, n)) else { continue };
         for f in ["description", "displayName", "tags"] {
             let missing = n.get(f).is_none_or(|v| v.is_null() || v.as_array().is_some_and(Vec::is_empty) || v.as_str().is_some_and(str::is_empty));
-            if missing && let Some(v) = o.get(f).filter(|v| !v.is_null()) {
-                n[f] = v.clone();
+            if missing
+                && let Some(v) = o.get(f).filter(|v| !v.is_null())
+                && let Some(obj) = n.as_object_mut()
+            {
+                obj.insert(f.into(), v.clone());
             }
         }
         if let (Some(nc), Some(oc)) = (n.get("children").cloned(), o.get("children")) {
             let mut nc = nc;
             carry_forward_columns(&mut nc, oc);
-            n["children"] = nc;
+            if let Some(obj) = n.as_object_mut() {
+                obj.insert("children".into(), nc);
+            }
         }
     }
 }
@@ -553,7 +561,7 @@ impl Catalog {
                 return Err(bad(format!("[{f} must not be null]")));
             }
         }
-        let name = EntityName::parse(req["name"].as_str().ok_or_else(|| bad("name must be a string"))?)?.as_str().to_string();
+        let name = EntityName::parse(req.get("name").and_then(Value::as_str).ok_or_else(|| bad("name must be a string"))?)?.as_str().to_string();
         Self::refuse_domains(&req)?;
         req.remove("domain");
         req.remove("dataProducts");

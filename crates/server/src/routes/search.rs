@@ -56,7 +56,9 @@ fn hits_body(caller: &Caller, rows: &[EntityRow], total: i64) -> ApiResult<Value
     for row in rows {
         let mut source: Value = serde_json::from_str(&row.json).map_err(ApiError::internal)?;
         source = shown_to(caller, source);
-        source["entityType"] = json!(row.entity_type);
+        if let Some(obj) = source.as_object_mut() {
+            obj.insert("entityType".into(), json!(row.entity_type));
+        }
         hits.push(json!({
             "_index": index_name(&row.entity_type),
             "_type": "_doc",
