@@ -94,6 +94,20 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .filter(|v| !v.is_empty() && v.len() <= 128)
 }
 
+/// Whose session it is: the user, and the provider's `sub` (SSO) or the user name (basic).
+pub struct SessionOwner<'a> {
+    pub user_id: &'a str,
+    pub user_name: &'a str,
+    pub subject: &'a str,
+}
+
+/// The tokens a session stands for; they stay on the server.
+pub struct SessionTokens<'a> {
+    pub bearer: &'a str,
+    pub expires_at_ms: i64,
+    pub refresh: Option<&'a str>,
+}
+
 /// A freshly created session: the cookie value to send, once.
 pub struct NewSession {
     pub cookie_value: String,
@@ -159,20 +173,20 @@ impl SessionManager {
     }
 
     /// Starts a session for a verified sign-in; the id is new at every sign-in (no fixation).
-    pub async fn create(&self, kind: SessionKind, user_id: &str, user_name: &str, subject: &str, bearer: &str, bearer_expires_at_ms: i64, refresh: Option<&str>) -> ApiResult<NewSession> {
+    pub async fn create(&self, kind: SessionKind, owner: SessionOwner<'_>, tokens: SessionTokens<'_>) -> ApiResult<NewSession> {
         let cookie_value = random_secret();
         let now = now_ms();
         let seal = |t: &str| self.auth.secrets().seal(t);
         let row = SessionRow {
             id_hash: sha256_hex(cookie_value.as_bytes()),
             kind: kind.as_str().into(),
-            user_id: user_id.into(),
-            user_name: user_name.into(),
-            subject: subject.into(),
+            user_id: owner.user_id.into(),
+            user_name: owner.user_name.into(),
+            subject: owner.subject.into(),
             csrf_token: random_secret(),
-            token_ciphertext: seal(bearer)?,
-            token_expires_at: bearer_expires_at_ms,
-            refresh_ciphertext: refresh.map(seal).transpose()?.unwrap_or_default(),
+            token_ciphertext: seal(tokens.bearer)?,
+            token_expires_at: tokens.expires_at_ms,
+            refresh_ciphertext: tokens.refresh.map(seal).transpose()?.unwrap_or_default(),
             created_at: now,
             last_seen_at: now,
             refresh_lock_until: 0,

@@ -82,7 +82,7 @@ pub struct GenerateForm {
 }
 
 pub async fn generate(v: Viewer, Path(user_id): Path<String>, Form(form): Form<GenerateForm>) -> Response {
-    if let Err(r) = v.check_csrf(&form.csrf).and_then(|_| v.require_admin()) {
+    if let Err(r) = v.check_admin_form(&form.csrf) {
         return r;
     }
     let req = match serde_json::from_value(json!({"JWTTokenExpiry": form.expiry})) {
@@ -104,7 +104,7 @@ pub struct RevokeForm {
 }
 
 pub async fn revoke(v: Viewer, Path(user_id): Path<String>, Form(form): Form<RevokeForm>) -> Response {
-    if let Err(r) = v.check_csrf(&form.csrf).and_then(|_| v.require_admin()) {
+    if let Err(r) = v.check_admin_form(&form.csrf) {
         return r;
     }
     let req = match serde_json::from_value(json!({"id": user_id})) {

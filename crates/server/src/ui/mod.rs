@@ -140,6 +140,8 @@ pub struct Viewer {
     pub state: AppState,
 }
 
+// Page errors are whole responses, returned straight to the browser.
+#[allow(clippy::result_large_err)]
 impl Viewer {
     pub fn nav(&self) -> Nav<'_> {
         Nav { name: display_name(&self.caller), is_admin: self.caller.is_admin, csrf: &self.session.csrf_token }
@@ -169,6 +171,12 @@ impl Viewer {
         } else {
             Err(respond(StatusCode::FORBIDDEN, page("Administrators only", Some(&self.nav()), &html::notice("error", "forbidden", "Only administrators can open this page."))))
         }
+    }
+
+    /// An administrator's form: the session's CSRF token and admin rights.
+    pub fn check_admin_form(&self, sent_csrf: &str) -> Result<(), Response> {
+        self.check_csrf(sent_csrf)?;
+        self.require_admin()
     }
 
     pub fn csrf_field(&self) -> String {

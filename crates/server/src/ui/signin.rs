@@ -22,7 +22,7 @@ use serde::Deserialize;
 use super::html::{esc, notice, page, query_value, respond, see_other};
 use super::error_page;
 use crate::access::caller_of;
-use crate::session::{SessionKind, cookie};
+use crate::session::{SessionKind, SessionOwner, SessionTokens, cookie};
 use crate::state::AppState;
 
 /// A short-lived, non-secret marker that makes the sign-in page say "you signed out".
@@ -203,7 +203,11 @@ async fn signed_in_response(state: &AppState, signed_in: ferrometa_auth::oidc::S
     let expires_ms = signed_in.tokens.verified.expires_at.unwrap_or_default() * 1000;
     let session = match state
         .sessions
-        .create(SessionKind::Sso, &user_id, &user_name, &subject, &signed_in.tokens.id_token, expires_ms, signed_in.tokens.refresh_token.as_deref())
+        .create(
+            SessionKind::Sso,
+            SessionOwner { user_id: &user_id, user_name: &user_name, subject: &subject },
+            SessionTokens { bearer: &signed_in.tokens.id_token, expires_at_ms: expires_ms, refresh: signed_in.tokens.refresh_token.as_deref() },
+        )
         .await
     {
         Ok(s) => s,
@@ -278,7 +282,11 @@ pub async fn basic_login(State(state): State<AppState>, headers: HeaderMap, Form
     };
     let session = match state
         .sessions
-        .create(SessionKind::Basic, &account.id, &account.name, &account.name, &issued.access_token, issued.expiry_duration, Some(&issued.refresh_token))
+        .create(
+            SessionKind::Basic,
+            SessionOwner { user_id: &account.id, user_name: &account.name, subject: &account.name },
+            SessionTokens { bearer: &issued.access_token, expires_at_ms: issued.expiry_duration, refresh: Some(&issued.refresh_token) },
+        )
         .await
     {
         Ok(s) => s,

@@ -70,7 +70,7 @@ pub struct AdminForm {
 }
 
 pub async fn set_admin(v: Viewer, Path(id): Path<String>, Form(form): Form<AdminForm>) -> Response {
-    if let Err(r) = v.check_csrf(&form.csrf).and_then(|_| v.require_admin()) {
+    if let Err(r) = v.check_admin_form(&form.csrf) {
         return r;
     }
     let patch: json_patch::Patch = match serde_json::from_value(json!([{"op": "add", "path": "/isAdmin", "value": form.admin}])) {
@@ -92,7 +92,7 @@ pub struct DeleteForm {
 }
 
 pub async fn delete(v: Viewer, Path(id): Path<String>, Form(form): Form<DeleteForm>) -> Response {
-    if let Err(r) = v.check_csrf(&form.csrf).and_then(|_| v.require_admin()) {
+    if let Err(r) = v.check_admin_form(&form.csrf) {
         return r;
     }
     if v.caller.user_id() == Some(id.as_str()) {
