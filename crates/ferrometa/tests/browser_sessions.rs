@@ -319,6 +319,31 @@ async fn any_replica_serves_any_session() {
 }
 
 #[tokio::test]
+async fn an_idle_session_ends_and_sign_out_everywhere_ends_them_all() {
+    let idp = FakeIdp::start(CLIENT).await;
+    let s = sso_server(&idp, &[]).await;
+    let (idle, _, _) = sign_in(&s).await;
+    let (first, _, _) = sign_in(&s).await;
+    let (second, _, _) = sign_in(&s).await;
+    // Pretend the first session was last used two hours ago (idle timeout: 30 minutes).
+    let store = ferrometa_store::Store::open_sqlite(&s.data_dir.join("ferrometa.db")).await.unwrap();
+    let hash = ferrometa_auth::verify::sha256_hex(idle.split_once('=').unwrap().1.as_bytes());
+    store.touch_session(&hash, ferrometa_store::now_ms() - 2 * 3600 * 1000).await.unwrap();
+    assert_eq!(call(&s, Method::GET, "/api/v1/users/loggedInUser", &idle, None, None).await.0, StatusCode::UNAUTHORIZED, "idle too long");
+    assert!(store.session(&hash).await.unwrap().is_none(), "the idle session is deleted");
+
+    let page = http().get(s.url("/profile")).header(COOKIE, &first).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains(r#"id="session-count">2 active<"#), "{page}");
+    let csrf = csrf_of(&s, &first).await;
+    let out = http().post(s.url("/profile/sessions/end")).header(COOKIE, &first).header("content-type", FORM).body(form(&[("csrf", csrf.as_str())])).send().await.unwrap();
+    assert_eq!(out.headers()[LOCATION].to_str().unwrap(), "/signed-out");
+    for c in [&first, &second] {
+        assert_eq!(call(&s, Method::GET, "/api/v1/users/loggedInUser", c, None, None).await.0, StatusCode::UNAUTHORIZED);
+    }
+    s.stop().await;
+}
+
+#[tokio::test]
 async fn a_refused_refresh_ends_the_session() {
     let idp = FakeIdp::start(CLIENT).await;
     idp.set(|b| b.id_token_ttl = 30);

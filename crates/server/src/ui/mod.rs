@@ -43,7 +43,7 @@ pub fn callback_path(state: &AppState) -> String {
     }
 }
 
-const RESERVED: &[&str] = &["/signin", "/login", "/logout", "/signed-out", "/search", "/users", "/bots", "/profile", "/security", "/catalog"];
+const RESERVED: &[&str] = &["/", "/signin", "/login", "/logout", "/signed-out", "/search", "/users", "/bots", "/profile", "/security", "/catalog"];
 
 pub fn router(state: AppState) -> Router {
     let callback = callback_path(&state);
@@ -67,6 +67,7 @@ pub fn router(state: AppState) -> Router {
         .route("/profile", get(profile::page))
         .route("/profile/tokens", post(profile::create))
         .route("/profile/tokens/revoke", post(profile::revoke))
+        .route("/profile/sessions/end", post(profile::end_sessions))
         .route("/security", get(security::page))
         .route("/ui/app.css", get(|| asset("text/css; charset=utf-8", include_str!("assets/app.css"))))
         .route("/ui/app.js", get(|| asset("text/javascript; charset=utf-8", include_str!("assets/app.js"))))

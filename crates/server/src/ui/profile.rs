@@ -34,13 +34,17 @@ async fn render(v: &Viewer, top: String) -> Response {
 <dt>Email</dt><dd>{email}</dd>
 <dt>Administrator</dt><dd>{admin}</dd>
 <dt>Signed in with</dt><dd>{sign_in}</dd>
+<dt>Browser sessions</dt><dd id="session-count">{sessions} active</dd>
 </dl>
+<form method="post" action="/profile/sessions/end" id="end-sessions-form">{csrf}<button type="submit" id="end-sessions">Sign out everywhere</button></form>
 <h2 id="pats">Personal access tokens</h2>
 <p>Use a personal access token as <code>Authorization: Bearer …</code> for scripts that act as you.</p>"#,
         name = esc(display_name(&v.caller)),
         uname = esc(user["name"].as_str().unwrap_or_default()),
         email = esc(user["email"].as_str().unwrap_or_default()),
         admin = if v.caller.is_admin { "yes" } else { "no" },
+        sessions = v.state.store.count_sessions_of(&v.session.user_id).await.unwrap_or(1),
+        csrf = v.csrf_field(),
     ));
     if tokens.is_empty() {
         body.push_str(&notice("info", "no-pats", "You have no personal access tokens."));
@@ -114,5 +118,29 @@ pub async fn revoke(v: Viewer, Form(form): Form<RevokeForm>) -> Response {
     match crate::routes::users::revoke_pats(State(v.state.clone()), Extension(v.caller.clone()), Query(Default::default()), Body(req)).await {
         Ok(_) => render(&v, notice("ok", "pat-message", "The token is revoked.")).await,
         Err(e) => error_page(e.status, "Profile", &e.message, "pat_revoke_failed", ""),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct EndSessionsForm {
+    csrf: String,
+}
+
+/// Ends every browser session of the signed-in user, this one included (ASVS 7.5.2).
+pub async fn end_sessions(v: Viewer, Form(form): Form<EndSessionsForm>) -> Response {
+    if let Err(r) = v.check_csrf(&form.csrf) {
+        return r;
+    }
+    match v.state.store.delete_sessions_of(&v.session.user_id).await {
+        Ok(n) => {
+            let _ = v.state.store.audit(&v.caller.name, "sessions.end_all", &v.caller.name, &n.to_string()).await;
+            let mut response = super::html::see_other("/signed-out");
+            let cookies = &v.state.sessions.cookies;
+            if let Ok(c) = cookies.clear(cookies.session).parse() {
+                response.headers_mut().append(axum::http::header::SET_COOKIE, c);
+            }
+            response
+        }
+        Err(e) => error_page(StatusCode::INTERNAL_SERVER_ERROR, "Profile", "Your sessions could not be ended.", "internal", &e.to_string()),
     }
 }
