@@ -172,7 +172,7 @@ pub async fn field_query(State(s): State<AppState>, Extension(caller): Extension
         other => return Err(ApiError::bad_request(format!("fieldName must be name or fullyQualifiedName, got {}", other.chars().take(60).collect::<String>()))),
     }
     rows.retain(|r| visible(r));
-    rows.sort_by(|a, b| a.fqn.to_lowercase().cmp(&b.fqn.to_lowercase()));
+    rows.sort_by_key(|r| r.fqn.to_lowercase());
     let total = rows.len() as i64;
     let page: Vec<EntityRow> = rows.into_iter().skip(from).take(size).collect();
     Ok(Json(hits_body(&caller, &page, total)?))
