@@ -13,7 +13,7 @@
 use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use base64::Engine;
 use ferrometa_auth::oidc::{CallbackError, CallbackParams, ProviderLogout, random_secret, safe_return_to, same_secret};
 use ferrometa_catalog::users::CreateUser;
@@ -53,7 +53,8 @@ async fn signed_in(state: &AppState, headers: &HeaderMap) -> bool {
     }
 }
 
-pub async fn render_signin(state: &AppState, headers: &HeaderMap, next: &str, error: Option<&str>, status: StatusCode) -> Response {
+/// The sign-in page: the provider button, or the basic form (with a fresh login CSRF token).
+async fn render_signin(state: &AppState, headers: &HeaderMap, next: &str, error: Option<&str>, status: StatusCode) -> Response {
     let next = safe_return_to(next);
     let mut set_cookies = vec![];
     let mut body = String::new();
@@ -345,8 +346,7 @@ pub async fn logout(State(state): State<AppState>, headers: HeaderMap, Form(form
     response
 }
 
-pub async fn signed_out(headers: HeaderMap, State(state): State<AppState>) -> Response {
-    let _ = (&headers, &state);
+pub async fn signed_out() -> Response {
     let body = format!(
         "{}<p><a class=\"button primary\" href=\"/signin\" id=\"signin-again\">Sign in again</a></p>",
         notice("ok", "signed-out-notice", "You have signed out. Your session has ended on this server.")
@@ -355,5 +355,5 @@ pub async fn signed_out(headers: HeaderMap, State(state): State<AppState>) -> Re
     if let Ok(v) = format!("{SIGNED_OUT_COOKIE}=; Path=/; Max-Age=0; SameSite=Lax").parse() {
         response.headers_mut().append(header::SET_COOKIE, v);
     }
-    response.into_response()
+    response
 }
