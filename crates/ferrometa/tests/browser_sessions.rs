@@ -448,6 +448,21 @@ async fn pages_carry_security_headers_and_api_errors_stay_json() {
     s.stop().await;
 }
 
+/// Behind TLS (an https callback URL): `__Host-` cookies with `Secure`, and HSTS on pages.
+#[tokio::test]
+async fn under_https_cookies_are_host_prefixed_and_secure_and_pages_send_hsts() {
+    let idp = FakeIdp::start(CLIENT).await;
+    let s = sso_server(&idp, &[("AUTHENTICATION_CALLBACK_URL", "https://om.example.com/callback")]).await;
+    let start = http().get(s.url("/login")).send().await.unwrap();
+    let (_, flow) = set_cookie(&start, "__Host-fm_flow").expect("a __Host- flow cookie");
+    assert!(flow.contains("; Secure") && flow.contains("Path=/") && !flow.contains("Domain"), "{flow}");
+    let authorize = start.headers()[LOCATION].to_str().unwrap();
+    assert!(authorize.contains("redirect_uri=https%3A%2F%2Fom.example.com%2Fcallback"), "{authorize}");
+    let page = http().get(s.url("/signin")).send().await.unwrap();
+    assert_eq!(page.headers()["strict-transport-security"], "max-age=31536000; includeSubDomains");
+    s.stop().await;
+}
+
 #[tokio::test]
 async fn an_issuer_mismatch_in_discovery_shows_an_error_instead_of_redirecting() {
     let idp = FakeIdp::start(CLIENT).await;
