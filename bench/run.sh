@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Runs ferrometa's benchmarks by hand and writes bench/results/{startup,tokens,auth}.md.
+# Each result is a ratio against a baseline measured in the same run (see bench/README.md).
+#
+#   bench/run.sh                 # all three
+#   bench/run.sh tokens auth     # a subset
+#
+# Needs: cargo, openssl, taskset, and wrk (installed with apt-get when missing; needs root).
+# Takes about 3 minutes after the release build. Do not run other heavy work at the same time.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '\n==> %s\n' "$*" >&2; }
+
+benches=("$@")
+[ ${#benches[@]} -eq 0 ] && benches=(startup tokens auth)
+
+if [ "$(nproc)" -lt 2 ]; then
+    echo "the benchmarks pin the server and the load generator to CPUs 0 and 1; this machine has $(nproc) CPU" >&2
+    exit 1
+fi
+
+log "building: cargo build --release -p ferrometa -p ferrometa-bench"
+cargo build --release -p ferrometa -p ferrometa-bench
+
+if ! command -v wrk >/dev/null; then
+    log "installing wrk (Debian package)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -qq wrk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+fi
+for tool in openssl taskset wrk; do
+    command -v "$tool" >/dev/null || { echo "missing $tool" >&2; exit 1; }
+done
+
+# Measurements on a busy machine are noise: wait (bounded) for the 1-minute load average to drop.
+max_load=${BENCH_MAX_LOAD:-1.0}
+quiet_wait=${BENCH_QUIET_WAIT:-600}
+wait_for_quiet() {
+    local waited=0 load
+    while :; do
+        load=$(cut -d' ' -f1 /proc/loadavg)
+        awk -v l="$load" -v m="$max_load" 'BEGIN { exit !(l < m) }' && return 0
+        if [ "$waited" -ge "$quiet_wait" ]; then
+            echo "warning: load average still $load after ${quiet_wait}s; measuring anyway (recorded in the results)" >&2
+            return 0
+        fi
+        [ "$waited" -eq 0 ] && echo "waiting for the 1-minute load average ($load) to fall below $max_load (at most ${quiet_wait}s)" >&2
+        sleep 10
+        waited=$((waited + 10))
+    done
+}
+
+mkdir -p bench/results
+bin=target/release
+for b in "${benches[@]}"; do
+    case "$b" in
+        startup)
+            cmd="$bin/startup --binary $bin/ferrometa --out bench/results/startup.md" ;;
+        tokens)
+            cmd="taskset -c 1 $bin/tokens --out bench/results/tokens.md" ;;
+        auth)
+            # Pins itself after minting: server on CPU 0, wrk and in-process figures on CPU 1.
+            cmd="$bin/auth --binary $bin/ferrometa --out bench/results/auth.md" ;;
+        *)
+            echo "unknown benchmark $b (startup, tokens, auth)" >&2; exit 2 ;;
+    esac
+    wait_for_quiet
+    log "$b: $cmd"
+    BENCH_INVOCATION="$cmd" $cmd
+done
+
+log "results:"
+for b in "${benches[@]}"; do echo "  bench/results/$b.md"; done
