@@ -54,7 +54,16 @@ async fn signed_in(state: &AppState, headers: &HeaderMap) -> bool {
 }
 
 /// The sign-in page: the provider button, or the basic form (with a fresh login CSRF token).
-async fn render_signin(state: &AppState, headers: &HeaderMap, next: &str, error: Option<&str>, status: StatusCode) -> Response {
+/// A failed attempt: the message, and the email to keep in the form.
+struct Failure<'a> {
+    message: &'a str,
+    email: &'a str,
+    status: StatusCode,
+}
+
+async fn render_signin(state: &AppState, headers: &HeaderMap, next: &str, failure: Option<Failure<'_>>) -> Response {
+    let status = failure.as_ref().map_or(StatusCode::OK, |f| f.status);
+    let email = failure.as_ref().map_or("", |f| f.email);
     let next = safe_return_to(next);
     let mut set_cookies = vec![];
     let mut body = String::new();
@@ -62,8 +71,8 @@ async fn render_signin(state: &AppState, headers: &HeaderMap, next: &str, error:
         body.push_str(&notice("ok", "signed-out-notice", "You have signed out."));
         set_cookies.push(format!("{SIGNED_OUT_COOKIE}=; Path=/; Max-Age=0; SameSite=Lax"));
     }
-    if let Some(e) = error {
-        body.push_str(&notice("error", "signin-error", e));
+    if let Some(f) = &failure {
+        body.push_str(&notice("error", "signin-error", f.message));
     }
     if state.config.authentication.provider.is_sso() {
         if state.sessions.oidc().is_some() {
@@ -85,12 +94,13 @@ async fn render_signin(state: &AppState, headers: &HeaderMap, next: &str, error:
 <input type="hidden" name="login_csrf" value="{login_token}">
 <input type="hidden" name="next" value="{next}">
 <label for="email">Email</label>
-<input id="email" name="email" type="email" autocomplete="username" required autofocus>
+<input id="email" name="email" type="email" autocomplete="username" required autofocus value="{email}">
 <label for="password">Password</label>
 <input id="password" name="password" type="password" autocomplete="current-password" required>
 <button type="submit" class="primary" id="basic-signin">Sign in</button>
 </form>"#,
-            next = esc(next)
+            next = esc(next),
+            email = esc(email)
         ));
     }
     let mut response = respond(status, page("Sign in", None, &body));
@@ -106,7 +116,7 @@ pub async fn show(State(state): State<AppState>, headers: HeaderMap, Query(q): Q
     if signed_in(&state, &headers).await {
         return see_other(safe_return_to(q.next.as_deref().unwrap_or("/")));
     }
-    render_signin(&state, &headers, q.next.as_deref().unwrap_or("/"), None, StatusCode::OK).await
+    render_signin(&state, &headers, q.next.as_deref().unwrap_or("/"), None).await
 }
 
 /// Starts the provider sign-in.
@@ -258,7 +268,7 @@ pub async fn basic_login(State(state): State<AppState>, headers: HeaderMap, Form
     }
     let expected = cookie(&headers, state.sessions.cookies.login).unwrap_or_default();
     if expected.is_empty() || !same_secret(expected, &form.login_csrf) {
-        return render_signin(&state, &headers, &form.next, Some("The sign-in form expired. Please try again."), StatusCode::BAD_REQUEST).await;
+        return render_signin(&state, &headers, &form.next, Some(Failure { message: "The sign-in form expired. Please try again.", email: &form.email, status: StatusCode::BAD_REQUEST })).await;
     }
     let user = match state.catalog.user_by_email(&form.email).await {
         Ok(u) => u,
@@ -271,7 +281,7 @@ pub async fn basic_login(State(state): State<AppState>, headers: HeaderMap, Form
             ferrometa_auth::AuthError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::UNAUTHORIZED,
         };
-        return render_signin(&state, &headers, &form.next, Some(&e.to_string()), status).await;
+        return render_signin(&state, &headers, &form.next, Some(Failure { message: &e.to_string(), email: &form.email, status })).await;
     }
     let Some(account) = account else {
         return error_page(StatusCode::INTERNAL_SERVER_ERROR, "Sign-in failed", "Please try again.", "internal", "login matched without an account");
