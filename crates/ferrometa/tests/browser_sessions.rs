@@ -168,6 +168,17 @@ fn url_encode(s: &str) -> String {
         .collect()
 }
 
+#[tokio::test]
+async fn the_logout_uri_is_configurable() {
+    let idp = FakeIdp::start(CLIENT).await;
+    let s = sso_server(&idp, &[("FERROMETA_LOGOUT_URI", "https://om.example.com/goodbye")]).await;
+    let (cookie, _, _) = sign_in(&s).await;
+    let csrf = csrf_of(&s, &cookie).await;
+    let out = http().post(s.url("/logout")).header(COOKIE, &cookie).header("content-type", FORM).body(form(&[("csrf", csrf.as_str())])).send().await.unwrap();
+    assert_eq!(out.headers()[LOCATION].to_str().unwrap(), format!("{}/logout?client_id={CLIENT}&logout_uri=https%3A%2F%2Fom.example.com%2Fgoodbye", idp.issuer));
+    s.stop().await;
+}
+
 /// Other OIDC providers: RP-initiated logout with `id_token_hint` posted by a form (never in a
 /// URL), to the discovered `end_session_endpoint`, which the page's CSP allows as form target.
 #[tokio::test]
