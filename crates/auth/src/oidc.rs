@@ -26,6 +26,8 @@ use crate::verify::{TokenKind, VerifiedToken, Verifier, sha256_hex};
 /// How long a started sign-in may take (ASVS 10.1.2: ≤ 10 minutes).
 pub const FLOW_TTL_MS: i64 = 10 * 60 * 1000;
 pub const DISCOVERY_TTL: Duration = Duration::from_secs(3600);
+/// How soon a failed refetch is tried again while a cached copy serves.
+const DISCOVERY_RETRY: Duration = Duration::from_secs(60);
 const HTTP_TIMEOUT: Duration = Duration::from_secs(10);
 const MAX_RESPONSE_BYTES: usize = 256 * 1024;
 
@@ -167,7 +169,10 @@ pub struct OidcClient {
     logout_uri: String,
     store: Store,
     http: reqwest::Client,
-    discovery: tokio::sync::Mutex<Option<(Arc<Discovery>, Instant)>>,
+    /// The document and when it counts as due for a refetch; read without waiting on a fetch.
+    discovery: std::sync::RwLock<Option<(Arc<Discovery>, Instant)>>,
+    /// One discovery fetch at a time.
+    fetch_lock: tokio::sync::Mutex<()>,
 }
 
 impl OidcClient {
@@ -211,7 +216,8 @@ impl OidcClient {
             logout_uri,
             store,
             http,
-            discovery: tokio::sync::Mutex::new(None),
+            discovery: std::sync::RwLock::new(None),
+            fetch_lock: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -223,37 +229,41 @@ impl OidcClient {
         &self.logout_uri
     }
 
-    pub fn is_confidential(&self) -> bool {
-        self.secret.is_some()
-    }
-
     /// The cached document, if one was fetched (for the CSP and the security checklist).
-    pub async fn cached_discovery(&self) -> Option<Arc<Discovery>> {
-        self.discovery.lock().await.as_ref().map(|(d, _)| d.clone())
+    pub fn cached_discovery(&self) -> Option<Arc<Discovery>> {
+        self.discovery.read().unwrap_or_else(|e| e.into_inner()).as_ref().map(|(d, _)| d.clone())
     }
 
-    /// The discovery document: cached for an hour; a stale copy is used while the provider
-    /// cannot be reached; a document whose issuer is not the authority is refused.
+    fn fresh_discovery(&self) -> Option<Arc<Discovery>> {
+        self.discovery.read().unwrap_or_else(|e| e.into_inner()).as_ref().filter(|(_, due)| Instant::now() < *due).map(|(d, _)| d.clone())
+    }
+
+    /// The discovery document: cached for an hour; while the provider cannot be reached the
+    /// cached copy is used and the fetch retried at most once a minute; a document whose issuer
+    /// is not the authority is refused.
     pub async fn discovery(&self) -> std::result::Result<Arc<Discovery>, CallbackError> {
-        let mut cached = self.discovery.lock().await;
-        if let Some((d, at)) = cached.as_ref()
-            && at.elapsed() < DISCOVERY_TTL
-        {
-            return Ok(d.clone());
+        if let Some(d) = self.fresh_discovery() {
+            return Ok(d);
         }
-        match self.fetch_discovery().await {
-            Ok(d) => {
+        let _fetching = self.fetch_lock.lock().await;
+        if let Some(d) = self.fresh_discovery() {
+            return Ok(d); // fetched while this request waited
+        }
+        let fetched = self.fetch_discovery().await;
+        let mut cache = self.discovery.write().unwrap_or_else(|e| e.into_inner());
+        match (fetched, cache.as_ref()) {
+            (Ok(d), _) => {
                 let d = Arc::new(d);
-                *cached = Some((d.clone(), Instant::now()));
+                *cache = Some((d.clone(), Instant::now() + DISCOVERY_TTL));
                 Ok(d)
             }
-            Err(e) => match cached.as_ref() {
-                Some((stale, _)) if !matches!(e, CallbackError::IdToken(_)) => {
-                    tracing::warn!(error = %e, "discovery refetch failed; using the cached document");
-                    Ok(stale.clone())
-                }
-                _ => Err(e),
-            },
+            (Err(e), Some((stale, _))) => {
+                tracing::warn!(error = %e, "discovery refetch failed; using the cached document");
+                let stale = stale.clone();
+                *cache = Some((stale.clone(), Instant::now() + DISCOVERY_RETRY));
+                Ok(stale)
+            }
+            (Err(e), None) => Err(e),
         }
     }
 
@@ -399,8 +409,8 @@ impl OidcClient {
     }
 
     /// Origins the browser is sent to by our forms and redirects (for CSP `form-action`).
-    pub async fn provider_origins(&self) -> Vec<String> {
-        let Some(d) = self.cached_discovery().await else { return vec![] };
+    pub fn provider_origins(&self) -> Vec<String> {
+        let Some(d) = self.cached_discovery() else { return vec![] };
         let mut origins: Vec<String> = [Some(&d.authorization_endpoint), d.end_session_endpoint.as_ref()].into_iter().flatten().filter_map(|u| origin_of(u)).collect();
         origins.dedup();
         origins

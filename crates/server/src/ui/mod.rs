@@ -87,7 +87,7 @@ async fn security_headers(State(state): State<AppState>, req: Request, next: Nex
     let mut response = next.run(req).await;
     let mut form_action = "'self'".to_string();
     if let Some(oidc) = state.sessions.oidc() {
-        for origin in oidc.provider_origins().await {
+        for origin in oidc.provider_origins() {
             form_action.push(' ');
             form_action.push_str(&origin);
         }
