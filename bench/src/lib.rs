@@ -12,11 +12,11 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context, Result, anyhow, bail, ensure};
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command};
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex, mpsc};
 
 /// The repository root (the parent of `bench/`).
 pub fn repo_root() -> PathBuf {
@@ -195,6 +195,51 @@ pub fn rate(min: Duration, min_iters: u64, mut op: impl FnMut()) -> (f64, u64, D
     (n as f64 / elapsed.as_secs_f64(), n, elapsed)
 }
 
+/// The steps of one uncached `Verifier::verify`, each timed alone with the verifier's own
+/// functions (µs per call), so that a cold verification can be attributed. The key lookup and the
+/// cache insert are not here (the caller measures the lookup; the insert is in the remainder).
+pub fn verify_steps(token: &str, key: &ferrometa_auth::keys::VerifyingKey, min: Duration) -> Vec<(&'static str, f64)> {
+    use base64::Engine as _;
+    use ferrometa_auth::claims::Claims;
+    use std::hint::black_box;
+    let us = |(per_s, _, _): (f64, u64, Duration)| 1e6 / per_s;
+    let parts: Vec<&str> = token.split('.').collect();
+    let (header, payload, signature) = (parts[0], parts[1], parts[2]);
+    let message = &token[..header.len() + 1 + payload.len()];
+    vec![
+        (
+            "split into segments, decode and parse the header (`Claims::parse_segment`)",
+            us(rate(min, 10, || {
+                let parts: Vec<&str> = black_box(token).split('.').collect();
+                black_box(Claims::parse_segment(parts[0]));
+            })),
+        ),
+        ("SHA-256 of the token as hex (`verify::sha256_hex`, the cache key)", us(rate(min, 10, || drop(black_box(ferrometa_auth::verify::sha256_hex(black_box(token).as_bytes())))))),
+        ("clone of the `VerifyingKey` returned by the key lookup (JWK strings + n, e)", us(rate(min, 10, || drop(black_box(key.clone()))))),
+        (
+            "signature: base64 of the signature, RSA check with the key parsed once (`VerifyingKey::verifies`)",
+            us(rate(min, 10, || {
+                let sig = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(black_box(signature)).expect("base64url signature");
+                assert!(key.verifies(ferrometa_config::RsaAlgorithm::Rs256, message.as_bytes(), &sig));
+            })),
+        ),
+        ("decode and parse the claims (`Claims::parse_segment`)", us(rate(min, 10, || drop(black_box(Claims::parse_segment(black_box(payload))))))),
+    ]
+}
+
+/// Markdown for [`verify_steps`] against a measured cold verification (µs).
+pub fn steps_table(cold_us: f64, steps: &[(&str, f64)]) -> String {
+    let mut t = Table::new(&["step of one uncached `Verifier::verify`, timed alone", "µs", "share"]);
+    let mut sum = 0.0;
+    for (name, us) in steps {
+        sum += us;
+        t.row(&[name.to_string(), format!("{us:.2}"), format!("{:.0}%", 100.0 * us / cold_us)]);
+    }
+    t.row(&["rest: claim checks, cache insert (moka), `Arc`, result plumbing (cold verify − steps)".into(), format!("{:.2}", cold_us - sum), format!("{:.0}%", 100.0 * (cold_us - sum) / cold_us)]);
+    t.row(&["**cold verify, measured**".into(), format!("**{cold_us:.2}**"), "100%".into()]);
+    format!("\nWhere the time of one cold verification goes (each step timed alone, 1 s each):\n\n{}", t.render())
+}
+
 /// (VmRSS, VmHWM) of a process in KiB.
 pub fn rss_kib(pid: u32) -> Result<(u64, u64)> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).with_context(|| format!("reading /proc/{pid}/status"))?;
@@ -207,6 +252,20 @@ pub fn rss_kib(pid: u32) -> Result<(u64, u64)> {
             .ok_or_else(|| anyhow!("no {name} in /proc/{pid}/status"))
     };
     Ok((field("VmRSS:")?, field("VmHWM:")?))
+}
+
+/// CPU time (user + system, all threads) a process has used so far, in seconds. Unlike a rate,
+/// it does not count time the process waited for a CPU, so it is robust to other load.
+pub fn cpu_seconds(pid: u32) -> Result<f64> {
+    static TICKS: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
+    let ticks = *TICKS.get_or_init(|| command_output("getconf", &["CLK_TCK"]).parse().unwrap_or(100.0));
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).with_context(|| format!("reading /proc/{pid}/stat"))?;
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).ok_or_else(|| anyhow!("unexpected /proc/{pid}/stat"))?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let utime: f64 = fields.get(11).and_then(|v| v.parse().ok()).ok_or_else(|| anyhow!("no utime"))?;
+    let stime: f64 = fields.get(12).and_then(|v| v.parse().ok()).ok_or_else(|| anyhow!("no stime"))?;
+    Ok((utime + stime) / ticks)
 }
 
 /// Pins every thread of this process to one CPU (with `taskset`, which the image has).
@@ -229,14 +288,14 @@ pub struct ServerProcess {
     pub pid: u32,
     pub api_addr: String,
     pub admin_addr: String,
-    /// From spawn to the "ferrometa is serving" log line.
-    pub to_log_line: Duration,
     pub spawned_at: Instant,
-    /// Log messages before the serving line, with their arrival time after spawn.
-    pub early_log: Vec<(Duration, String)>,
+    /// Every log message (the first 100) with its arrival time after spawn, filled as it comes.
+    log: Arc<Mutex<Vec<(Duration, String)>>>,
 }
 
 pub const SERVING_MESSAGE: &str = "ferrometa is serving";
+/// Logged once the store is open and /healthcheck answers; the API follows after bootstrap.
+pub const HEALTH_MESSAGE: &str = "health check is up; finishing start-up";
 
 /// The environment every benchmarked server starts from (loopback, free ports, JSON log).
 pub fn base_env(data_dir: &Path) -> BTreeMap<String, String> {
@@ -249,64 +308,78 @@ pub fn base_env(data_dir: &Path) -> BTreeMap<String, String> {
     env
 }
 
-/// Spawns `program args…` with exactly `env`, and waits (at most `timeout`) for the serving line.
-/// Blocking on purpose (std::process, a log-reader thread): the benchmark crate then needs no
-/// tokio feature that the server lacks, so that building both together changes nothing in the
-/// server binary.
-pub fn spawn_server(program: &Path, args: &[&str], env: &BTreeMap<String, String>, timeout: Duration) -> Result<ServerProcess> {
+/// Spawns `program args…` with exactly `env`, and waits (at most `timeout`) for the log line
+/// `until`, which carries `api_addr` and `admin_addr`. Blocking on purpose (std::process, a
+/// log-reader thread): the benchmark crate then needs no tokio feature that the server lacks, so
+/// that building both together changes nothing in the server binary.
+pub fn spawn_server(program: &Path, args: &[&str], env: &BTreeMap<String, String>, timeout: Duration, until: &'static str) -> Result<ServerProcess> {
     let mut cmd = Command::new(program);
     cmd.args(args).env_clear().envs(env).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
     let spawned_at = Instant::now();
     let mut child = cmd.spawn().with_context(|| format!("spawning {}", program.display()))?;
     let pid = child.id();
     let stderr = child.stderr.take().expect("stderr is piped");
-    type Found = (String, String, Duration, Vec<(Duration, String)>);
-    let (tx, rx) = mpsc::channel::<Result<Found, Vec<String>>>();
+    let log = Arc::new(Mutex::new(vec![]));
+    let (tx, rx) = mpsc::channel::<Result<(String, String), Vec<String>>>();
+    let reader_log = log.clone();
     std::thread::spawn(move || {
         let mut seen = vec![];
-        let mut early = vec![];
-        let mut lines = BufReader::new(stderr).lines();
-        for line in lines.by_ref() {
+        let mut found = false;
+        // Keeps draining the log to the end, so that the server never blocks on a full pipe.
+        for line in BufReader::new(stderr).lines() {
             let Ok(line) = line else { break };
             let at = spawned_at.elapsed();
-            if let Ok(v) = serde_json::from_str::<Value>(&line) {
-                if v["fields"]["message"] == SERVING_MESSAGE {
-                    let api = v["fields"]["api_addr"].as_str().unwrap_or_default().to_string();
-                    let admin = v["fields"]["admin_addr"].as_str().unwrap_or_default().to_string();
-                    let _ = tx.send(Ok((api, admin, at, early)));
-                    // Keep draining the log so that the server never blocks on a full pipe.
-                    for _ in lines.by_ref() {}
-                    return;
+            if let Ok(v) = serde_json::from_str::<Value>(&line)
+                && let Some(m) = v["fields"]["message"].as_str()
+            {
+                let mut log = reader_log.lock().unwrap_or_else(|e| e.into_inner());
+                if log.len() < 100 {
+                    log.push((at, m.to_string()));
                 }
-                if let Some(m) = v["fields"]["message"].as_str()
-                    && early.len() < 100
-                {
-                    early.push((at, m.to_string()));
+                if m == until && !found {
+                    found = true;
+                    let addr = |k: &str| v["fields"][k].as_str().unwrap_or_default().to_string();
+                    let _ = tx.send(Ok((addr("api_addr"), addr("admin_addr"))));
                 }
             }
             if seen.len() < 50 {
                 seen.push(line);
             }
         }
-        let _ = tx.send(Err(seen));
-    });
-    let found = rx.recv_timeout(timeout);
-    let mut server =
-        ServerProcess { child: Some(child), pid, api_addr: String::new(), admin_addr: String::new(), to_log_line: spawned_at.elapsed(), spawned_at, early_log: vec![] };
-    match found {
-        Ok(Ok((api, admin, at, early))) => {
-            server.api_addr = api;
-            server.admin_addr = admin;
-            server.to_log_line = at;
-            server.early_log = early;
-            Ok(server)
+        if !found {
+            let _ = tx.send(Err(seen));
         }
-        Ok(Err(log)) => bail!("{} exited before serving; its log:\n{}", program.display(), log.join("\n")),
-        Err(_) => bail!("{} did not log {SERVING_MESSAGE:?} within {timeout:?}", program.display()),
+    });
+    match rx.recv_timeout(timeout) {
+        Ok(Ok((api_addr, admin_addr))) => Ok(ServerProcess { child: Some(child), pid, api_addr, admin_addr, spawned_at, log }),
+        Ok(Err(log)) => {
+            let _ = child.kill();
+            bail!("{} exited before logging {until:?}; its log:\n{}", program.display(), log.join("\n"))
+        }
+        Err(_) => {
+            let _ = child.kill();
+            bail!("{} did not log {until:?} within {timeout:?}", program.display())
+        }
     }
 }
 
 impl ServerProcess {
+    /// Log messages so far, with their arrival after spawn.
+    pub fn log(&self) -> Vec<(Duration, String)> {
+        self.log.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Waits (polling, at most `timeout`) until `message` has been logged; its arrival time.
+    pub fn wait_for_log(&self, message: &str, timeout: Duration) -> Result<Duration> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some((at, _)) = self.log().into_iter().find(|(_, m)| m == message) {
+                return Ok(at);
+            }
+            ensure!(Instant::now() < deadline, "no {message:?} in the log within {timeout:?}");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
     /// SIGTERM, then wait (SIGKILL after `grace`). Returns how long the graceful stop took.
     pub fn stop(mut self, grace: Duration) -> Result<Duration> {
         let mut child = self.child.take().expect("running");

@@ -16,7 +16,8 @@ use crate::password::{Passwords, Verdict};
 use crate::principal::{Principal, PrincipalRules};
 use crate::secret::SecretBox;
 use crate::tokens::{Minted, OwnTokenType, Subject, TokenExpiry, TokenIssuer};
-use crate::verify::{TokenKind, VerifiedToken, Verifier, jwt_algorithm, sha256_hex};
+use crate::tokens::jwt_algorithm;
+use crate::verify::{TokenKind, VerifiedToken, Verifier, sha256_hex};
 
 /// What the auth service needs to know about a user.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use ferrometa_config::RsaAlgorithm;
 use jsonwebtoken::{Algorithm, Header};
 use serde_json::json;
 
@@ -145,5 +146,14 @@ impl TokenIssuer {
         header.kid = Some(self.keys.kid.clone());
         let token = jsonwebtoken::encode(&header, &claims, &self.keys.signing).map_err(|e| AuthError::Internal(format!("cannot sign token: {e}")))?;
         Ok(Minted { token, issued_at: now, expires_at })
+    }
+}
+
+/// The signing algorithm for `tokenValidationAlgorithm`.
+pub fn jwt_algorithm(a: RsaAlgorithm) -> Algorithm {
+    match a {
+        RsaAlgorithm::Rs256 => Algorithm::RS256,
+        RsaAlgorithm::Rs384 => Algorithm::RS384,
+        RsaAlgorithm::Rs512 => Algorithm::RS512,
     }
 }

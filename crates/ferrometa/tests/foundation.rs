@@ -38,6 +38,23 @@ async fn starts_with_no_configuration_and_answers_version_config_and_healthcheck
     assert!(status.success(), "SIGTERM must end the server with exit 0, got {status}");
 }
 
+/// A first start answers /healthcheck before its RSA key exists; API requests sent from then on
+/// wait for bootstrap and are answered (a login mints a token with the new key), never refused.
+#[tokio::test]
+async fn first_start_answers_health_before_key_generation_and_queues_api_requests() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::spawn_until(binary(), dir.path(), &[], ferrometa_testkit::HEALTH_MESSAGE).await;
+    let health = server.client.get(format!("{}/healthcheck", server.admin_base)).send().await.expect("health check reachable");
+    assert_eq!(health.status(), StatusCode::OK, "health answers once the store is migrated");
+    let (status, body) = server.login(ferrometa_testkit::ADMIN_EMAIL, ferrometa_testkit::ADMIN_PASSWORD).await;
+    assert_eq!(status, StatusCode::OK, "a login sent during bootstrap is answered: {body}");
+    let log = server.log_text();
+    let at = |m: &str| log.find(m).unwrap_or_else(|| panic!("log lacks {m:?}:\n{log}"));
+    assert!(at(ferrometa_testkit::HEALTH_MESSAGE) < at(ferrometa_testkit::SERVING_MESSAGE), "health comes first:\n{log}");
+    assert!(log.contains("generated a new RSA key pair"), "a first start generates its key:\n{log}");
+    assert!(server.stop().await.expect("exit status").success());
+}
+
 #[tokio::test]
 async fn default_admin_gets_a_random_password_in_a_private_file() {
     use std::os::unix::fs::PermissionsExt;

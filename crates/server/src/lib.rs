@@ -94,19 +94,38 @@ pub async fn start(config: Config) -> Result<RunningServer, StartupError> {
     let grace = Duration::from_secs(config.server.shutdown_grace_secs);
     let api_listener = bind(&config.server.host, config.server.port).await?;
     let admin_listener = bind(&config.server.host, config.server.admin_port).await?;
-    let state = startup::build_state(config).await?;
+    let api_addr = api_listener.local_addr().map_err(|source| StartupError::Bind { addr: "api".into(), source })?;
+    let admin_addr = admin_listener.local_addr().map_err(|source| StartupError::Bind { addr: "admin".into(), source })?;
+    startup::create_data_dir(&config)?;
+    let loading_keys = startup::spawn_load_keys(&config);
+    let store = startup::open_store(&config).await?;
+    // /healthcheck answers as soon as the store is migrated. The API listener is bound but accepts
+    // only after bootstrap (key generation on a first start), so early requests wait in the
+    // listen backlog instead of being refused.
+    let (stop, stopped) = watch::channel(false);
+    let admin_task = serve(admin_listener, telemetry::admin_router(store.clone(), metrics), stopped.clone(), grace);
+    tracing::info!(%api_addr, %admin_addr, "health check is up; finishing start-up");
+    let state = match bootstrap(config, store, loading_keys).await {
+        Ok(state) => state,
+        Err(e) => {
+            let _ = stop.send(true);
+            let _ = admin_task.await;
+            return Err(e);
+        }
+    };
+    // The API under /api and the web UI (its own pages and security headers) on one port.
+    let api = telemetry::layers(api_router(state.clone()).merge(ui::router(state.clone())), MAX_BODY_BYTES);
+    let tasks = vec![serve(api_listener, api, stopped, grace), admin_task];
+    tracing::info!(%api_addr, %admin_addr, provider = state.config.authentication.provider.as_str(), "ferrometa is serving");
+    Ok(RunningServer { api_addr, admin_addr, stop, tasks })
+}
+
+async fn bootstrap(config: Config, store: ferrometa_store::Store, loading_keys: tokio::task::JoinHandle<Result<ferrometa_auth::keys::KeySet, StartupError>>) -> Result<AppState, StartupError> {
+    let state = startup::assemble_state(config, store, startup::join_keys(loading_keys).await?).await?;
     if !state.config.authorizer.authenticate_requests {
         tracing::warn!("AUTHENTICATION IS OFF (NoopFilter + NoopAuthorizer): every request runs as an anonymous admin. Never use this outside local development.");
     }
-    // The API under /api and the web UI (its own pages and security headers) on one port.
-    let api = telemetry::layers(api_router(state.clone()).merge(ui::router(state.clone())), MAX_BODY_BYTES);
-    let admin = telemetry::admin_router(state.store.clone(), metrics);
-    let (stop, stopped) = watch::channel(false);
-    let api_addr = api_listener.local_addr().map_err(|source| StartupError::Bind { addr: "api".into(), source })?;
-    let admin_addr = admin_listener.local_addr().map_err(|source| StartupError::Bind { addr: "admin".into(), source })?;
-    let tasks = vec![serve(api_listener, api, stopped.clone(), grace), serve(admin_listener, admin, stopped, grace)];
-    tracing::info!(%api_addr, %admin_addr, provider = state.config.authentication.provider.as_str(), "ferrometa is serving");
-    Ok(RunningServer { api_addr, admin_addr, stop, tasks })
+    Ok(state)
 }
 
 fn serve(listener: TcpListener, app: Router, stopped: watch::Receiver<bool>, grace: Duration) -> tokio::task::JoinHandle<()> {

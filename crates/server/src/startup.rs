@@ -65,11 +65,34 @@ fn base_url(config: &Config) -> String {
     format!("http://{host}:{}", config.server.port)
 }
 
-pub async fn build_state(config: Config) -> Result<AppState, StartupError> {
-    let config = Arc::new(config);
+pub fn create_data_dir(config: &Config) -> Result<(), StartupError> {
     std::fs::create_dir_all(&config.data_dir).map_err(|source| keys::KeyError::Write { path: config.data_dir.display().to_string(), source })?;
+    Ok(())
+}
+
+/// Loads (or, on a first start, generates) the signing keys on a blocking thread: generating an
+/// RSA key takes 0.1–0.5 s, which then overlaps opening the store.
+pub fn spawn_load_keys(config: &Config) -> tokio::task::JoinHandle<Result<KeySet, StartupError>> {
+    let config = config.clone();
+    tokio::task::spawn_blocking(move || load_keys(&config))
+}
+
+pub async fn join_keys(loading: tokio::task::JoinHandle<Result<KeySet, StartupError>>) -> Result<KeySet, StartupError> {
+    loading.await.map_err(|_| StartupError::Keys(keys::KeyError::Generate))?
+}
+
+/// Opens everything from the configuration alone (the CLI's admin commands, benchmarks).
+pub async fn build_state(config: Config) -> Result<AppState, StartupError> {
+    create_data_dir(&config)?;
+    let loading = spawn_load_keys(&config);
     let store = open_store(&config).await?;
-    let keys = Arc::new(load_keys(&config)?);
+    assemble_state(config, store, join_keys(loading).await?).await
+}
+
+/// Wires the services together and bootstraps admins and system bots.
+pub async fn assemble_state(config: Config, store: Store, keys: KeySet) -> Result<AppState, StartupError> {
+    let config = Arc::new(config);
+    let keys = Arc::new(keys);
     let secrets = SecretBox::open(&config.fernet_key, &config.data_dir)?;
     let auth = Arc::new(AuthService::new(config.clone(), store.clone(), keys.clone(), secrets));
     if let Some(jwks) = auth.verifier().remote_jwks() {

@@ -15,6 +15,10 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 /// Password of the `admin` principal in every test server.
 pub const ADMIN_PASSWORD: &str = "Adm1n-Passw0rd!";
 pub const ADMIN_EMAIL: &str = "admin@open-metadata.org";
+/// Logged when the API accepts requests (bootstrap done).
+pub const SERVING_MESSAGE: &str = "ferrometa is serving";
+/// Logged when /healthcheck answers, before bootstrap (key generation on a first start).
+pub const HEALTH_MESSAGE: &str = "health check is up; finishing start-up";
 
 enum Running {
     InProcess(ferrometa_server::RunningServer),
@@ -91,6 +95,12 @@ impl TestServer {
     /// The built `ferrometa` binary as a separate process; its addresses are read from its
     /// JSON log line "ferrometa is serving".
     pub async fn spawn(binary: &Path, data_dir: &Path, env: &[(&str, &str)]) -> TestServer {
+        Self::spawn_until(binary, data_dir, env, SERVING_MESSAGE).await
+    }
+
+    /// Like [`TestServer::spawn`], returning as soon as the log line `message` (one that carries
+    /// `api_addr` and `admin_addr`) appears, e.g. [`HEALTH_MESSAGE`], before bootstrap is done.
+    pub async fn spawn_until(binary: &Path, data_dir: &Path, env: &[(&str, &str)], message: &str) -> TestServer {
         let vars = merged(data_dir, env);
         let mut child = tokio::process::Command::new(binary)
             .arg("serve")
@@ -109,7 +119,7 @@ impl TestServer {
             let line = lines.next_line().await.expect("read server log").unwrap_or_else(|| panic!("server exited before serving:\n{}", log.lock().unwrap().join("\n")));
             log.lock().unwrap().push(line.clone());
             let Ok(v) = serde_json::from_str::<Value>(&line) else { continue };
-            if v["fields"]["message"] == "ferrometa is serving" {
+            if v["fields"]["message"] == message {
                 break (v["fields"]["api_addr"].as_str().unwrap_or_default().to_string(), v["fields"]["admin_addr"].as_str().unwrap_or_default().to_string());
             }
         };
