@@ -33,10 +33,13 @@ pub struct Behaviour {
     pub email: String,
     /// The issuer named in the discovery document (default: the real one).
     pub discovery_issuer: Option<String>,
+    /// Answer the discovery document with 503 (a provider outage).
+    pub discovery_down: bool,
 }
 
 #[derive(Debug, Default, Clone)]
 pub struct Counters {
+    pub discovery: usize,
     pub authorize: usize,
     pub token_code: usize,
     pub token_refresh: usize,
@@ -83,6 +86,7 @@ impl FakeIdp {
             username: "alice".into(),
             email: "alice@open-metadata.org".into(),
             discovery_issuer: None,
+            discovery_down: false,
         };
         let inner = Arc::new(Mutex::new(Inner { behaviour, counters: Counters::default(), codes: HashMap::new(), refresh_tokens: HashMap::new(), seq: 0 }));
         let idp = FakeIdp { issuer, client_id: client_id.into(), keys, inner, _dir: Arc::new(dir) };
@@ -135,8 +139,15 @@ impl FakeIdp {
     }
 }
 
-async fn discovery(State(idp): State<FakeIdp>) -> Json<Value> {
-    let issuer = idp.inner.lock().unwrap().behaviour.discovery_issuer.clone().unwrap_or_else(|| idp.issuer.clone());
+async fn discovery(State(idp): State<FakeIdp>) -> Response {
+    let issuer = {
+        let mut inner = idp.inner.lock().unwrap();
+        inner.counters.discovery += 1;
+        if inner.behaviour.discovery_down {
+            return StatusCode::SERVICE_UNAVAILABLE.into_response();
+        }
+        inner.behaviour.discovery_issuer.clone().unwrap_or_else(|| idp.issuer.clone())
+    };
     let base = &idp.issuer;
     Json(json!({
         "issuer": issuer,
@@ -147,6 +158,7 @@ async fn discovery(State(idp): State<FakeIdp>) -> Json<Value> {
         "jwks_uri": idp.jwks_url(),
         "code_challenge_methods_supported": ["S256"],
     }))
+    .into_response()
 }
 
 async fn jwks(State(idp): State<FakeIdp>) -> Json<Value> {

@@ -596,6 +596,40 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn while_the_provider_is_down_the_cached_discovery_serves_and_is_retried_once_a_minute() {
+        let idp = FakeIdp::start("client-1").await;
+        let dir = tempfile::tempdir().unwrap();
+        let (client, _) = client_for(&idp, dir.path()).await;
+        let first = client.discovery().await.expect("provider up");
+        assert_eq!(idp.counters().discovery, 1);
+        idp.set(|b| b.discovery_down = true);
+        // The hour is over: the next sign-in refetches, fails, and keeps the cached copy.
+        client.discovery.write().unwrap().as_mut().unwrap().1 = Instant::now();
+        let stale = client.start("/").await.expect("sign-in starts from the cached discovery");
+        assert!(stale.authorize_url.starts_with(&first.authorization_endpoint), "{}", stale.authorize_url);
+        assert_eq!(idp.counters().discovery, 2, "one refetch was tried");
+        for _ in 0..3 {
+            client.start("/").await.expect("still served from the cache");
+        }
+        assert_eq!(idp.counters().discovery, 2, "no refetch before the retry minute is over");
+        // After the retry minute, a recovered provider's document is fetched again.
+        idp.set(|b| b.discovery_down = false);
+        client.discovery.write().unwrap().as_mut().unwrap().1 = Instant::now();
+        client.discovery().await.unwrap();
+        assert_eq!(idp.counters().discovery, 3);
+    }
+
+    #[tokio::test]
+    async fn without_a_cached_copy_a_provider_outage_is_an_error_not_a_redirect() {
+        let idp = FakeIdp::start("client-1").await;
+        idp.set(|b| b.discovery_down = true);
+        let dir = tempfile::tempdir().unwrap();
+        let (client, _) = client_for(&idp, dir.path()).await;
+        assert!(matches!(client.start("/").await, Err(CallbackError::Unavailable(_))));
+        assert_eq!(idp.counters().authorize, 0);
+    }
+
+    #[tokio::test]
     async fn discovery_with_another_issuer_stops_the_sign_in_before_the_provider() {
         let idp = FakeIdp::start("client-1").await;
         let dir = tempfile::tempdir().unwrap();

@@ -72,6 +72,7 @@ pub static KEYS: &[Key] = &[
     key("authenticationConfiguration.logoutUri", "FERROMETA_LOGOUT_URI", "\"\"", Str, "Where the IdP sends the browser after logout; default: /signin on the callbackUrl origin."),
     key("authenticationConfiguration.sessionIdleTimeoutSeconds", "FERROMETA_SESSION_IDLE_TIMEOUT_SECONDS", "1800", Int, "A browser session unused for this long ends (60 to 86400)."),
     key("authenticationConfiguration.sessionAbsoluteTimeoutSeconds", "FERROMETA_SESSION_ABSOLUTE_TIMEOUT_SECONDS", "43200", Int, "A browser session ends this long after sign-in, however active (300 to 2592000)."),
+    key("authenticationConfiguration.signInStartsPerMinute", "FERROMETA_SIGNIN_STARTS_PER_MINUTE", "30", Int, "Provider sign-ins one client address may start per minute (each stores a pending flow until the callback); more get 429 (1 to 10000)."),
     key("authenticationConfiguration.sessionRefreshMarginSeconds", "FERROMETA_SESSION_REFRESH_MARGIN_SECONDS", "60", Int, "A session's ID token is refreshed this long before it expires (0 to 3600)."),
     // --- oidcConfiguration (contract §1.2) ---
     key("authenticationConfiguration.oidcConfiguration.id", "OIDC_CLIENT_ID", "\"\"", Str, "Confidential client id (defaults to clientId)."),

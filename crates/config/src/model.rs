@@ -166,6 +166,8 @@ pub struct AuthenticationConfig {
     pub session_idle_timeout_secs: u64,
     pub session_absolute_timeout_secs: u64,
     pub session_refresh_margin_secs: u64,
+    /// Provider sign-ins one client address may start per minute.
+    pub sign_in_starts_per_minute: u32,
     pub oidc: OidcConfig,
 }
 

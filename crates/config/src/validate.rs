@@ -244,6 +244,7 @@ pub fn validate(raw: &RawConfig, env: &dyn Fn(&str) -> Option<String>) -> Result
         session_idle_timeout_secs: c.in_range("authenticationConfiguration.sessionIdleTimeoutSeconds", 60, 86_400),
         session_absolute_timeout_secs: c.in_range("authenticationConfiguration.sessionAbsoluteTimeoutSeconds", 300, 86_400 * 30),
         session_refresh_margin_secs: c.in_range("authenticationConfiguration.sessionRefreshMarginSeconds", 0, 3600),
+        sign_in_starts_per_minute: c.in_range("authenticationConfiguration.signInStartsPerMinute", 1, 10_000) as u32,
         oidc,
     };
 

@@ -355,6 +355,43 @@ async fn an_idle_session_ends_and_sign_out_everywhere_ends_them_all() {
 }
 
 #[tokio::test]
+async fn an_active_session_ends_at_the_absolute_timeout() {
+    let idp = FakeIdp::start(CLIENT).await;
+    let s = sso_server(&idp, &[("FERROMETA_SESSION_ABSOLUTE_TIMEOUT_SECONDS", "3600")]).await;
+    let (cookie, _, _) = sign_in(&s).await;
+    let store = ferrometa_store::Store::open_sqlite(&s.data_dir.join("ferrometa.db")).await.unwrap();
+    let hash = ferrometa_auth::verify::sha256_hex(cookie.split_once('=').unwrap().1.as_bytes());
+    // Signed in 61 minutes ago and used a second ago: within the idle timeout, past the absolute one.
+    let row = store.delete_session(&hash).await.unwrap().expect("the session row");
+    let now = ferrometa_store::now_ms();
+    store.insert_session(&ferrometa_store::SessionRow { created_at: now - 61 * 60 * 1000, last_seen_at: now - 1000, ..row }).await.unwrap();
+    assert_eq!(call(&s, Method::GET, "/api/v1/users/loggedInUser", &cookie, None, None).await.0, StatusCode::UNAUTHORIZED, "past the absolute timeout");
+    assert!(store.session(&hash).await.unwrap().is_none(), "the expired session is deleted");
+    let page = http().get(s.url("/catalog")).header(COOKIE, &cookie).send().await.unwrap();
+    assert!(page.headers().get(LOCATION).is_some_and(|l| l.to_str().unwrap().starts_with("/signin")), "pages send the browser to sign in again");
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn sign_in_starts_are_limited_per_client_address() {
+    let idp = FakeIdp::start(CLIENT).await;
+    let s = sso_server(&idp, &[("FERROMETA_SIGNIN_STARTS_PER_MINUTE", "2")]).await;
+    for _ in 0..2 {
+        assert_eq!(http().get(s.url("/login")).send().await.unwrap().status(), StatusCode::SEE_OTHER);
+    }
+    let refused = http().get(s.url("/login")).send().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry: u64 = refused.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=31).contains(&retry), "Retry-After {retry}");
+    assert!(refused.headers().get(SET_COOKIE).is_none() && refused.headers().get(LOCATION).is_none(), "no flow is started");
+    assert!(refused.text().await.unwrap().contains(r#"id="error-code">rate_limited<"#));
+    assert_eq!(idp.counters().authorize, 0, "the browser never went to the provider");
+    // Signing in is unaffected for a session that already exists, and the API keeps answering.
+    assert_eq!(s.get("/api/v1/system/version", None).await.0, StatusCode::OK);
+    s.stop().await;
+}
+
+#[tokio::test]
 async fn a_refused_refresh_ends_the_session() {
     let idp = FakeIdp::start(CLIENT).await;
     idp.set(|b| b.id_token_ttl = 30);

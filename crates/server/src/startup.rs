@@ -101,7 +101,8 @@ pub async fn assemble_state(config: Config, store: Store, keys: KeySet) -> Resul
     let catalog = Catalog::new(store.clone(), &base_url(&config));
     let callers = moka::sync::Cache::builder().max_capacity(10_000).time_to_live(CALLER_CACHE_TTL).build();
     let sessions = Arc::new(crate::session::SessionManager::new(config.clone(), store.clone(), auth.clone(), catalog.clone()));
-    let state = AppState { config, store, catalog, auth, keys, started_at_ms: ferrometa_store::now_ms(), callers, sessions };
+    let sign_in_limiter = Arc::new(crate::ratelimit::SignInLimiter::new(config.authentication.sign_in_starts_per_minute));
+    let state = AppState { config, store, catalog, auth, keys, started_at_ms: ferrometa_store::now_ms(), callers, sessions, sign_in_limiter };
     bootstrap(&state).await?;
     Ok(state)
 }

@@ -20,6 +20,8 @@ pub struct AppState {
     pub callers: moka::sync::Cache<String, crate::access::Caller>,
     /// Browser sessions and the provider sign-in (see `session`).
     pub sessions: Arc<crate::session::SessionManager>,
+    /// Provider sign-in starts per client address (see `ratelimit`).
+    pub sign_in_limiter: Arc<crate::ratelimit::SignInLimiter>,
 }
 
 impl AppState {

@@ -10,8 +10,10 @@
 //! - `/logout` deletes the session, revokes the refresh token and sends the browser to the
 //!   provider's logout (Cognito: `/logout?client_id=…&logout_uri=…`).
 
+use std::net::SocketAddr;
+
 use axum::Form;
-use axum::extract::{Query, State};
+use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use base64::Engine;
@@ -120,10 +122,23 @@ pub async fn show(State(state): State<AppState>, headers: HeaderMap, Query(q): Q
 }
 
 /// Starts the provider sign-in.
-pub async fn start(State(state): State<AppState>, Query(q): Query<SigninQuery>) -> Response {
+pub async fn start(State(state): State<AppState>, ConnectInfo(peer): ConnectInfo<SocketAddr>, Query(q): Query<SigninQuery>) -> Response {
     let Some(oidc) = state.sessions.oidc() else {
         return error_page(StatusCode::NOT_FOUND, "Sign-in unavailable", "This server does not sign in through an identity provider.", "no_provider", "");
     };
+    if let Err(wait) = state.sign_in_limiter.check(peer.ip()) {
+        metrics::counter!("ferrometa_signin_rate_limited_total").increment(1);
+        let seconds = wait.as_secs() + 1;
+        let mut response = error_page(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many sign-in attempts",
+            &format!("Too many sign-ins were started from your network address. Try again in {seconds} seconds."),
+            "rate_limited",
+            "",
+        );
+        response.headers_mut().insert(header::RETRY_AFTER, seconds.into());
+        return response;
+    }
     match oidc.start(q.next.as_deref().unwrap_or("/")).await {
         Ok(flow) => {
             let mut response = see_other(&flow.authorize_url);
