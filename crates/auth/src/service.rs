@@ -93,6 +93,15 @@ fn random_token() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
+/// The token of an `Authorization: Bearer <token>` value.
+pub fn bearer_token(authorization: Option<&str>) -> Result<&str> {
+    authorization
+        .and_then(|h| h.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| AuthError::unauthorized(TOKEN_NOT_PRESENT))
+}
+
 impl AuthService {
     pub fn new(config: Arc<Config>, store: Store, keys: Arc<KeySet>, secrets: SecretBox) -> AuthService {
         let authn = &config.authentication;
@@ -125,11 +134,7 @@ impl AuthService {
 
     /// `Authorization: Bearer <token>` → verified principal.
     pub async fn authenticate(&self, authorization: Option<&str>) -> Result<Authenticated> {
-        let token = authorization
-            .and_then(|h| h.strip_prefix("Bearer "))
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| AuthError::unauthorized(TOKEN_NOT_PRESENT))?;
+        let token = bearer_token(authorization)?;
         let verified = self.verifier.verify(token).await?;
         let principal = self.rules.resolve(&verified.claims, verified.kind.claim_source(), &verified.issuer)?;
         self.check_revocations(&verified, &principal).await?;

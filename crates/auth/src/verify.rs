@@ -135,12 +135,17 @@ impl Verifier {
         }
         let hash = sha256_hex(token.as_bytes());
         if let Some(hit) = self.cache.get(&hash) {
-            self.check_times(&hit.claims, hit.expires_at.is_none())?;
+            self.recheck(&hit)?;
             return Ok(hit);
         }
         let verified = Arc::new(self.verify_uncached(token, hash.clone()).await?);
         self.cache.insert(hash, verified.clone());
         Ok(verified)
+    }
+
+    /// Checks the times of an already verified token again: it may have expired since.
+    pub fn recheck(&self, token: &VerifiedToken) -> Result<()> {
+        self.check_times(&token.claims, token.expires_at.is_none()).map(drop)
     }
 
     async fn verify_uncached(&self, token: &str, hash: String) -> Result<VerifiedToken> {

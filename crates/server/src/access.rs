@@ -2,14 +2,14 @@
 //! ([`crate::routes::endpoints`]); the middleware enforces it, refusing anything undeclared.
 
 use std::collections::HashMap;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::Response;
 use ferrometa_auth::{Authenticated, Principal};
-use ferrometa_auth::verify::TokenKind;
+use ferrometa_auth::verify::{TokenKind, sha256_hex};
 use ferrometa_catalog::kinds::USER;
 use ferrometa_store::Include;
 use serde_json::{Value, json};
@@ -32,19 +32,36 @@ pub enum Access {
 
 use Access::*;
 
-/// (method, route pattern) → access, built once from [`crate::routes::endpoints`].
-fn table() -> &'static HashMap<(Method, &'static str), Access> {
-    static TABLE: OnceLock<HashMap<(Method, &'static str), Access>> = OnceLock::new();
-    TABLE.get_or_init(|| crate::routes::endpoints().into_iter().map(|e| ((e.method, e.path), e.access)).collect())
+/// route pattern → method → access, built once from [`crate::routes::endpoints`].
+fn table() -> &'static HashMap<&'static str, Vec<(Method, Access)>> {
+    static TABLE: OnceLock<HashMap<&'static str, Vec<(Method, Access)>>> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut table: HashMap<&'static str, Vec<(Method, Access)>> = HashMap::new();
+        for e in crate::routes::endpoints() {
+            table.entry(e.path).or_default().push((e.method, e.access));
+        }
+        table
+    })
 }
 
 pub fn required(method: &Method, path: &str) -> Option<Access> {
-    table().iter().find(|((m, p), _)| m == method && *p == path).map(|(_, a)| *a)
+    table().get(path)?.iter().find(|(m, _)| m == method).map(|(_, a)| *a)
 }
 
-/// The caller of a request, for handlers.
+/// The caller of a request, for handlers: cheap to clone (handlers' extractors clone it, and
+/// cached callers are shared between requests).
 #[derive(Debug, Clone)]
-pub struct Caller {
+pub struct Caller(Arc<CallerData>);
+
+impl std::ops::Deref for Caller {
+    type Target = CallerData;
+    fn deref(&self) -> &CallerData {
+        &self.0
+    }
+}
+
+#[derive(Debug)]
+pub struct CallerData {
     pub name: String,
     pub email: String,
     pub is_admin: bool,
@@ -57,7 +74,10 @@ pub struct Caller {
 
 impl Caller {
     fn anonymous() -> Caller {
-        Caller { name: "anonymous".into(), email: String::new(), is_admin: true, is_bot: false, user: None, principal: None, auth: None }
+        static ANONYMOUS: OnceLock<Caller> = OnceLock::new();
+        ANONYMOUS
+            .get_or_init(|| Caller(Arc::new(CallerData { name: "anonymous".into(), email: String::new(), is_admin: true, is_bot: false, user: None, principal: None, auth: None })))
+            .clone()
     }
 
     pub fn require_admin(&self) -> ApiResult<()> {
@@ -94,11 +114,26 @@ async fn authorize(state: &AppState, method: &Method, path: &str, headers: &axum
     }
     // A bearer token, or else the browser's session cookie (with its CSRF token on writes).
     let credentials = state.sessions.request_credentials(method, headers).await?;
-    let auth = state.auth.authenticate(credentials.as_deref()).await?;
-    let caller = caller_of(state, auth).await?;
-    metrics::counter!("ferrometa_auth_success_total").increment(1);
+    let caller = authenticated_caller(state, credentials.as_deref()).await?;
+    static SUCCESSES: OnceLock<metrics::Counter> = OnceLock::new();
+    SUCCESSES.get_or_init(|| metrics::counter!("ferrometa_auth_success_total")).increment(1);
     permits(access, &caller)?;
     Ok(Some(caller))
+}
+
+/// The caller of an `Authorization` value. A caller resolved from an identity-provider token is
+/// reused without verifying the token again (only its times are re-checked): the signature was
+/// checked when it was cached, and such tokens carry no revocable state of ours.
+pub async fn authenticated_caller(state: &AppState, authorization: Option<&str>) -> ApiResult<Caller> {
+    let token = ferrometa_auth::bearer_token(authorization)?;
+    if let Some(cached) = state.callers.get(&sha256_hex(token.as_bytes())) {
+        if let Some(auth) = &cached.auth {
+            state.auth.verifier().recheck(&auth.token)?;
+        }
+        return Ok(cached);
+    }
+    let auth = state.auth.authenticate(authorization).await?;
+    caller_of(state, auth).await
 }
 
 /// Whether an authenticated caller has the access an endpoint declares (also used by the web
@@ -118,7 +153,7 @@ pub async fn caller_of(state: &AppState, auth: Authenticated) -> ApiResult<Calle
     // reused briefly; our own tokens were just checked against the database.
     let idp_token = auth.principal.sso_subject.is_some();
     if idp_token && let Some(cached) = state.callers.get(&auth.token.hash) {
-        return Ok(Caller { auth: Some(auth), ..cached });
+        return Ok(cached);
     }
     let caller = resolve_caller(state, auth).await?;
     if idp_token && caller.user.is_some() {
@@ -136,7 +171,7 @@ async fn resolve_caller(state: &AppState, auth: Authenticated) -> ApiResult<Call
     };
     let is_admin = !state.config.authorizer.enforce_authorization || user.as_ref().is_some_and(|u| u["isAdmin"] == Value::Bool(true));
     let is_bot = p.is_bot || user.as_ref().is_some_and(|u| u["isBot"] == Value::Bool(true));
-    Ok(Caller { name: p.name.clone(), email: p.email.clone(), is_admin, is_bot, user, principal: Some(p), auth: Some(auth) })
+    Ok(Caller(Arc::new(CallerData { name: p.name.clone(), email: p.email.clone(), is_admin, is_bot, user, principal: Some(p), auth: Some(auth) })))
 }
 
 /// With `jitProvisioning` (and self-signup on), a verified ID token creates its user at once.
@@ -194,4 +229,42 @@ fn check_access_token_domain(state: &AppState, user: Option<&Value>) -> ApiResul
     };
     rules.check_domain(user["email"].as_str().unwrap_or_default(), user["isEmailVerified"] == Value::Bool(true))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ferrometa_auth::claims::Claims;
+    use ferrometa_auth::verify::VerifiedToken;
+
+    async fn state(dir: &std::path::Path) -> AppState {
+        let env = [("FERROMETA_DATA_DIR", dir.display().to_string())];
+        let config = ferrometa_config::load(None, &|k| env.iter().find(|(e, _)| *e == k).map(|(_, v)| v.clone())).unwrap().config;
+        crate::startup::build_state(config).await.unwrap()
+    }
+
+    /// A caller cached for an identity-provider token whose `exp` is `exp`.
+    fn cached_caller(state: &AppState, token: &str, exp: i64) {
+        let claims = Claims(serde_json::from_value(json!({"exp": exp, "sub": "s-1", "iss": "https://idp"})).unwrap());
+        let verified = VerifiedToken { claims, kind: TokenKind::IdpId, issuer: "https://idp".into(), expires_at: Some(exp), hash: sha256_hex(token.as_bytes()) };
+        let principal = Principal { name: "alice".into(), email: "alice@open-metadata.org".into(), is_bot: false, email_verified: true, sso_subject: Some(("https://idp".into(), "s-1".into())), groups: vec![] };
+        let auth = Authenticated { principal: principal.clone(), token: Arc::new(verified) };
+        let data = CallerData { name: "alice".into(), email: principal.email.clone(), is_admin: false, is_bot: false, user: Some(json!({"id": "u-1"})), principal: Some(principal), auth: Some(auth) };
+        state.callers.insert(sha256_hex(token.as_bytes()), Caller(Arc::new(data)));
+    }
+
+    #[tokio::test]
+    async fn a_cached_caller_is_reused_only_while_its_token_is_valid() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = state(dir.path()).await;
+        let now = ferrometa_auth::tokens::now_secs();
+        cached_caller(&state, "fresh-token", now + 600);
+        let caller = authenticated_caller(&state, Some("Bearer fresh-token")).await.expect("cached caller");
+        assert_eq!(caller.name, "alice");
+        cached_caller(&state, "expired-token", now - 3600);
+        let err = authenticated_caller(&state, Some("Bearer expired-token")).await.expect_err("expired while cached");
+        assert_eq!((err.status, err.message.as_str()), (axum::http::StatusCode::UNAUTHORIZED, "Expired token!"));
+        let err = authenticated_caller(&state, Some("Basic abc")).await.expect_err("no bearer token");
+        assert_eq!(err.status, axum::http::StatusCode::UNAUTHORIZED);
+    }
 }

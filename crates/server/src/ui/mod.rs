@@ -29,7 +29,7 @@ use axum::middleware::{Next, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
-use crate::access::{Caller, caller_of};
+use crate::access::{Caller, authenticated_caller};
 use crate::session::{ActiveSession, cookie};
 use crate::state::AppState;
 use html::{Nav, esc, page, respond};
@@ -204,11 +204,7 @@ impl FromRequestParts<AppState> for Viewer {
             Ok(None) => return Err(to_signin()),
             Err(e) => return Err(error_page(e.status, "Something went wrong", "Your session could not be checked.", "session", &e.message)),
         };
-        let caller = match state.auth.authenticate(Some(&session.bearer)).await {
-            Ok(auth) => caller_of(state, auth).await,
-            Err(e) => Err(e.into()),
-        };
-        match caller {
+        match authenticated_caller(state, Some(&session.bearer)).await {
             Ok(caller) if caller.user.is_some() => Ok(Viewer { caller, session, state: state.clone() }),
             Ok(_) => Err(error_page(StatusCode::FORBIDDEN, "No user", "Your sign-in is valid but there is no user for it here.", "user_not_provisioned", "")),
             Err(e) if e.status == StatusCode::UNAUTHORIZED => {
