@@ -6,7 +6,8 @@
 //! - verify/s: our RS256 tokens through the real `Verifier`, cache bypassed: N distinct tokens
 //!   are minted first, and every pass over them uses a new `Verifier` (the cache is per verifier).
 //! - mint/s: `TokenIssuer::mint`.
-//! - login/s: `Passwords::verify` against a real Argon2id hash and a bcrypt cost-12 hash.
+//! - login/s: `Passwords::verify` against a real Argon2id hash and a bcrypt cost-12 hash; and the
+//!   time of a wrong password against that of an unknown user (the dummy hash), which must match.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -145,16 +146,21 @@ async fn bench(args: Args) -> Result<()> {
     let argon_hash = passwords.hash(PASSWORD).await?;
     let bcrypt_hash = bcrypt::hash(PASSWORD, 12)?;
     let mut logins = vec![];
-    for (name, hash, min_iters) in [
-        (format!("`Passwords::verify`, Argon2id (`{}`)", argon_hash.split('$').take(4).collect::<Vec<_>>().join("$")), argon_hash.clone(), 20u64),
-        ("`Passwords::verify`, bcrypt cost 12 (`$2b$12$`)".to_string(), bcrypt_hash.clone(), 5u64),
-    ] {
+    let argon_name = argon_hash.split('$').take(4).collect::<Vec<_>>().join("$");
+    // (line, password tried, stored hash, whether it should match, minimum iterations)
+    let cases: [(String, &str, Option<String>, bool, u64); 4] = [
+        (format!("`Passwords::verify`, Argon2id (`{argon_name}`)"), PASSWORD, Some(argon_hash.clone()), true, 20),
+        ("`Passwords::verify`, bcrypt cost 12 (`$2b$12$`)".to_string(), PASSWORD, Some(bcrypt_hash.clone()), true, 5),
+        ("`Passwords::verify`, wrong password for a known user (Argon2id)".to_string(), "Wrong-Passw0rd!", Some(argon_hash.clone()), false, 20),
+        ("`Passwords::verify`, unknown user (no stored hash: the dummy Argon2id hash is checked)".to_string(), PASSWORD, None, false, 20),
+    ];
+    for (name, password, stored, should_match, min_iters) in cases {
         eprintln!("login: {name}");
         let t = Instant::now();
         let mut n = 0u64;
         while n < min_iters || t.elapsed() < min {
-            let verdict = passwords.verify(PASSWORD, Some(hash.clone())).await?;
-            anyhow::ensure!(matches!(verdict, Verdict::Match { .. }), "password did not verify");
+            let verdict = passwords.verify(password, stored.clone()).await?;
+            anyhow::ensure!(matches!(verdict, Verdict::Match { .. }) == should_match, "{name}: unexpected verdict");
             n += 1;
         }
         logins.push(Line::new(&name, n, t.elapsed()));
@@ -197,6 +203,15 @@ async fn bench(args: Args) -> Result<()> {
         format!("{:.2}", logins[0].per_s / logins[1].per_s),
         "none (reported)".into(),
         "–".into(),
+    ]);
+    let (wrong, unknown) = (1e3 / logins[2].per_s, 1e3 / logins[3].per_s);
+    t.row(&[
+        "login check time: unknown user vs wrong password of a known user".into(),
+        format!("{unknown:.1} ms"),
+        format!("wrong password: {wrong:.1} ms"),
+        format!("{:.2}", unknown / wrong),
+        "similar (no user enumeration by timing)".into(),
+        verdict((0.8..=1.25).contains(&(unknown / wrong))).to_string(),
     ]);
     text.push_str(&t.render());
 
