@@ -43,6 +43,10 @@ run_rust_tests() {
 run_e2e_tests() {
     if [ -x "$ROOT/e2e/run.sh" ]; then
         log "end-to-end tests (e2e/)"
+        # The Rust tests just built the server binary (their CARGO_BIN_EXE_ferrometa): reuse it.
+        if [ -x "$ROOT/target/debug/ferrometa" ]; then
+            export FERROMETA_BIN="$ROOT/target/debug/ferrometa"
+        fi
         "$ROOT/e2e/run.sh"
     fi
 }
