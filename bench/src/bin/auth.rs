@@ -323,6 +323,7 @@ where
 }
 
 struct Breakdown {
+    cached_caller: f64,
     verify_hit: f64,
     resolve: f64,
     authenticate: f64,
@@ -346,6 +347,7 @@ async fn breakdown(config: ferrometa_config::Config, main_token: &str, unknown_t
     let (main_token, bearer, iss, sub, user_id) = (main_token, bearer.as_str(), iss.as_str(), sub.as_str(), user_id.as_str());
     let name = a.principal.name.as_str();
     Ok(Breakdown {
+        cached_caller: per_call(min, move || async move { ferrometa_server::access::authenticated_caller(s, Some(bearer)).await.map(drop).map_err(|e| anyhow!("{e:?}")) }).await?,
         verify_hit: per_call(min, move || async move { s.auth.verifier().verify(main_token).await.map(drop).map_err(Into::into) }).await?,
         resolve: per_call(min, move || async move { s.auth.rules().resolve(&a.token.claims, ClaimSource::IdpId, &a.token.issuer).map(drop).map_err(Into::into) }).await?,
         authenticate: per_call(min, move || async move { s.auth.authenticate(Some(bearer)).await.map(drop).map_err(Into::into) }).await?,
@@ -607,15 +609,18 @@ async fn bench(args: Args, info: RunInfo, idp: Idp, main_token: String, unknown_
     text.push_str(&format!(
         "The same steps measured in-process (this process on CPU {CLIENT_CPU}, the server's own `AppState` from `ferrometa_server::startup::build_state` with the same configuration and a fresh SQLite database), µs per call:\n\n\
          | step of the authenticated path (`access::enforce` → `authorize`) | µs | share of the measured overhead |\n|---|---|---|\n\
-         | `AuthService::authenticate` (bearer → principal), of which: | {:.1} | {:.0}% |\n\
+         | **`access::authenticated_caller` with a cached caller** (what a repeated token costs: SHA-256 of the token, one cache lookup, `exp`/`nbf`/`iat` re-checked) | **{:.1}** | **{:.0}%** |\n\
+         | on a caller-cache miss (first request, or 5 s later): `AuthService::authenticate` (bearer → principal), of which: | {:.1} | {:.0}% |\n\
          | · `Verifier::verify`, cache hit (SHA-256 of the token, moka lookup, time checks) | {:.1} | {:.0}% |\n\
          | · `PrincipalRules::resolve` | {:.1} | {:.0}% |\n\
-         | `access::caller_of` (the caller's user; a bound SSO user's caller is reused for 5 s) | {:.1} | {:.0}% |\n\
-         | **sum: authenticate + caller_of** | **{:.1}** | **{:.0}%** |\n\
+         | and `access::caller_of` (the caller's user, cached by token hash) | {:.1} | {:.0}% |\n\
+         | sum on a caller-cache miss: authenticate + caller_of | {:.1} | {:.0}% |\n\
          | not per request, for comparison: on a caller-cache miss, `Store::sso_subject_user` (SQLite: binding of (iss, sub)) | {:.1} | |\n\
          | · and `Catalog::get` of the bound user (SQLite) | {:.1} | |\n\
          | `caller_of` for a user not yet in the catalog (never cached: binding miss + `user_by_name` miss) | {:.1} | |\n\
          | `Catalog::user_by_name` | {:.1} | |\n\n",
+        parts.cached_caller,
+        100.0 * parts.cached_caller / overhead,
         parts.authenticate,
         100.0 * parts.authenticate / overhead,
         parts.verify_hit,

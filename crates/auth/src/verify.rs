@@ -23,7 +23,8 @@ use crate::tokens::{OwnTokenType, now_secs};
 /// Headers that would let a token choose its own key (RFC 8725 §3.10).
 const FORBIDDEN_HEADERS: &[&str] = &["jku", "x5u", "jwk", "x5c", "crit"];
 const CACHE_TTL: Duration = Duration::from_secs(300);
-const CACHE_CAPACITY: u64 = 50_000;
+/// Verified tokens kept (a few KiB each with their claims): bounds the cache to tens of MiB.
+const CACHE_CAPACITY: u64 = 10_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenKind {
