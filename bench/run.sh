@@ -1,19 +1,36 @@
 #!/usr/bin/env bash
-# Runs ferrometa's benchmarks by hand and writes bench/results/{startup,tokens,auth}.md.
+# Runs ferrometa's benchmarks by hand and writes bench/results/{startup,tokens,auth,browser}.md.
 # Each result is a ratio against a baseline measured in the same run (see bench/README.md).
 #
-#   bench/run.sh                 # all three
+#   bench/run.sh                 # all four
 #   bench/run.sh tokens auth     # a subset
 #
 # Needs: cargo, openssl, taskset, and wrk (installed with apt-get when missing; needs root).
-# Takes about 3 minutes after the release build. Do not run other heavy work at the same time.
+# `browser` also needs what e2e/run.sh installs (e2e/.venv with Playwright, Debian's Chromium,
+# node and e2e/fake-cognito/node_modules): run e2e/run.sh once if they are missing.
+# Takes about 4 minutes after the release build. Do not run other heavy work at the same time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 log() { printf '\n==> %s\n' "$*" >&2; }
 
 benches=("$@")
-[ ${#benches[@]} -eq 0 ] && benches=(startup tokens auth)
+[ ${#benches[@]} -eq 0 ] && benches=(startup tokens auth browser)
+
+# The browser benchmark reuses the e2e set-up; check it before the (long) build.
+for b in "${benches[@]}"; do
+    [ "$b" = browser ] || continue
+    missing=()
+    [ -x e2e/.venv/bin/python ] || missing+=(e2e/.venv)
+    [ -d e2e/fake-cognito/node_modules ] || missing+=(e2e/fake-cognito/node_modules)
+    [ -x /usr/bin/chromium ] || missing+=(/usr/bin/chromium)
+    command -v node >/dev/null || missing+=(node)
+    if [ ${#missing[@]} -gt 0 ]; then
+        echo "bench browser needs the e2e set-up (missing: ${missing[*]}): run e2e/run.sh once" >&2
+        echo "(e.g. \`FERROMETA_BIN=target/release/ferrometa e2e/run.sh -k browser\`), then bench/run.sh browser" >&2
+        exit 1
+    fi
+done
 
 if [ "$(nproc)" -lt 2 ]; then
     echo "the benchmarks pin the server and the load generator to CPUs 0 and 1; this machine has $(nproc) CPU" >&2
@@ -61,8 +78,11 @@ for b in "${benches[@]}"; do
         auth)
             # Pins itself after minting: server on CPU 0, wrk and in-process figures on CPU 1.
             cmd="$bin/auth --binary $bin/ferrometa --out bench/results/auth.md" ;;
+        browser)
+            # Headless Chromium + the Cognito stand-in + one server; not pinned (see the result file).
+            cmd="e2e/.venv/bin/python bench/browser.py --binary $bin/ferrometa --out bench/results/browser.md" ;;
         *)
-            echo "unknown benchmark $b (startup, tokens, auth)" >&2; exit 2 ;;
+            echo "unknown benchmark $b (startup, tokens, auth, browser)" >&2; exit 2 ;;
     esac
     wait_for_quiet
     log "$b: $cmd"
