@@ -148,7 +148,8 @@ impl Catalog {
         self.create(Draft { kind: &BOT, name: name.as_str().into(), fqn: quote(name.as_str()), parent_fqn: None, body }, actor).await
     }
 
-    /// Creates a role with the given name unless it exists; returns it.
+    /// Creates a role with the given name unless it exists; returns it. The server relies on
+    /// these roles, so they cannot be deleted.
     pub async fn ensure_role(&self, name: &str, description: &str) -> Result<Value> {
         match self.get_by_name(&ROLE, &quote(name), Include::All).await {
             Ok(r) => Ok(r),
@@ -157,6 +158,8 @@ impl Catalog {
                 body.insert("displayName".into(), json!(name));
                 body.insert("description".into(), json!(description));
                 body.insert("policies".into(), json!([]));
+                body.insert("provider".into(), json!("system"));
+                body.insert("allowDelete".into(), json!(false));
                 match self.create(Draft { kind: &ROLE, name: name.into(), fqn: quote(name), parent_fqn: None, body }, "system").await {
                     // Another replica created it first.
                     Err(CatalogError::AlreadyExists) => self.get_by_name(&ROLE, &quote(name), Include::All).await,
