@@ -1,11 +1,11 @@
-//! `/api/v1/bots` and `/api/v1/roles` (read side for the UI and the Python client).
+//! `/api/v1/bots`.
 
 use axum::Extension;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use ferrometa_catalog::kinds::{BOT, ROLE};
+use ferrometa_catalog::kinds::BOT;
 use ferrometa_catalog::users::CreateBot;
 use serde_json::Value;
 
@@ -66,12 +66,4 @@ pub async fn delete(State(s): State<AppState>, Extension(caller): Extension<Call
     let deleted = s.catalog.delete(&BOT, &id, q.hard_delete.unwrap_or(false), &caller.name).await?;
     s.store.audit(&caller.name, "bot.delete", name, "").await?;
     Ok(Json(deleted))
-}
-
-pub async fn list_roles(State(s): State<AppState>, Query(q): Query<ListParams>) -> ApiResult<Json<Value>> {
-    list_of(&s, &ROLE, q).await
-}
-
-pub async fn role_by_name(State(s): State<AppState>, Path(name): Path<String>) -> ApiResult<Json<Value>> {
-    Ok(Json(s.catalog.get_by_name(&ROLE, &ferrometa_catalog::fqn::quote(&name), ferrometa_store::Include::NonDeleted).await?))
 }

@@ -23,7 +23,7 @@ pub struct ListParams {
 #[derive(Debug, Deserialize, Default)]
 pub struct GetParams {
     pub include: Option<String>,
-    #[allow(dead_code)]
+    /// Honoured by the generic entity handlers; the others return every field.
     pub fields: Option<String>,
 }
 
