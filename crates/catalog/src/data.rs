@@ -37,11 +37,13 @@ pub struct AssetType {
     pub(crate) references: &'static [Reference],
     /// Fields OpenMetadata returns only when `fields=` asks for them (relations).
     pub(crate) optional_fields: &'static [&'static str],
-    /// Checks (and normalises) the type's own fields of an entity body, given its FQN.
-    pub(crate) check: Option<fn(&str, &mut Map<String, Value>) -> Result<()>>,
+    pub(crate) check: Option<BodyCheck>,
     /// List filters (`?service=`, `?database=`, ...): every entity under that container.
     pub filters: &'static [&'static str],
 }
+
+/// Checks (and normalises) the fields of an entity body that are a type's own, given its FQN.
+pub(crate) type BodyCheck = fn(&str, &mut Map<String, Value>) -> Result<()>;
 
 /// A create-request field listing other entities, by id (`CreateTeam.users`) or by FQN
 /// (`CreateRole.policies`); a PATCH may also give references (objects with an `id`).
