@@ -35,7 +35,9 @@ pub struct AssetType {
     pub(crate) inherited: &'static [&'static str],
     /// Create-request fields listing other entities, stored as `EntityReference`s.
     pub(crate) references: &'static [Reference],
-    /// Fields OpenMetadata returns only when `fields=` asks for them (relations).
+    /// Fields OpenMetadata returns only when `fields=` asks for them (relations). Not what the
+    /// client reads back without asking: a table's constraints (it patches foreign keys onto a
+    /// table read without `fields=`) and a view's SQL.
     pub(crate) optional_fields: &'static [&'static str],
     pub(crate) check: Option<BodyCheck>,
     /// List filters (`?service=`, `?database=`, ...): every entity under that container.
@@ -126,8 +128,8 @@ pub static TABLES: AssetType = AssetType {
     inherited: &["service", "database", "serviceType"],
     references: &[],
     optional_fields: &[
-        "owners", "tags", "followers", "votes", "domain", "dataProducts", "extension", "usageSummary", "tableConstraints", "tablePartition", "joins",
-        "schemaDefinition", "customMetrics", "testSuite", "dataModel", "tableProfilerConfig", "profile", "sampleData",
+        "owners", "tags", "followers", "votes", "domain", "dataProducts", "extension", "usageSummary", "joins", "customMetrics", "testSuite", "tableProfilerConfig",
+        "profile", "sampleData",
     ],
     check: Some(check_table),
     filters: &["databaseSchema", "database", "service"],

@@ -465,15 +465,19 @@ async fn fields_select_the_relations_a_response_carries() {
     let mut request = create_table("orders");
     request["owners"] = json!([{"id": admin_user["id"], "type": "user"}]);
     request["tags"] = json!([{"tagFQN": "PII.Sensitive", "source": "Classification", "labelType": "Manual", "state": "Confirmed"}]);
+    request["tableType"] = json!("View");
+    request["schemaDefinition"] = json!("CREATE VIEW orders AS SELECT 1");
     let (status, t) = s.call(Method::PUT, "/api/v1/tables", Some(&bot), Some(request)).await;
     assert_eq!(status, StatusCode::CREATED, "{t}");
-    let keys = |v: &Value| ["owners", "tags", "tableConstraints", "columns"].map(|k| v.get(k).is_some());
+    // Columns, constraints and a view's SQL are always there (the client reads them without
+    // fields=).
+    let keys = |v: &Value| ["owners", "tags", "schemaDefinition", "tableConstraints", "columns"].map(|k| v.get(k).is_some());
     let id = t["id"].as_str().unwrap();
     for (query, expected) in [
-        ("", [false, false, false, true]),
-        ("?fields=owners", [true, false, false, true]),
-        ("?fields=owners,tags,tableConstraints", [true, true, true, true]),
-        ("?fields=*", [true, true, true, true]),
+        ("", [false, false, true, true, true]),
+        ("?fields=owners", [true, false, true, true, true]),
+        ("?fields=owners,tags", [true, true, true, true, true]),
+        ("?fields=*", [true, true, true, true, true]),
     ] {
         let (status, by_id) = s.get(&format!("/api/v1/tables/{id}{query}"), Some(&admin)).await;
         assert_eq!((status, keys(&by_id)), (StatusCode::OK, expected), "{query}: {by_id}");
