@@ -183,22 +183,27 @@ impl AssetType {
         found
     }
 
-    /// OpenMetadata's `fields=`: the optional fields a response leaves out. Without the
-    /// parameter every optional field is left out, `*` keeps all; a name that is not a field of
-    /// the entity is refused.
+    /// The optional fields a response leaves out for this `fields=` (see [`omitted_fields`]).
     pub fn omitted_fields(&self, requested: Option<&str>) -> Result<Vec<&'static str>> {
-        let requested: Vec<&str> = requested.unwrap_or_default().split(',').map(str::trim).filter(|f| !f.is_empty()).collect();
-        if requested.contains(&"*") {
-            return Ok(vec![]);
-        }
-        if let Some(unknown) = requested.iter().find(|f| !self.entity_fields.contains(f)) {
-            return Err(bad(format!("Invalid field name {}", shown(unknown))));
-        }
-        Ok(self.optional_fields.iter().copied().filter(|f| !requested.contains(f)).collect())
+        omitted_fields(self.entity_fields, self.optional_fields, requested)
     }
 }
 
-/// An entity without the given fields (see [`AssetType::omitted_fields`]).
+/// OpenMetadata's `fields=`: the optional fields of an entity type a response leaves out.
+/// Without the parameter every optional field is left out, `*` keeps all; a name that is not a
+/// field of the entity is refused.
+pub fn omitted_fields(entity_fields: &[&str], optional_fields: &[&'static str], requested: Option<&str>) -> Result<Vec<&'static str>> {
+    let requested: Vec<&str> = requested.unwrap_or_default().split(',').map(str::trim).filter(|f| !f.is_empty()).collect();
+    if requested.contains(&"*") {
+        return Ok(vec![]);
+    }
+    if let Some(unknown) = requested.iter().find(|f| !entity_fields.contains(f)) {
+        return Err(bad(format!("Invalid field name {}", shown(unknown))));
+    }
+    Ok(optional_fields.iter().copied().filter(|f| !requested.contains(f)).collect())
+}
+
+/// An entity without the given fields (see [`omitted_fields`]).
 pub fn without_fields(mut entity: Value, omitted: &[&str]) -> Value {
     if let Some(obj) = entity.as_object_mut() {
         obj.retain(|k, _| !omitted.contains(&k.as_str()));
@@ -239,6 +244,12 @@ const COLUMN_FIELDS: &[&str] = &[
 ];
 const TABLE_CONSTRAINT_FIELDS: &[&str] = &["constraintType", "columns", "referredColumns", "relationshipType"];
 const TAG_LABEL_FIELDS: &[&str] = &["tagFQN", "name", "displayName", "description", "style", "source", "labelType", "state", "href"];
+
+/// Every field of OpenMetadata's `TestConnectionDefinition` (what `fields=` may name).
+pub const TEST_CONNECTION_DEFINITION_FIELDS: &[&str] = &[
+    "id", "name", "displayName", "fullyQualifiedName", "description", "steps", "owners", "version", "updatedAt", "updatedBy", "href", "changeDescription",
+    "incrementalChangeDescription", "deleted", "domain",
+];
 
 /// The value OpenMetadata shows instead of a secret.
 pub const MASKED: &str = "*********";

@@ -11,6 +11,18 @@ use crate::fqn::{EntityName, quote};
 use crate::kinds::{BOT, ROLE, USER};
 use ferrometa_store::Include;
 
+/// Every field of OpenMetadata's `User` (what `fields=` may name).
+pub const USER_FIELDS: &[&str] = &[
+    "id", "name", "fullyQualifiedName", "description", "externalId", "displayName", "version", "updatedAt", "updatedBy", "email", "href", "timezone", "isBot",
+    "isAdmin", "authenticationMechanism", "profile", "teams", "defaultPersona", "personas", "owns", "follows", "changeDescription", "incrementalChangeDescription",
+    "deleted", "roles", "inheritedRoles", "isEmailVerified", "domains", "lastLoginTime", "lastActivityTime",
+];
+/// The relations of a user, shown only when `fields=` asks for them.
+pub const USER_RELATIONS: &[&str] = &["teams", "roles", "inheritedRoles", "owns", "follows", "personas", "defaultPersona", "domains"];
+/// Every field of OpenMetadata's `Bot`; its bot user is always shown.
+pub const BOT_FIELDS: &[&str] =
+    &["id", "name", "fullyQualifiedName", "displayName", "description", "botUser", "provider", "version", "updatedAt", "updatedBy", "href", "changeDescription", "incrementalChangeDescription", "deleted", "domains"];
+
 /// OpenMetadata's `CreateUser` (the fields ferrometa acts on; others are kept as given).
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]

@@ -487,7 +487,23 @@ async fn fields_select_the_relations_a_response_carries() {
         assert_eq!(keys(&list["data"][0]), expected, "{query}");
     }
     assert_eq!(t["owners"][0]["name"], json!("admin"), "writes answer with every field");
-    for path in ["/api/v1/tables/name/warehouse.sales.public.orders?fields=owners,nope", "/api/v1/tables?fields=nope", "/api/v1/tags?fields=nope"] {
+    // Users, bots and test-connection definitions select fields the same way.
+    assert!(admin_user.get("roles").is_none() && admin_user.get("teams").is_none(), "{admin_user}");
+    let (_, with_roles) = s.get("/api/v1/users/name/admin?fields=roles,teams", Some(&admin)).await;
+    assert!(with_roles["roles"].is_array() && with_roles["teams"].is_array(), "{with_roles}");
+    let (_, users) = s.get("/api/v1/users?fields=roles&limit=100", Some(&admin)).await;
+    assert!(users["data"].as_array().unwrap().iter().all(|u| u["roles"].is_array()), "{users}");
+    let (status, _) = s.get("/api/v1/bots/name/ingestion-bot?fields=botUser", Some(&admin)).await;
+    assert_eq!(status, StatusCode::OK);
+    for path in [
+        "/api/v1/tables/name/warehouse.sales.public.orders?fields=owners,nope",
+        "/api/v1/tables?fields=nope",
+        "/api/v1/tags?fields=nope",
+        "/api/v1/users/name/admin?fields=nope",
+        "/api/v1/users?fields=nope",
+        "/api/v1/bots?fields=nope",
+        "/api/v1/services/testConnectionDefinitions/name/SQLite.testConnectionDefinition?fields=nope",
+    ] {
         let (status, body) = s.get(path, Some(&admin)).await;
         assert_eq!((status, body), (StatusCode::BAD_REQUEST, json!({"code": 400, "message": "Invalid field name nope"})), "{path}");
     }

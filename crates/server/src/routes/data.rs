@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 use crate::access::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Body, Query};
-use crate::routes::common::{GetParams, ListParams, decode_cursor, include, limit, list_of, page_body};
+use crate::routes::common::{Fields, GetParams, ListParams, decode_cursor, include, limit, list_of, page_body, with_fields};
 use crate::state::AppState;
 
 /// One asset type, as a type parameter of the generic handlers.
@@ -194,22 +194,26 @@ pub async fn version<A: Asset>(State(s): State<AppState>, Extension(caller): Ext
 
 // --- test connection definitions (seeded at start-up, read-only) ---
 
+const TEST_CONNECTION_FIELDS: Fields = (data::TEST_CONNECTION_DEFINITION_FIELDS, &[]);
+
 pub async fn list_test_connections(State(s): State<AppState>, Query(q): Query<ListParams>) -> ApiResult<Json<Value>> {
-    list_of(&s, &TEST_CONNECTION_DEFINITION, q).await
+    list_of(&s, &TEST_CONNECTION_DEFINITION, TEST_CONNECTION_FIELDS, q).await
 }
 
 pub async fn test_connection(State(s): State<AppState>, Path(id): Path<String>, Query(q): Query<GetParams>) -> ApiResult<Json<Value>> {
-    Ok(Json(s.catalog.get(&TEST_CONNECTION_DEFINITION, &id, include(q.include.as_deref())?).await?))
+    let definition = s.catalog.get(&TEST_CONNECTION_DEFINITION, &id, include(q.include.as_deref())?).await?;
+    Ok(Json(with_fields(TEST_CONNECTION_FIELDS, q.fields.as_deref(), definition)?))
 }
 
 /// By `<ServiceType>.testConnectionDefinition` (what the client asks for) or by the bare name.
 pub async fn test_connection_by_name(State(s): State<AppState>, Path(name): Path<String>, Query(q): Query<GetParams>) -> ApiResult<Json<Value>> {
     let include = include(q.include.as_deref())?;
-    match s.catalog.get_by_name(&TEST_CONNECTION_DEFINITION, &name, include).await {
+    let definition = match s.catalog.get_by_name(&TEST_CONNECTION_DEFINITION, &name, include).await {
         Err(ferrometa_catalog::CatalogError::NotFound(_)) if !name.to_lowercase().ends_with(".testconnectiondefinition") => {
             let fqn = format!("{}.testConnectionDefinition", ferrometa_catalog::fqn::quote(&name));
-            s.catalog.get_by_name(&TEST_CONNECTION_DEFINITION, &fqn, include).await.map(Json).map_err(|_| ApiError::not_found(format!("testConnectionDefinition instance for {name} not found")))
+            s.catalog.get_by_name(&TEST_CONNECTION_DEFINITION, &fqn, include).await.map_err(|_| ApiError::not_found(format!("testConnectionDefinition instance for {name} not found")))?
         }
-        other => Ok(Json(other?)),
-    }
+        other => other?,
+    };
+    Ok(Json(with_fields(TEST_CONNECTION_FIELDS, q.fields.as_deref(), definition)?))
 }
