@@ -9,25 +9,50 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::engine::{Catalog, Changes, Draft, EntityKind, Page, diff_fields};
+use crate::engine::{Catalog, Changes, Draft, EntityKind, Page, SecretCipher, diff_fields};
 use crate::error::{CatalogError, Result, not_found};
 use crate::fqn::{self, EntityName, quote};
-use crate::kinds::{DATABASE, DATABASE_SCHEMA, DATABASE_SERVICE, STORED_PROCEDURE, TABLE, TEAM, TEST_CONNECTION_DEFINITION, USER};
+use crate::governance::{CLASSIFICATIONS, POLICIES, ROLES, TAGS, TEAMS};
+use crate::kinds::{DATABASE, DATABASE_SCHEMA, DATABASE_SERVICE, STORED_PROCEDURE, TABLE, TAG, TEAM, TEST_CONNECTION_DEFINITION, USER};
 use ferrometa_store::Include;
 
-/// How one asset type is created, checked and contained.
+/// How one entity type served by the generic asset operations is created, checked, contained
+/// and shown.
 pub struct AssetType {
     pub kind: &'static EntityKind,
     /// Fields of the create request (`Create<Type>`).
-    create_fields: &'static [&'static str],
+    pub(crate) create_fields: &'static [&'static str],
     /// Required fields of the create request.
-    required: &'static [&'static str],
-    /// Every field of the entity (OpenMetadata's schema); a PATCH cannot add others.
-    entity_fields: &'static [&'static str],
-    /// The create-request field naming the container by FQN, and the container's type.
-    parent: Option<(&'static str, &'static EntityKind)>,
+    pub(crate) required: &'static [&'static str],
+    /// Every field of the entity (OpenMetadata's schema); a PATCH cannot add others, and
+    /// `fields=` may name only these.
+    pub(crate) entity_fields: &'static [&'static str],
+    /// The create-request fields naming a container by FQN, with the container's type,
+    /// innermost first: the first one present is the container (a tag's parent tag, else its
+    /// classification); the others must name containers of that one.
+    pub(crate) containers: &'static [(&'static str, &'static EntityKind)],
+    /// Fields copied from the container: the references to the containers above it.
+    pub(crate) inherited: &'static [&'static str],
+    /// Create-request fields listing other entities, stored as `EntityReference`s.
+    pub(crate) references: &'static [Reference],
+    /// Fields OpenMetadata returns only when `fields=` asks for them (relations). Not what the
+    /// client reads back without asking: a table's constraints (it patches foreign keys onto a
+    /// table read without `fields=`) and a view's SQL.
+    pub(crate) optional_fields: &'static [&'static str],
+    pub(crate) check: Option<BodyCheck>,
     /// List filters (`?service=`, `?database=`, ...): every entity under that container.
     pub filters: &'static [&'static str],
+}
+
+/// Checks (and normalises) the fields of an entity body that are a type's own, given its FQN.
+pub(crate) type BodyCheck = fn(&str, &mut Map<String, Value>) -> Result<()>;
+
+/// A create-request field listing other entities, by id (`CreateTeam.users`) or by FQN
+/// (`CreateRole.policies`); a PATCH may also give references (objects with an `id`).
+pub struct Reference {
+    pub(crate) field: &'static str,
+    pub(crate) kind: &'static EntityKind,
+    pub(crate) by_name: bool,
 }
 
 pub static DATABASE_SERVICES: AssetType = AssetType {
@@ -38,7 +63,11 @@ pub static DATABASE_SERVICES: AssetType = AssetType {
         "id", "name", "fullyQualifiedName", "displayName", "serviceType", "description", "connection", "pipelines", "testConnectionResult", "tags", "version",
         "updatedAt", "updatedBy", "owners", "href", "changeDescription", "incrementalChangeDescription", "deleted", "dataProducts", "domain",
     ],
-    parent: None,
+    containers: &[],
+    inherited: &[],
+    references: &[],
+    optional_fields: &["owners", "tags", "followers", "domain", "dataProducts", "pipelines"],
+    check: Some(check_service),
     filters: &[],
 };
 
@@ -54,7 +83,11 @@ pub static DATABASES: AssetType = AssetType {
         "serviceType", "location", "usageSummary", "databaseSchemas", "changeDescription", "incrementalChangeDescription", "default", "deleted", "retentionPeriod",
         "extension", "sourceUrl", "domain", "votes", "lifeCycle", "certification", "sourceHash", "databaseProfilerConfig",
     ],
-    parent: Some(("service", &DATABASE_SERVICE)),
+    containers: &[("service", &DATABASE_SERVICE)],
+    inherited: &["serviceType"],
+    references: &[],
+    optional_fields: &["owners", "tags", "followers", "votes", "domain", "dataProducts", "extension", "usageSummary", "databaseSchemas", "location"],
+    check: None,
     filters: &["service"],
 };
 
@@ -69,7 +102,11 @@ pub static DATABASE_SCHEMAS: AssetType = AssetType {
         "database", "tables", "usageSummary", "tags", "changeDescription", "incrementalChangeDescription", "deleted", "retentionPeriod", "extension", "sourceUrl", "domain",
         "votes", "lifeCycle", "certification", "sourceHash", "databaseSchemaProfilerConfig",
     ],
-    parent: Some(("database", &DATABASE)),
+    containers: &[("database", &DATABASE)],
+    inherited: &["service", "serviceType"],
+    references: &[],
+    optional_fields: &["owners", "tags", "followers", "votes", "domain", "dataProducts", "extension", "usageSummary", "tables"],
+    check: None,
     filters: &["database", "service"],
 };
 
@@ -87,7 +124,14 @@ pub static TABLES: AssetType = AssetType {
         "incrementalChangeDescription", "deleted", "retentionPeriod", "extension", "sourceUrl", "domain", "dataProducts", "fileFormat", "votes", "lifeCycle",
         "certification", "sourceHash", "processedLineage",
     ],
-    parent: Some(("databaseSchema", &DATABASE_SCHEMA)),
+    containers: &[("databaseSchema", &DATABASE_SCHEMA)],
+    inherited: &["service", "database", "serviceType"],
+    references: &[],
+    optional_fields: &[
+        "owners", "tags", "followers", "votes", "domain", "dataProducts", "extension", "usageSummary", "joins", "customMetrics", "testSuite", "tableProfilerConfig",
+        "profile", "sampleData",
+    ],
+    check: Some(check_table),
     filters: &["databaseSchema", "database", "service"],
 };
 
@@ -103,15 +147,68 @@ pub static STORED_PROCEDURES: AssetType = AssetType {
         "updatedBy", "href", "changeDescription", "incrementalChangeDescription", "databaseSchema", "database", "service", "serviceType", "deleted", "owners", "followers",
         "votes", "code", "tags", "extension", "sourceUrl", "domain", "lifeCycle", "certification", "sourceHash", "processedLineage",
     ],
-    parent: Some(("databaseSchema", &DATABASE_SCHEMA)),
+    containers: &[("databaseSchema", &DATABASE_SCHEMA)],
+    inherited: &["service", "database", "serviceType"],
+    references: &[],
+    optional_fields: &["owners", "tags", "followers", "votes", "domain", "dataProducts", "extension"],
+    check: Some(check_stored_procedure),
     filters: &["databaseSchema", "database", "service"],
 };
 
-/// Every asset type, containers before their contents.
+/// Every data asset type, containers before their contents.
 pub static ASSET_TYPES: &[&AssetType] = &[&DATABASE_SERVICES, &DATABASES, &DATABASE_SCHEMAS, &TABLES, &STORED_PROCEDURES];
 
+/// Every type served by the generic asset operations: data assets and governance entities.
+pub static ENTITY_TYPES: &[&AssetType] = &[
+    &DATABASE_SERVICES, &DATABASES, &DATABASE_SCHEMAS, &TABLES, &STORED_PROCEDURES, &TEAMS, &ROLES, &POLICIES, &CLASSIFICATIONS, &TAGS,
+];
+
 pub fn asset_type(entity_type: &str) -> Option<&'static AssetType> {
-    ASSET_TYPES.iter().copied().find(|t| t.kind.name == entity_type)
+    ENTITY_TYPES.iter().copied().find(|t| t.kind.name == entity_type)
+}
+
+impl AssetType {
+    /// The names of the types held (at any depth) by containers of this type.
+    pub(crate) fn content_types(&self) -> Vec<&'static str> {
+        let mut found: Vec<&'static str> = vec![];
+        let mut containers = vec![self.kind.name];
+        while let Some(container) = containers.pop() {
+            for t in ENTITY_TYPES.iter().filter(|t| t.containers.iter().any(|(_, k)| k.name == container)) {
+                if !found.contains(&t.kind.name) {
+                    found.push(t.kind.name);
+                    containers.push(t.kind.name);
+                }
+            }
+        }
+        found
+    }
+
+    /// The optional fields a response leaves out for this `fields=` (see [`omitted_fields`]).
+    pub fn omitted_fields(&self, requested: Option<&str>) -> Result<Vec<&'static str>> {
+        omitted_fields(self.entity_fields, self.optional_fields, requested)
+    }
+}
+
+/// OpenMetadata's `fields=`: the optional fields of an entity type a response leaves out.
+/// Without the parameter every optional field is left out, `*` keeps all; a name that is not a
+/// field of the entity is refused.
+pub fn omitted_fields(entity_fields: &[&str], optional_fields: &[&'static str], requested: Option<&str>) -> Result<Vec<&'static str>> {
+    let requested: Vec<&str> = requested.unwrap_or_default().split(',').map(str::trim).filter(|f| !f.is_empty()).collect();
+    if requested.contains(&"*") {
+        return Ok(vec![]);
+    }
+    if let Some(unknown) = requested.iter().find(|f| !entity_fields.contains(f)) {
+        return Err(bad(format!("Invalid field name {}", shown(unknown))));
+    }
+    Ok(optional_fields.iter().copied().filter(|f| !requested.contains(f)).collect())
+}
+
+/// An entity without the given fields (see [`omitted_fields`]).
+pub fn without_fields(mut entity: Value, omitted: &[&str]) -> Value {
+    if let Some(obj) = entity.as_object_mut() {
+        obj.retain(|k, _| !omitted.contains(&k.as_str()));
+    }
+    entity
 }
 
 // --- OpenMetadata's enums (from the client's generated models) ---
@@ -148,18 +245,24 @@ const COLUMN_FIELDS: &[&str] = &[
 const TABLE_CONSTRAINT_FIELDS: &[&str] = &["constraintType", "columns", "referredColumns", "relationshipType"];
 const TAG_LABEL_FIELDS: &[&str] = &["tagFQN", "name", "displayName", "description", "style", "source", "labelType", "state", "href"];
 
+/// Every field of OpenMetadata's `TestConnectionDefinition` (what `fields=` may name).
+pub const TEST_CONNECTION_DEFINITION_FIELDS: &[&str] = &[
+    "id", "name", "displayName", "fullyQualifiedName", "description", "steps", "owners", "version", "updatedAt", "updatedBy", "href", "changeDescription",
+    "incrementalChangeDescription", "deleted", "domain",
+];
+
 /// The value OpenMetadata shows instead of a secret.
 pub const MASKED: &str = "*********";
 
-fn bad(msg: impl Into<String>) -> CatalogError {
+pub(crate) fn bad(msg: impl Into<String>) -> CatalogError {
     CatalogError::BadRequest(msg.into())
 }
 
-fn shown(s: &str) -> String {
+pub(crate) fn shown(s: &str) -> String {
     s.chars().filter(|c| !c.is_control()).take(80).collect()
 }
 
-fn one_of(field: &str, value: &Value, allowed: &[&str]) -> Result<()> {
+pub(crate) fn one_of(field: &str, value: &Value, allowed: &[&str]) -> Result<()> {
     match value.as_str() {
         Some(s) if allowed.contains(&s) => Ok(()),
         Some(s) => Err(bad(format!("{field} must be one of {}; got \"{}\"", allowed.join(", "), shown(s)))),
@@ -167,31 +270,31 @@ fn one_of(field: &str, value: &Value, allowed: &[&str]) -> Result<()> {
     }
 }
 
-fn string_field(field: &str, value: &Value) -> Result<()> {
+pub(crate) fn string_field(field: &str, value: &Value) -> Result<()> {
     if value.is_string() { Ok(()) } else { Err(bad(format!("{field} must be a string"))) }
 }
 
-fn integer_field(field: &str, value: &Value) -> Result<()> {
+pub(crate) fn integer_field(field: &str, value: &Value) -> Result<()> {
     if value.is_i64() || value.is_u64() { Ok(()) } else { Err(bad(format!("{field} must be an integer"))) }
 }
 
-fn object_field(field: &str, value: &Value) -> Result<()> {
+pub(crate) fn object_field(field: &str, value: &Value) -> Result<()> {
     if value.is_object() { Ok(()) } else { Err(bad(format!("{field} must be an object"))) }
 }
 
-fn array_of<'a>(field: &str, value: &'a Value) -> Result<&'a Vec<Value>> {
+pub(crate) fn array_of<'a>(field: &str, value: &'a Value) -> Result<&'a Vec<Value>> {
     value.as_array().ok_or_else(|| bad(format!("{field} must be an array")))
 }
 
 /// Rejects fields outside OpenMetadata's schema (nulls count as absent).
-fn known_fields(what: &str, obj: &Map<String, Value>, allowed: &[&str]) -> Result<()> {
+pub(crate) fn known_fields(what: &str, obj: &Map<String, Value>, allowed: &[&str]) -> Result<()> {
     match obj.iter().find(|(k, v)| !v.is_null() && !allowed.contains(&k.as_str())) {
         Some((k, _)) => Err(bad(format!("Unrecognized field \"{}\" in {what}", shown(k)))),
         None => Ok(()),
     }
 }
 
-/// `TagLabel`s: shape and enums. Tags are kept as given (there is no tag catalog yet).
+/// `TagLabel`s: shape and enums (that each tag exists is checked by `Catalog::check_tag_labels`).
 fn check_tags(field: &str, value: &Value) -> Result<()> {
     for label in array_of(field, value)? {
         let obj = label.as_object().ok_or_else(|| bad(format!("{field} must hold TagLabel objects")))?;
@@ -285,43 +388,76 @@ fn is_secret_key(key: &str) -> bool {
     ["password", "secret", "token", "privatekey", "accesskey", "apikey", "credentials", "passphrase"].iter().any(|s| k.contains(s))
 }
 
-/// Replaces every secret in a service connection by [`MASKED`] (for callers other than bots).
-pub fn mask_secrets(entity: &mut Value) {
-    fn walk(v: &mut Value) {
+/// Replaces every secret of a service connection by `f(secret)`: in the entity's connection
+/// and in the old and new connections its change description carries as JSON text.
+fn map_secrets(entity: &mut Value, f: &mut dyn FnMut(&Value) -> Result<Value>) -> Result<()> {
+    fn walk(v: &mut Value, f: &mut dyn FnMut(&Value) -> Result<Value>) -> Result<()> {
         match v {
             Value::Object(map) => {
                 for (k, v) in map.iter_mut() {
                     if is_secret_key(k) && (v.is_string() || v.is_number()) {
-                        *v = json!(MASKED);
+                        *v = f(v)?;
                     } else {
-                        walk(v);
+                        walk(v, f)?;
                     }
                 }
             }
-            Value::Array(items) => items.iter_mut().for_each(walk),
+            Value::Array(items) => {
+                for item in items {
+                    walk(item, f)?;
+                }
+            }
             _ => {}
         }
+        Ok(())
     }
     if let Some(connection) = entity.get_mut("connection") {
-        walk(connection);
+        walk(connection, f)?;
     }
-    // Change descriptions carry old and new connections as JSON text.
     for list in ["fieldsAdded", "fieldsUpdated", "fieldsDeleted"] {
         let Some(changes) = entity.pointer_mut(&format!("/changeDescription/{list}")).and_then(Value::as_array_mut) else { continue };
         for change in changes.iter_mut().filter(|c| c["name"].as_str().is_some_and(|n| n.starts_with("connection"))) {
             for side in ["oldValue", "newValue"] {
-                if let Some(text) = change.get(side).and_then(Value::as_str) {
-                    let mut value: Value = serde_json::from_str(text).unwrap_or(Value::Null);
-                    walk(&mut value);
-                    // Anything but a whole connection object is shown masked entirely.
-                    let shown = if value.is_object() || value.is_array() { value.to_string() } else { MASKED.to_string() };
-                    if let Some(obj) = change.as_object_mut() {
-                        obj.insert(side.into(), json!(shown));
+                let Some(text) = change.get(side).and_then(Value::as_str) else { continue };
+                let replaced = match serde_json::from_str::<Value>(text) {
+                    Ok(mut value) if value.is_object() || value.is_array() => {
+                        walk(&mut value, f)?;
+                        value.to_string()
                     }
-                }
+                    // Anything but a whole connection is a secret as a whole.
+                    _ => f(&json!(text))?.as_str().unwrap_or(MASKED).to_string(),
+                };
+                change[side] = json!(replaced);
             }
         }
     }
+    Ok(())
+}
+
+/// Replaces every secret in a service connection by [`MASKED`] (for callers other than bots).
+pub fn mask_secrets(entity: &mut Value) {
+    let masked: Result<()> = map_secrets(entity, &mut |_| Ok(json!(MASKED)));
+    debug_assert!(masked.is_ok(), "masking cannot fail");
+}
+
+/// Marks a stored secret as encrypted (secrets stored before encryption are read as they are).
+const SEALED_PREFIX: &str = "sealed:";
+
+/// Encrypts the secrets of a service connection for storage.
+pub(crate) fn seal_secrets(entity: &mut Value, cipher: &dyn SecretCipher) -> Result<()> {
+    map_secrets(entity, &mut |secret| {
+        let plain = secret.as_str().map(str::to_string).unwrap_or_else(|| secret.to_string());
+        let sealed = cipher.seal(&plain).map_err(|e| CatalogError::Internal(format!("cannot encrypt a connection secret: {e}")))?;
+        Ok(json!(format!("{SEALED_PREFIX}{sealed}")))
+    })
+}
+
+/// Decrypts the secrets [`seal_secrets`] encrypted.
+pub(crate) fn open_secrets(entity: &mut Value, cipher: &dyn SecretCipher) -> Result<()> {
+    map_secrets(entity, &mut |secret| match secret.as_str().and_then(|s| s.strip_prefix(SEALED_PREFIX)) {
+        Some(sealed) => Ok(json!(cipher.open(sealed).map_err(|e| CatalogError::Internal(format!("cannot decrypt a connection secret: {e}")))?)),
+        None => Ok(secret.clone()),
+    })
 }
 
 /// A connection sent back with masked secrets keeps the stored secrets.
@@ -341,54 +477,79 @@ fn unmask_secrets(new: &mut Value, old: &Value) {
     }
 }
 
-/// Checks the type-specific fields of an entity body (from a create request or a patch) and
-/// computes column FQNs.
+/// Checks the fields of an entity body (from a create request or a patch) common to every
+/// type, then the type's own.
 fn check_body(t: &AssetType, fqn: &str, body: &mut Map<String, Value>) -> Result<()> {
     body.retain(|_, v| !v.is_null());
-    for f in ["displayName", "description", "sourceUrl", "retentionPeriod", "sourceHash", "locationPath"] {
+    for f in ["displayName", "description", "sourceUrl", "retentionPeriod", "sourceHash", "locationPath", "email"] {
         if let Some(v) = body.get(f) {
             string_field(f, v)?;
         }
     }
-    for f in ["extension", "lifeCycle", "connection", "tableProfilerConfig", "dataModel", "tablePartition"] {
+    for f in ["extension", "lifeCycle", "connection", "tableProfilerConfig", "dataModel", "tablePartition", "profile", "style"] {
         if let Some(v) = body.get(f) {
             object_field(f, v)?;
         }
     }
+    for f in ["default", "mutuallyExclusive", "isJoinable", "enabled", "deprecated", "disabled"] {
+        if body.get(f).is_some_and(|v| !v.is_boolean()) {
+            return Err(bad(format!("{f} must be a boolean")));
+        }
+    }
+    if let Some(v) = body.get("provider") {
+        one_of("provider", v, &["system", "user"])?;
+    }
     if let Some(v) = body.get("tags") {
         check_tags("tags", v)?;
     }
-    if let Some(v) = body.get("default")
-        && !v.is_boolean()
-    {
-        return Err(bad("default must be a boolean"));
+    match t.check {
+        Some(check) => check(fqn, body),
+        None => Ok(()),
     }
-    if t.kind.name == DATABASE_SERVICE.name {
-        one_of("serviceType", body.get("serviceType").unwrap_or(&Value::Null), DATABASE_SERVICE_TYPES)?;
+}
+
+fn check_service(_fqn: &str, body: &mut Map<String, Value>) -> Result<()> {
+    one_of("serviceType", body.get("serviceType").unwrap_or(&Value::Null), DATABASE_SERVICE_TYPES)
+}
+
+/// Columns (with their FQNs), table type, constraints and the view's SQL.
+fn check_table(fqn: &str, body: &mut Map<String, Value>) -> Result<()> {
+    let columns = body.get("columns").ok_or_else(|| bad("columns must not be null"))?;
+    let columns = normalize_columns(fqn, columns, "columns")?;
+    if let Some(tt) = body.get("tableType") {
+        one_of("tableType", tt, TABLE_TYPES)?;
     }
-    if t.kind.name == TABLE.name {
-        let columns = body.get("columns").ok_or_else(|| bad("columns must not be null"))?;
-        let columns = normalize_columns(fqn, columns, "columns")?;
-        if let Some(tt) = body.get("tableType") {
-            one_of("tableType", tt, TABLE_TYPES)?;
-        }
-        if let Some(c) = body.get("tableConstraints") {
-            check_table_constraints(c, &columns)?;
-        }
-        if let Some(v) = body.get("schemaDefinition") {
-            string_field("schemaDefinition", v)?;
-        }
-        body.insert("columns".into(), columns);
+    if let Some(c) = body.get("tableConstraints") {
+        check_table_constraints(c, &columns)?;
     }
-    if t.kind.name == STORED_PROCEDURE.name {
-        let code = body.get("storedProcedureCode").ok_or_else(|| bad("storedProcedureCode must not be null"))?;
-        let code = code.as_object().ok_or_else(|| bad("storedProcedureCode must be an object"))?;
-        known_fields("StoredProcedureCode", code, &["language", "code"])?;
-        if let Some(v) = body.get("storedProcedureType") {
-            one_of("storedProcedureType", v, STORED_PROCEDURE_TYPES)?;
-        }
+    if let Some(v) = body.get("schemaDefinition") {
+        string_field("schemaDefinition", v)?;
+    }
+    body.insert("columns".into(), columns);
+    Ok(())
+}
+
+fn check_stored_procedure(_fqn: &str, body: &mut Map<String, Value>) -> Result<()> {
+    let code = body.get("storedProcedureCode").ok_or_else(|| bad("storedProcedureCode must not be null"))?;
+    let code = code.as_object().ok_or_else(|| bad("storedProcedureCode must be an object"))?;
+    known_fields("StoredProcedureCode", code, &["language", "code"])?;
+    if let Some(v) = body.get("storedProcedureType") {
+        one_of("storedProcedureType", v, STORED_PROCEDURE_TYPES)?;
     }
     Ok(())
+}
+
+/// The `TagLabel`s of an entity body: its own and its columns' (at any depth).
+fn tag_labels(body: &Map<String, Value>) -> Vec<&Value> {
+    fn of_columns<'a>(columns: Option<&'a Value>, labels: &mut Vec<&'a Value>) {
+        for column in columns.and_then(Value::as_array).into_iter().flatten() {
+            labels.extend(column.get("tags").and_then(Value::as_array).into_iter().flatten());
+            of_columns(column.get("children"), labels);
+        }
+    }
+    let mut labels: Vec<&Value> = body.get("tags").and_then(Value::as_array).into_iter().flatten().collect();
+    of_columns(body.get("columns"), &mut labels);
+    labels
 }
 
 /// FQNs of the containers of an entity, outermost first.
@@ -550,8 +711,56 @@ impl Catalog {
         Ok(())
     }
 
-    /// Turns a create request into a draft: checks fields, resolves the container and owners,
-    /// builds the FQN and the references to the containers.
+    /// The entities a reference field lists, as references: names or ids as the type's create
+    /// request gives them, or references (objects with an `id`) as a patch gives them.
+    async fn resolve_references(&self, r: &Reference, listed: &Value) -> Result<Value> {
+        let mut refs = vec![];
+        for item in array_of(r.field, listed)? {
+            let entity = match (item.as_str(), item.get("id").and_then(Value::as_str)) {
+                (Some(name), _) if r.by_name => self.get_by_name(r.kind, name, Include::NonDeleted).await?,
+                (Some(id), _) | (None, Some(id)) => self.get(r.kind, id, Include::NonDeleted).await?,
+                (None, None) => return Err(bad(format!("{} must hold {} {}", r.field, r.kind.name, if r.by_name { "names" } else { "ids" }))),
+            };
+            refs.push(self.reference(r.kind, &entity));
+        }
+        Ok(Value::Array(refs))
+    }
+
+    /// Every tag label must name an existing tag (glossaries are not part of ferrometa's catalog
+    /// yet, so a glossary term never exists).
+    async fn check_tag_labels(&self, body: &Map<String, Value>) -> Result<()> {
+        for label in tag_labels(body) {
+            let tag_fqn = label["tagFQN"].as_str().unwrap_or_default();
+            if label["source"] == json!("Glossary") {
+                return Err(not_found("glossaryTerm", &shown(tag_fqn)));
+            }
+            self.get_by_name(&TAG, tag_fqn, Include::NonDeleted).await?;
+        }
+        Ok(())
+    }
+
+    /// The container named by a create request: the entity it names by FQN, and that the other
+    /// container fields of the request name containers of that one.
+    async fn container(&self, t: &AssetType, req: &mut Map<String, Value>) -> Result<Option<(&'static str, &'static EntityKind, Value)>> {
+        let Some(&(field, kind)) = t.containers.iter().find(|(f, _)| req.contains_key(*f)) else { return Ok(None) };
+        let named = |req: &mut Map<String, Value>, f: &str, k: &EntityKind| {
+            req.remove(f).and_then(|v| v.as_str().map(str::to_string)).ok_or_else(|| bad(format!("{f} must be the FQN of a {}", k.name)))
+        };
+        let container = self.get_by_name(kind, &named(req, field, kind)?, Include::NonDeleted).await?;
+        for &(outer, outer_kind) in t.containers.iter().filter(|(f, _)| *f != field) {
+            if req.contains_key(outer) {
+                let outer_fqn = named(req, outer, outer_kind)?;
+                if container[outer]["fullyQualifiedName"].as_str().map(str::to_lowercase) != Some(outer_fqn.to_lowercase()) {
+                    let inner_fqn = container["fullyQualifiedName"].as_str().unwrap_or_default();
+                    return Err(bad(format!("{field} {} is not in the {outer} {}", shown(inner_fqn), shown(&outer_fqn))));
+                }
+            }
+        }
+        Ok(Some((field, kind, container)))
+    }
+
+    /// Turns a create request into a draft: checks fields, resolves the container, owners and
+    /// references, builds the FQN and the references to the containers.
     pub async fn asset_draft(&self, t: &'static AssetType, request: Value) -> Result<Draft> {
         let Value::Object(mut req) = request else { return Err(bad("the request body must be a JSON object")) };
         req.retain(|_, v| !v.is_null());
@@ -566,31 +775,29 @@ impl Catalog {
         req.remove("domain");
         req.remove("dataProducts");
         req.remove("name");
-        let (fqn, parent_fqn) = match t.parent {
+        let (fqn, parent_fqn) = match self.container(t, &mut req).await? {
             None => (quote(&name), None),
-            Some((field, parent_kind)) => {
-                let parent_name = req.remove(field).and_then(|v| v.as_str().map(str::to_string)).ok_or_else(|| bad(format!("{field} must be the FQN of a {}", parent_kind.name)))?;
-                let parent = self.get_by_name(parent_kind, &parent_name, Include::NonDeleted).await?;
-                let parent_fqn = parent["fullyQualifiedName"].as_str().unwrap_or_default().to_string();
-                req.insert(field.into(), self.reference(parent_kind, &parent));
-                // The containers above the parent, copied from it.
-                for above in ["service", "database"] {
-                    if above != field && let Some(r) = parent.get(above).filter(|v| !v.is_null()) {
+            Some((field, kind, container)) => {
+                let container_fqn = container["fullyQualifiedName"].as_str().unwrap_or_default().to_string();
+                req.insert(field.into(), self.reference(kind, &container));
+                for &above in t.inherited {
+                    if let Some(r) = container.get(above).filter(|v| !v.is_null()) {
                         req.insert(above.into(), r.clone());
                     }
                 }
-                if parent_kind.name == DATABASE_SERVICE.name {
-                    req.insert("serviceType".into(), parent["serviceType"].clone());
-                } else if let Some(st) = parent.get("serviceType").filter(|v| !v.is_null()) {
-                    req.insert("serviceType".into(), st.clone());
-                }
-                (format!("{parent_fqn}.{}", quote(&name)), Some(parent_fqn))
+                (format!("{container_fqn}.{}", quote(&name)), Some(container_fqn))
             }
         };
         if let Some(owners) = req.get("owners").cloned() {
             req.insert("owners".into(), self.resolve_owners(&owners).await?);
         }
+        for r in t.references {
+            if let Some(listed) = req.get(r.field).cloned() {
+                req.insert(r.field.into(), self.resolve_references(r, &listed).await?);
+            }
+        }
         check_body(t, &fqn, &mut req)?;
+        self.check_tag_labels(&req).await?;
         Ok(Draft { kind: t.kind, name, fqn, parent_fqn, body: req })
     }
 
@@ -652,7 +859,8 @@ impl Catalog {
         let mut doc = old.clone();
         json_patch::patch(&mut doc, patch).map_err(|e| bad(format!("JSON patch cannot be applied: {e}")))?;
         let Value::Object(mut body) = doc else { return Err(bad("the patched entity is not an object")) };
-        for f in ["id", "name", "fullyQualifiedName", "service", "database", "databaseSchema", "serviceType"] {
+        let containers = t.containers.iter().map(|(f, _)| *f);
+        for f in ["id", "name", "fullyQualifiedName"].into_iter().chain(containers).chain(t.inherited.iter().copied()) {
             if body.get(f) != old.get(f) {
                 return Err(bad(format!("the field {f} cannot be changed with PATCH")));
             }
@@ -664,12 +872,20 @@ impl Catalog {
         {
             body.insert("owners".into(), self.resolve_owners(&owners).await?);
         }
+        for r in t.references {
+            if let Some(listed) = body.get(r.field).filter(|v| !v.is_null()).cloned()
+                && Some(&listed) != old.get(r.field)
+            {
+                body.insert(r.field.into(), self.resolve_references(r, &listed).await?);
+            }
+        }
         if let (Some(new_conn), Some(old_conn)) = (body.get_mut("connection"), old.get("connection")) {
             unmask_secrets(new_conn, old_conn);
         }
         let fqn = old["fullyQualifiedName"].as_str().unwrap_or_default().to_string();
         check_body(t, &fqn, &mut body)?;
-        let parent = fqn::parent(&fqn).filter(|_| t.parent.is_some());
+        self.check_tag_labels(&body).await?;
+        let parent = fqn::parent(&fqn).filter(|_| !t.containers.is_empty());
         let entity = self.update(t.kind, &old, body, parent, actor).await?;
         self.index_asset(t, &entity).await?;
         Ok(entity)
@@ -682,28 +898,39 @@ impl Catalog {
             return Err(bad("limit must be between 0 and 1000000"));
         }
         let page = self.store().list_entities_under(t.kind.name, container, include, limit, after, before).await?;
-        let data = page.rows.iter().map(|r| serde_json::from_str(&r.json).map_err(|e| CatalogError::Internal(format!("stored {} is not JSON: {e}", r.id)))).collect::<Result<_>>()?;
+        let data = page.rows.iter().map(|r| self.entity_of(r)).collect::<Result<_>>()?;
         Ok(Page { data, before: page.before, after: page.after, total: page.total })
+    }
+
+    /// The rows of the entities a container holds (at any depth), outermost first. Entities of
+    /// other type families may share the FQN prefix (a service and a classification both named
+    /// `pii`): only the types this type contains count.
+    async fn contents(&self, t: &AssetType, fqn: &str) -> Result<Vec<ferrometa_store::EntityRow>> {
+        let types = t.content_types();
+        Ok(self.store().descendants(fqn).await?.into_iter().filter(|r| types.contains(&r.entity_type.as_str())).collect())
     }
 
     /// DELETE: soft (a new version marked deleted) or hard (gone, with its history). A
     /// container with contents needs `recursive`, which deletes the contents the same way.
+    /// Entities the system relies on (`allowDelete: false`, e.g. the bootstrap roles) stay.
     pub async fn delete_asset(&self, t: &'static AssetType, id: &str, hard: bool, recursive: bool, actor: &str) -> Result<Value> {
         let entity = self.get(t.kind, id, if hard { Include::All } else { Include::NonDeleted }).await?;
         let fqn = entity["fullyQualifiedName"].as_str().unwrap_or_default().to_string();
-        if !recursive && self.store().has_descendants(&fqn, hard).await? {
+        if entity["allowDelete"] == json!(false) {
+            return Err(bad(format!("System entity [{}] of type {} can not be deleted.", shown(&fqn), t.kind.name)));
+        }
+        let contents = self.contents(t, &fqn).await?;
+        if !recursive && contents.iter().any(|row| hard || !row.deleted) {
             return Err(bad(format!("{} is not empty", t.kind.name)));
         }
-        if recursive {
-            // Innermost first, so no container is ever left holding live contents.
-            for row in self.store().descendants(&fqn).await?.iter().rev() {
-                let Some(child) = asset_type(&row.entity_type) else { continue };
-                if hard {
-                    self.delete(child.kind, &row.id, true, actor).await?;
-                    self.store().forget_indexes(&row.id).await?;
-                } else if !row.deleted {
-                    self.delete(child.kind, &row.id, false, actor).await?;
-                }
+        // Innermost first, so no container is ever left holding live contents.
+        for row in contents.iter().rev() {
+            let Some(child) = asset_type(&row.entity_type) else { continue };
+            if hard {
+                self.delete(child.kind, &row.id, true, actor).await?;
+                self.store().forget_indexes(&row.id).await?;
+            } else if !row.deleted {
+                self.delete(child.kind, &row.id, false, actor).await?;
             }
         }
         let deleted = self.delete(t.kind, id, hard, actor).await?;
@@ -713,21 +940,21 @@ impl Catalog {
         Ok(deleted)
     }
 
-    /// Restores a soft-deleted asset and the contents deleted with it; its container must not
+    /// Restores a soft-deleted asset and the contents deleted with it; its containers must not
     /// be deleted.
     pub async fn restore_asset(&self, t: &'static AssetType, id: &str, actor: &str) -> Result<Value> {
         let entity = self.get(t.kind, id, Include::All).await?;
         let fqn = entity["fullyQualifiedName"].as_str().unwrap_or_default().to_string();
-        if let Some((field, parent_kind)) = t.parent
-            && entity[field]["deleted"] == json!(true)
-        {
-            let parent_id = entity[field]["id"].as_str().unwrap_or_default();
-            if self.get(parent_kind, parent_id, Include::Deleted).await.is_ok() {
-                return Err(bad(format!("Cannot restore {} {fqn}: its {field} is deleted; restore that first", t.kind.name)));
+        for &(field, container_kind) in t.containers {
+            if entity[field]["deleted"] == json!(true) {
+                let container_id = entity[field]["id"].as_str().unwrap_or_default();
+                if self.get(container_kind, container_id, Include::Deleted).await.is_ok() {
+                    return Err(bad(format!("Cannot restore {} {fqn}: its {field} is deleted; restore that first", t.kind.name)));
+                }
             }
         }
         let restored = self.restore(t.kind, id, actor).await?;
-        for row in self.store().descendants(&fqn).await? {
+        for row in self.contents(t, &fqn).await? {
             if row.deleted && let Some(child) = asset_type(&row.entity_type) {
                 self.restore(child.kind, &row.id, actor).await?;
             }

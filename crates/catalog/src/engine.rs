@@ -2,6 +2,8 @@
 //! create-or-update without a new version when nothing changed, lookups by id and FQN, cursor
 //! lists, JSON Patch, soft/hard delete with restore, and versions with change descriptions.
 
+use std::sync::Arc;
+
 use serde_json::{Map, Value, json};
 
 use crate::error::{CatalogError, Result, not_found};
@@ -59,14 +61,20 @@ pub struct Page {
     pub total: i64,
 }
 
+/// Encryption at rest for the secrets inside entities (service connection passwords, tokens,
+/// ...). The server supplies one keyed with the install's secret key; the catalog stays free of
+/// key handling.
+pub trait SecretCipher: Send + Sync {
+    fn seal(&self, plaintext: &str) -> std::result::Result<String, String>;
+    fn open(&self, sealed: &str) -> std::result::Result<String, String>;
+}
+
 #[derive(Clone)]
 pub struct Catalog {
     store: Store,
     base_url: String,
-}
-
-fn parse(row: &EntityRow) -> Result<Value> {
-    serde_json::from_str(&row.json).map_err(|e| CatalogError::Internal(format!("stored {} {} is not valid JSON: {e}", row.entity_type, row.id)))
+    /// Without one (catalog tests), secrets are stored as given.
+    cipher: Option<Arc<dyn SecretCipher>>,
 }
 
 fn version_of(v: &Value) -> f64 {
@@ -106,7 +114,37 @@ fn diff(old: &Value, new: &Map<String, Value>) -> Changes {
 
 impl Catalog {
     pub fn new(store: Store, base_url: &str) -> Catalog {
-        Catalog { store, base_url: base_url.trim_end_matches('/').to_string() }
+        Catalog { store, base_url: base_url.trim_end_matches('/').to_string(), cipher: None }
+    }
+
+    /// Stores the secrets of entities encrypted with `cipher`.
+    pub fn with_secret_cipher(self, cipher: Arc<dyn SecretCipher>) -> Catalog {
+        Catalog { cipher: Some(cipher), ..self }
+    }
+
+    /// The entity a stored row holds, its secrets decrypted.
+    pub(crate) fn entity_of(&self, row: &EntityRow) -> Result<Value> {
+        self.entity_from_json(&row.json).map_err(|e| CatalogError::Internal(format!("stored {} {}: {e}", row.entity_type, row.id)))
+    }
+
+    fn entity_from_json(&self, stored: &str) -> Result<Value> {
+        let mut entity: Value = serde_json::from_str(stored).map_err(|e| CatalogError::Internal(format!("not valid JSON: {e}")))?;
+        if let Some(cipher) = &self.cipher {
+            crate::data::open_secrets(&mut entity, cipher.as_ref())?;
+        }
+        Ok(entity)
+    }
+
+    /// The JSON text stored for an entity, its secrets encrypted.
+    fn stored_json(&self, entity: &Value) -> Result<String> {
+        match &self.cipher {
+            Some(cipher) => {
+                let mut sealed = entity.clone();
+                crate::data::seal_secrets(&mut sealed, cipher.as_ref())?;
+                Ok(serde_json::to_string(&sealed)?)
+            }
+            None => Ok(serde_json::to_string(entity)?),
+        }
     }
 
     pub fn store(&self) -> &Store {
@@ -143,7 +181,7 @@ impl Catalog {
             parent_fqn,
             deleted: entity["deleted"].as_bool().unwrap_or(false),
             updated_at: entity["updatedAt"].as_i64().unwrap_or_else(now_ms),
-            json: serde_json::to_string(entity)?,
+            json: self.stored_json(entity)?,
         })
     }
 
@@ -172,7 +210,7 @@ impl Catalog {
         match self.store.entity_by_fqn(draft.kind.name, &draft.fqn).await? {
             None => Ok((self.create(draft, actor).await?, true)),
             Some(row) => {
-                let old = parse(&row)?;
+                let old = self.entity_of(&row)?;
                 let mut merged = old.as_object().cloned().unwrap_or_default();
                 for (k, v) in draft.body.into_iter().filter(|(k, _)| !SYSTEM_FIELDS.contains(&k.as_str())) {
                     merged.insert(k, v);
@@ -220,20 +258,20 @@ impl Catalog {
 
     pub async fn get(&self, kind: &EntityKind, id: &str, include: Include) -> Result<Value> {
         match self.store.entity_by_id(kind.name, id).await? {
-            Some(row) if Self::visible(&row, include) => parse(&row),
+            Some(row) if Self::visible(&row, include) => self.entity_of(&row),
             _ => Err(not_found(kind.name, id)),
         }
     }
 
     pub async fn get_by_name(&self, kind: &EntityKind, fqn: &str, include: Include) -> Result<Value> {
         match self.store.entity_by_fqn(kind.name, fqn).await? {
-            Some(row) if Self::visible(&row, include) => parse(&row),
+            Some(row) if Self::visible(&row, include) => self.entity_of(&row),
             _ => Err(not_found(kind.name, fqn)),
         }
     }
 
     pub async fn find_by_secondary_key(&self, kind: &EntityKind, key: &str) -> Result<Option<Value>> {
-        self.store.entity_by_secondary_key(kind.name, &key.to_lowercase()).await?.as_ref().map(parse).transpose()
+        self.store.entity_by_secondary_key(kind.name, &key.to_lowercase()).await?.as_ref().map(|row| self.entity_of(row)).transpose()
     }
 
     pub async fn list(&self, kind: &EntityKind, parent_fqn: Option<&str>, include: Include, limit: i64, after: Option<&str>, before: Option<&str>) -> Result<Page> {
@@ -241,7 +279,7 @@ impl Catalog {
             return Err(CatalogError::BadRequest("limit must be between 0 and 1000000".into()));
         }
         let page = self.store.list_entities(kind.name, parent_fqn, include, limit, after, before).await?;
-        Ok(Page { data: page.rows.iter().map(parse).collect::<Result<_>>()?, before: page.before, after: page.after, total: page.total })
+        Ok(Page { data: page.rows.iter().map(|row| self.entity_of(row)).collect::<Result<_>>()?, before: page.before, after: page.after, total: page.total })
     }
 
     /// Applies an RFC 6902 patch; system fields and the name cannot be patched.
@@ -262,7 +300,8 @@ impl Catalog {
     /// Soft delete: marks deleted (a new major version); hard delete removes the row.
     pub async fn delete(&self, kind: &EntityKind, id: &str, hard: bool, actor: &str) -> Result<Value> {
         let row = self.store.entity_by_id(kind.name, id).await?.ok_or_else(|| not_found(kind.name, id))?;
-        let mut entity = parse(&row)?;
+        let mut entity = self.entity_of(&row)?;
+        let previous = version_of(&entity);
         if hard {
             self.store.delete_entity(id).await?;
             entity["deleted"] = json!(true);
@@ -271,13 +310,13 @@ impl Catalog {
         if row.deleted {
             return Ok(entity);
         }
-        let version = version_of(&entity).floor() + 1.0;
+        let version = previous.floor() + 1.0;
         entity["deleted"] = json!(true);
         entity["version"] = json!(version);
         entity["updatedAt"] = json!(now_ms());
         entity["updatedBy"] = json!(actor);
-        entity["changeDescription"] = json!({"fieldsAdded": [], "fieldsUpdated": [{"name": "deleted", "oldValue": "false", "newValue": "true"}], "fieldsDeleted": [], "previousVersion": version_of(&parse(&row)?)});
-        let new_row = EntityRow { deleted: true, json: serde_json::to_string(&entity)?, updated_at: now_ms(), ..row };
+        entity["changeDescription"] = json!({"fieldsAdded": [], "fieldsUpdated": [{"name": "deleted", "oldValue": "false", "newValue": "true"}], "fieldsDeleted": [], "previousVersion": previous});
+        let new_row = EntityRow { deleted: true, json: self.stored_json(&entity)?, updated_at: now_ms(), ..row };
         self.store.update_entity(&new_row).await?;
         self.store.put_entity_version(id, &format!("{version:.1}"), &new_row.json).await?;
         Ok(entity)
@@ -285,7 +324,7 @@ impl Catalog {
 
     pub async fn restore(&self, kind: &EntityKind, id: &str, actor: &str) -> Result<Value> {
         let row = self.store.entity_by_id(kind.name, id).await?.ok_or_else(|| not_found(kind.name, id))?;
-        let old = parse(&row)?;
+        let old = self.entity_of(&row)?;
         if !row.deleted {
             return Ok(old);
         }
@@ -295,7 +334,7 @@ impl Catalog {
         entity["version"] = json!(version);
         entity["updatedAt"] = json!(now_ms());
         entity["updatedBy"] = json!(actor);
-        let new_row = EntityRow { deleted: false, json: serde_json::to_string(&entity)?, updated_at: now_ms(), ..row };
+        let new_row = EntityRow { deleted: false, json: self.stored_json(&entity)?, updated_at: now_ms(), ..row };
         self.store.update_entity(&new_row).await?;
         self.store.put_entity_version(id, &format!("{version:.1}"), &new_row.json).await?;
         Ok(entity)
@@ -306,7 +345,8 @@ impl Catalog {
         self.get(kind, id, Include::All).await?;
         let mut versions = self.store.entity_versions(id).await?;
         versions.sort_by(|a, b| b.0.parse::<f64>().unwrap_or(0.0).total_cmp(&a.0.parse::<f64>().unwrap_or(0.0)));
-        Ok(json!({"entityType": kind.name, "versions": versions.into_iter().map(|(_, j)| j).collect::<Vec<_>>()}))
+        let versions = versions.into_iter().map(|(_, stored)| Ok(self.entity_from_json(&stored)?.to_string())).collect::<Result<Vec<_>>>()?;
+        Ok(json!({"entityType": kind.name, "versions": versions}))
     }
 
     pub async fn version(&self, kind: &EntityKind, id: &str, version: &str) -> Result<Value> {
@@ -314,7 +354,7 @@ impl Catalog {
         let versions = self.store.entity_versions(id).await?;
         let found = versions.into_iter().find(|(v, _)| v.parse::<f64>().is_ok_and(|v| (v - wanted).abs() < 1e-9));
         match found {
-            Some((_, json)) => Ok(serde_json::from_str(&json)?),
+            Some((_, stored)) => self.entity_from_json(&stored),
             None => Err(not_found(&format!("{} version", kind.name), &format!("{id} {version}"))),
         }
     }

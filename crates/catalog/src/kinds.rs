@@ -15,3 +15,8 @@ pub static TABLE: EntityKind = EntityKind { name: "table", collection: "tables",
 pub static STORED_PROCEDURE: EntityKind = EntityKind { name: "storedProcedure", collection: "storedProcedures", secondary_key: None, differ: None };
 pub static TEST_CONNECTION_DEFINITION: EntityKind =
     EntityKind { name: "testConnectionDefinition", collection: "services/testConnectionDefinitions", secondary_key: None, differ: None };
+
+// Governance (see `crate::governance`).
+pub static POLICY: EntityKind = EntityKind { name: "policy", collection: "policies", secondary_key: None, differ: None };
+pub static CLASSIFICATION: EntityKind = EntityKind { name: "classification", collection: "classifications", secondary_key: None, differ: None };
+pub static TAG: EntityKind = EntityKind { name: "tag", collection: "tags", secondary_key: None, differ: None };

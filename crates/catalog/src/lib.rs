@@ -1,13 +1,15 @@
-//! The catalog: OpenMetadata entities (users, bots, roles, ...) with their JSON shapes, FQNs,
-//! versions and JSON Patch, over the store. No HTTP and no token logic in here.
+//! The catalog: OpenMetadata entities (users, bots, teams, roles, policies, tags, data assets,
+//! ...) with their JSON shapes, FQNs, versions and JSON Patch, over the store. No HTTP and no
+//! token logic in here.
 
 pub mod data;
 pub mod email;
 pub mod engine;
 pub mod error;
 pub mod fqn;
+pub mod governance;
 pub mod kinds;
 pub mod users;
 
-pub use engine::{Catalog, Changes, Draft, EntityKind, Page};
+pub use engine::{Catalog, Changes, Draft, EntityKind, Page, SecretCipher};
 pub use error::{CatalogError, Result};

@@ -11,6 +11,18 @@ use crate::fqn::{EntityName, quote};
 use crate::kinds::{BOT, ROLE, USER};
 use ferrometa_store::Include;
 
+/// Every field of OpenMetadata's `User` (what `fields=` may name).
+pub const USER_FIELDS: &[&str] = &[
+    "id", "name", "fullyQualifiedName", "description", "externalId", "displayName", "version", "updatedAt", "updatedBy", "email", "href", "timezone", "isBot",
+    "isAdmin", "authenticationMechanism", "profile", "teams", "defaultPersona", "personas", "owns", "follows", "changeDescription", "incrementalChangeDescription",
+    "deleted", "roles", "inheritedRoles", "isEmailVerified", "domains", "lastLoginTime", "lastActivityTime",
+];
+/// The relations of a user, shown only when `fields=` asks for them.
+pub const USER_RELATIONS: &[&str] = &["teams", "roles", "inheritedRoles", "owns", "follows", "personas", "defaultPersona", "domains"];
+/// Every field of OpenMetadata's `Bot`; its bot user is always shown.
+pub const BOT_FIELDS: &[&str] =
+    &["id", "name", "fullyQualifiedName", "displayName", "description", "botUser", "provider", "version", "updatedAt", "updatedBy", "href", "changeDescription", "incrementalChangeDescription", "deleted", "domains"];
+
 /// OpenMetadata's `CreateUser` (the fields ferrometa acts on; others are kept as given).
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
@@ -148,7 +160,8 @@ impl Catalog {
         self.create(Draft { kind: &BOT, name: name.as_str().into(), fqn: quote(name.as_str()), parent_fqn: None, body }, actor).await
     }
 
-    /// Creates a role with the given name unless it exists; returns it.
+    /// Creates a role with the given name unless it exists; returns it. The server relies on
+    /// these roles, so they cannot be deleted.
     pub async fn ensure_role(&self, name: &str, description: &str) -> Result<Value> {
         match self.get_by_name(&ROLE, &quote(name), Include::All).await {
             Ok(r) => Ok(r),
@@ -157,6 +170,8 @@ impl Catalog {
                 body.insert("displayName".into(), json!(name));
                 body.insert("description".into(), json!(description));
                 body.insert("policies".into(), json!([]));
+                body.insert("provider".into(), json!("system"));
+                body.insert("allowDelete".into(), json!(false));
                 match self.create(Draft { kind: &ROLE, name: name.into(), fqn: quote(name), parent_fqn: None, body }, "system").await {
                     // Another replica created it first.
                     Err(CatalogError::AlreadyExists) => self.get_by_name(&ROLE, &quote(name), Include::All).await,

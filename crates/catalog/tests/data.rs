@@ -232,3 +232,39 @@ async fn test_connection_definitions_are_seeded_once() {
     })
     .await;
 }
+
+/// Stands in for the server's AES-GCM box: reversible, and no secret survives in clear.
+struct Reversing;
+
+impl ferrometa_catalog::SecretCipher for Reversing {
+    fn seal(&self, plaintext: &str) -> Result<String, String> {
+        Ok(plaintext.chars().rev().collect())
+    }
+    fn open(&self, sealed: &str) -> Result<String, String> {
+        Ok(sealed.chars().rev().collect())
+    }
+}
+
+#[tokio::test]
+async fn connection_secrets_are_stored_sealed_and_read_back_in_clear() {
+    for (store, _dir) in fresh_stores().await {
+        let c = Catalog::new(store.clone(), "http://localhost:8585/").with_secret_cipher(std::sync::Arc::new(Reversing));
+        let service = |password: &str| json!({"name": "vault", "serviceType": "Mysql", "connection": {"config": {"type": "Mysql", "username": "u", "authType": {"password": password}}}});
+        let (svc, _) = c.put_asset(&DATABASE_SERVICES, service("p4ssw0rd"), "bot").await.unwrap();
+        assert_eq!(svc["connection"]["config"]["authType"]["password"], json!("p4ssw0rd"));
+        let (changed, _) = c.put_asset(&DATABASE_SERVICES, service("n3wpass"), "bot").await.unwrap();
+        assert_eq!(changed["version"], json!(0.2));
+        let raw = store.entity_by_fqn("databaseService", "vault").await.unwrap().unwrap().json;
+        assert!(!raw.contains("n3wpass") && !raw.contains("p4ssw0rd") && raw.contains("sealed:"), "{raw}");
+        let id = svc["id"].as_str().unwrap();
+        for (_, stored) in store.entity_versions(id).await.unwrap() {
+            assert!(!stored.contains("p4ssw0rd") && !stored.contains("n3wpass"), "{stored}");
+        }
+        let read = c.get_by_name(&ferrometa_catalog::kinds::DATABASE_SERVICE, "vault", Include::NonDeleted).await.unwrap();
+        assert_eq!((read["connection"]["config"]["authType"]["password"].clone(), read["connection"]["config"]["username"].clone()), (json!("n3wpass"), json!("u")));
+        let history = c.versions(&ferrometa_catalog::kinds::DATABASE_SERVICE, id).await.unwrap();
+        assert!(history["versions"][1].as_str().unwrap().contains("p4ssw0rd"), "versions read back in clear");
+        let (same, _) = c.put_asset(&DATABASE_SERVICES, service("n3wpass"), "bot").await.unwrap();
+        assert_eq!(same["version"], json!(0.2), "the same secret again is no change");
+    }
+}

@@ -211,11 +211,18 @@ async fn connection_secrets_are_for_bots_only() {
     assert_eq!((status, same["version"].clone()), (StatusCode::OK, json!(0.1)));
     let (_, as_bot) = s.get("/api/v1/services/databaseServices/name/warehouse", Some(&bot)).await;
     assert_eq!(as_bot["connection"]["config"]["authType"]["password"], json!("s3cret"));
-    update["connection"]["config"]["authType"]["password"] = json!("n3w");
+    update["connection"]["config"]["authType"]["password"] = json!("n3w-passw0rd");
     let (_, changed) = s.call(Method::PUT, "/api/v1/services/databaseServices", Some(&bot), Some(update)).await;
-    assert_eq!((changed["version"].clone(), changed["connection"]["config"]["authType"]["password"].clone()), (json!(0.2), json!("n3w")));
+    assert_eq!((changed["version"].clone(), changed["connection"]["config"]["authType"]["password"].clone()), (json!(0.2), json!("n3w-passw0rd")));
     let (_, history) = s.get(&format!("/api/v1/services/databaseServices/{}/versions", svc["id"].as_str().unwrap()), Some(&admin)).await;
-    assert!(history["versions"].as_array().unwrap().iter().all(|v| !v.as_str().unwrap().contains("s3cret") && !v.as_str().unwrap().contains("n3w")));
+    assert!(history["versions"].as_array().unwrap().iter().all(|v| !v.as_str().unwrap().contains("s3cret") && !v.as_str().unwrap().contains("n3w-passw0rd")));
+    // At rest the secrets are encrypted, in the entity and in every version.
+    let store = ferrometa_store::Store::open_sqlite(&s.data_dir.join("ferrometa.db")).await.unwrap();
+    let raw = store.entity_by_fqn("databaseService", "warehouse").await.unwrap().unwrap().json;
+    assert!(raw.contains("sealed:") && !raw.contains("n3w-passw0rd") && raw.contains("\"etl\""), "{raw}");
+    for (_, stored) in store.entity_versions(svc["id"].as_str().unwrap()).await.unwrap() {
+        assert!(!stored.contains("s3cret") && !stored.contains("n3w-passw0rd"), "{stored}");
+    }
     s.stop().await;
 }
 
@@ -301,6 +308,204 @@ async fn client_mistakes_are_openmetadata_errors_never_500() {
     for ops in [json!([{"op": "replace", "path": "/nope/deeper", "value": 1}]), json!({"not": "a patch"}), json!([{"op": "replace", "path": "/fullyQualifiedName", "value": "x.y"}])] {
         let (status, body) = patch(&s, &format!("/api/v1/tables/{id}"), &bot, ops.clone()).await;
         assert_eq!((status, body["code"].clone()), (StatusCode::BAD_REQUEST, json!(400)), "{ops}: {body}");
+    }
+    s.stop().await;
+}
+
+/// Classification `PII` with tags `PII.Sensitive`, `PII.Sensitive.Email` (nested) and
+/// `PII."v1.2"` (a dotted name), created by the ingestion bot.
+async fn pii_tags(s: &TestServer, bot: &str) -> Value {
+    let (status, pii) = s.call(Method::POST, "/api/v1/classifications", Some(bot), Some(json!({"name": "PII", "description": "Personal data"}))).await;
+    assert_eq!(status, StatusCode::CREATED, "{pii}");
+    let (status, again) = s.call(Method::PUT, "/api/v1/classifications", Some(bot), Some(json!({"name": "PII", "description": "Personal data"}))).await;
+    assert_eq!((status, again["version"].clone()), (StatusCode::OK, json!(0.1)));
+    for (request, fqn) in [
+        (json!({"name": "Sensitive", "description": "s", "classification": "PII"}), "PII.Sensitive"),
+        (json!({"name": "Email", "description": "e", "classification": "PII", "parent": "PII.Sensitive"}), "PII.Sensitive.Email"),
+        (json!({"name": "v1.2", "description": "v", "classification": "pii"}), "PII.\"v1.2\""),
+    ] {
+        let (status, tag) = s.call(Method::PUT, "/api/v1/tags", Some(bot), Some(request)).await;
+        assert_eq!((status, tag["fullyQualifiedName"].clone()), (StatusCode::CREATED, json!(fqn)), "{tag}");
+        assert_eq!(tag["classification"]["id"], pii["id"]);
+    }
+    pii
+}
+
+async fn governance_round_trip(s: &TestServer) {
+    let admin = s.admin_token().await;
+    let (_, bot) = s.ingestion_bot(&admin).await;
+    let pii = pii_tags(s, &bot).await;
+
+    // Tags: by nested FQN, listed under their classification with cursors, checked parents.
+    let (status, email) = s.get("/api/v1/tags/name/pii.sensitive.email", Some(&admin)).await;
+    assert_eq!((status, email["parent"]["fullyQualifiedName"].clone()), (StatusCode::OK, json!("PII.Sensitive")));
+    let (_, first) = s.get("/api/v1/tags?classification=PII&limit=2", Some(&admin)).await;
+    assert_eq!(first["paging"]["total"], json!(3));
+    let (_, rest) = s.get(&format!("/api/v1/tags?classification=PII&limit=2&after={}", first["paging"]["after"].as_str().unwrap()), Some(&admin)).await;
+    let names: Vec<&str> = first["data"].as_array().unwrap().iter().chain(rest["data"].as_array().unwrap()).map(|t| t["fullyQualifiedName"].as_str().unwrap()).collect();
+    assert_eq!(names, ["PII.\"v1.2\"", "PII.Sensitive", "PII.Sensitive.Email"]);
+    let (_, children) = s.get("/api/v1/tags?parent=PII.Sensitive", Some(&admin)).await;
+    assert_eq!(children["paging"]["total"], json!(1));
+    s.call(Method::POST, "/api/v1/classifications", Some(&bot), Some(json!({"name": "Tier", "description": "Tiers"}))).await;
+    let (status, body) = s.call(Method::PUT, "/api/v1/tags", Some(&bot), Some(json!({"name": "Gold", "description": "g", "classification": "Tier", "parent": "PII.Sensitive"}))).await;
+    assert_eq!((status, body), (StatusCode::BAD_REQUEST, json!({"code": 400, "message": "parent PII.Sensitive is not in the classification Tier"})));
+    let (status, body) = s.call(Method::PUT, "/api/v1/tags", Some(&bot), Some(json!({"name": "Gold", "description": "g", "classification": "Nope"}))).await;
+    assert_eq!((status, body["message"].clone()), (StatusCode::NOT_FOUND, json!("classification instance for Nope not found")));
+
+    // Policies with rules, roles naming policies, teams naming users and roles: admins only.
+    let policy = json!({"name": "ReadAll", "description": "Read everything",
+                        "rules": [{"name": "view", "effect": "allow", "operations": ["ViewAll"], "resources": ["all"]}]});
+    let (status, _) = s.call(Method::POST, "/api/v1/policies", Some(&bot), Some(policy.clone())).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "bots do not write policies");
+    let (status, created) = s.call(Method::POST, "/api/v1/policies", Some(&admin), Some(policy)).await;
+    assert_eq!((status, created["rules"][0]["fullyQualifiedName"].clone()), (StatusCode::CREATED, json!("ReadAll.view")), "{created}");
+    let (status, body) = s.call(Method::POST, "/api/v1/policies", Some(&admin), Some(json!({"name": "Bad", "rules": [{"name": "r", "effect": "perhaps", "operations": ["ViewAll"], "resources": ["all"]}]}))).await;
+    assert_eq!((status, body["code"].clone()), (StatusCode::BAD_REQUEST, json!(400)), "{body}");
+    let (status, role) = s.call(Method::PUT, "/api/v1/roles", Some(&admin), Some(json!({"name": "Reader", "policies": ["ReadAll"]}))).await;
+    assert_eq!((status, role["policies"][0]["id"].clone()), (StatusCode::CREATED, created["id"].clone()), "{role}");
+    let (status, body) = s.call(Method::PUT, "/api/v1/roles", Some(&admin), Some(json!({"name": "Ghost", "policies": ["NoSuchPolicy"]}))).await;
+    assert_eq!((status, body["message"].clone()), (StatusCode::NOT_FOUND, json!("policy instance for NoSuchPolicy not found")));
+    let (_, plain) = s.get("/api/v1/roles/name/Reader", Some(&admin)).await;
+    assert!(plain.get("policies").is_none(), "relations only with fields=: {plain}");
+    let (_, with_policies) = s.get("/api/v1/roles/name/Reader?fields=policies", Some(&admin)).await;
+    assert_eq!(with_policies["policies"][0]["fullyQualifiedName"], json!("ReadAll"));
+    let (status, _) = s.get("/api/v1/roles?limit=100", Some(&bot)).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, ingestion_role) = s.get("/api/v1/roles/name/IngestionBotRole", Some(&admin)).await;
+    let (status, body) = s.call(Method::DELETE, &format!("/api/v1/roles/{}", ingestion_role["id"].as_str().unwrap()), Some(&admin), None).await;
+    assert_eq!((status, body["code"].clone()), (StatusCode::BAD_REQUEST, json!(400)), "the bootstrap roles stay: {body}");
+    let (_, admin_user) = s.get("/api/v1/users/name/admin", Some(&admin)).await;
+    let team = json!({"name": "Data Platform", "teamType": "Group", "users": [admin_user["id"]], "defaultRoles": [role["id"]]});
+    let (status, team) = s.call(Method::POST, "/api/v1/teams", Some(&admin), Some(team)).await;
+    assert_eq!(status, StatusCode::CREATED, "{team}");
+    assert_eq!((team["users"][0]["name"].clone(), team["defaultRoles"][0]["name"].clone()), (json!("admin"), json!("Reader")));
+    let (status, patched) = patch(s, &format!("/api/v1/teams/{}", team["id"].as_str().unwrap()), &admin, json!([{"op": "add", "path": "/description", "value": "Owns the warehouse"}])).await;
+    assert_eq!((status, patched["version"].clone()), (StatusCode::OK, json!(0.2)), "{patched}");
+    let (status, _) = s.call(Method::POST, "/api/v1/teams", Some(&admin), Some(json!({"name": "Squad", "teamType": "Squad"}))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    // Tables may carry only tags that exist.
+    hierarchy(s, &bot).await;
+    let mut tagged = create_table("customers");
+    tagged["columns"][1]["tags"] = json!([{"tagFQN": "PII.Sensitive.Email", "source": "Classification", "labelType": "Manual", "state": "Confirmed"}]);
+    let (status, t) = s.call(Method::PUT, "/api/v1/tables", Some(&bot), Some(tagged.clone())).await;
+    assert_eq!(status, StatusCode::CREATED, "{t}");
+    tagged["tags"] = json!([{"tagFQN": "PII.Nope", "source": "Classification", "labelType": "Manual", "state": "Confirmed"}]);
+    let (status, body) = s.call(Method::PUT, "/api/v1/tables", Some(&bot), Some(tagged)).await;
+    assert_eq!((status, body), (StatusCode::NOT_FOUND, json!({"code": 404, "message": "tag instance for PII.Nope not found"})));
+    let (status, _) = patch(s, &format!("/api/v1/tables/{}", t["id"].as_str().unwrap()), &bot, json!([{"op": "add", "path": "/tags", "value": [{"tagFQN": "Tier.Nope", "source": "Classification", "labelType": "Manual", "state": "Confirmed"}]}])).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // A classification with tags is deleted recursively, and only its tags go with it (the
+    // service `pii` shares the FQN prefix).
+    let svc = json!({"name": "pii", "serviceType": "Mysql", "connection": {"config": {"type": "Mysql", "username": "u", "hostPort": "h:3306"}}});
+    s.call(Method::PUT, "/api/v1/services/databaseServices", Some(&bot), Some(svc)).await;
+    let (status, _) = s.call(Method::PUT, "/api/v1/databases", Some(&bot), Some(json!({"name": "crm", "service": "pii"}))).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let pii_id = pii["id"].as_str().unwrap();
+    let (status, body) = s.call(Method::DELETE, &format!("/api/v1/classifications/{pii_id}"), Some(&bot), None).await;
+    assert_eq!((status, body["message"].clone()), (StatusCode::BAD_REQUEST, json!("classification is not empty")));
+    let (status, _) = s.call(Method::DELETE, &format!("/api/v1/classifications/{pii_id}?recursive=true"), Some(&bot), None).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = s.get("/api/v1/tags/name/PII.Sensitive.Email", Some(&admin)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, restored) = s.call(Method::PUT, "/api/v1/classifications/restore", Some(&bot), Some(json!({"id": pii_id}))).await;
+    assert_eq!((status, restored["deleted"].clone()), (StatusCode::OK, json!(false)));
+    let (status, _) = s.get("/api/v1/tags/name/PII.Sensitive.Email", Some(&admin)).await;
+    assert_eq!(status, StatusCode::OK, "restored with its classification");
+    let (status, _) = s.call(Method::DELETE, "/api/v1/classifications/name/PII?recursive=true&hardDelete=true", Some(&bot), None).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = s.get("/api/v1/tags/name/PII.Sensitive?include=all", Some(&admin)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = s.get("/api/v1/databases/name/pii.crm", Some(&admin)).await;
+    assert_eq!(status, StatusCode::OK, "the service's database is not the classification's content");
+}
+
+#[tokio::test]
+async fn teams_roles_policies_classifications_and_tags() {
+    let s = TestServer::start(&[]).await;
+    governance_round_trip(&s).await;
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn teams_roles_policies_classifications_and_tags_on_postgres() {
+    let Some(s) = TestServer::start_postgres(&[]).await else { return };
+    governance_round_trip(&s).await;
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn readers_cannot_write_tags_or_teams() {
+    let s = TestServer::start(&[]).await;
+    let admin = s.admin_token().await;
+    let rita = reader(&s, &admin).await;
+    for (path, body) in [
+        ("/api/v1/classifications", json!({"name": "PII", "description": "d"})),
+        ("/api/v1/tags", json!({"name": "x", "description": "d", "classification": "PII"})),
+        ("/api/v1/teams", json!({"name": "t", "teamType": "Group"})),
+        ("/api/v1/roles", json!({"name": "r", "policies": []})),
+    ] {
+        let (status, answer) = s.call(Method::PUT, path, Some(&rita), Some(body)).await;
+        assert_eq!((status, answer["code"].clone()), (StatusCode::FORBIDDEN, json!(403)), "{path}");
+    }
+    let (status, _) = s.get("/api/v1/roles", Some(&rita)).await;
+    assert_eq!(status, StatusCode::OK, "reads are for everyone signed in");
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn fields_select_the_relations_a_response_carries() {
+    let s = TestServer::start(&[]).await;
+    let admin = s.admin_token().await;
+    let (_, bot) = s.ingestion_bot(&admin).await;
+    hierarchy(&s, &bot).await;
+    pii_tags(&s, &bot).await;
+    let (_, admin_user) = s.get("/api/v1/users/name/admin", Some(&admin)).await;
+    let mut request = create_table("orders");
+    request["owners"] = json!([{"id": admin_user["id"], "type": "user"}]);
+    request["tags"] = json!([{"tagFQN": "PII.Sensitive", "source": "Classification", "labelType": "Manual", "state": "Confirmed"}]);
+    request["tableType"] = json!("View");
+    request["schemaDefinition"] = json!("CREATE VIEW orders AS SELECT 1");
+    let (status, t) = s.call(Method::PUT, "/api/v1/tables", Some(&bot), Some(request)).await;
+    assert_eq!(status, StatusCode::CREATED, "{t}");
+    // Columns, constraints and a view's SQL are always there (the client reads them without
+    // fields=).
+    let keys = |v: &Value| ["owners", "tags", "schemaDefinition", "tableConstraints", "columns"].map(|k| v.get(k).is_some());
+    let id = t["id"].as_str().unwrap();
+    for (query, expected) in [
+        ("", [false, false, true, true, true]),
+        ("?fields=owners", [true, false, true, true, true]),
+        ("?fields=owners,tags", [true, true, true, true, true]),
+        ("?fields=*", [true, true, true, true, true]),
+    ] {
+        let (status, by_id) = s.get(&format!("/api/v1/tables/{id}{query}"), Some(&admin)).await;
+        assert_eq!((status, keys(&by_id)), (StatusCode::OK, expected), "{query}: {by_id}");
+        let (_, by_name) = s.get(&format!("/api/v1/tables/name/warehouse.sales.public.orders{query}"), Some(&admin)).await;
+        assert_eq!(keys(&by_name), expected, "{query}");
+        let (_, list) = s.get(&format!("/api/v1/tables{}{}", if query.is_empty() { "?" } else { query }, "&limit=5"), Some(&admin)).await;
+        assert_eq!(keys(&list["data"][0]), expected, "{query}");
+    }
+    assert_eq!(t["owners"][0]["name"], json!("admin"), "writes answer with every field");
+    // Users, bots and test-connection definitions select fields the same way.
+    assert!(admin_user.get("roles").is_none() && admin_user.get("teams").is_none(), "{admin_user}");
+    let (_, with_roles) = s.get("/api/v1/users/name/admin?fields=roles,teams", Some(&admin)).await;
+    assert!(with_roles["roles"].is_array() && with_roles["teams"].is_array(), "{with_roles}");
+    let (_, users) = s.get("/api/v1/users?fields=roles&limit=100", Some(&admin)).await;
+    assert!(users["data"].as_array().unwrap().iter().all(|u| u["roles"].is_array()), "{users}");
+    let (status, _) = s.get("/api/v1/bots/name/ingestion-bot?fields=botUser", Some(&admin)).await;
+    assert_eq!(status, StatusCode::OK);
+    for path in [
+        "/api/v1/tables/name/warehouse.sales.public.orders?fields=owners,nope",
+        "/api/v1/tables?fields=nope",
+        "/api/v1/tags?fields=nope",
+        "/api/v1/users/name/admin?fields=nope",
+        "/api/v1/users?fields=nope",
+        "/api/v1/bots?fields=nope",
+        "/api/v1/services/testConnectionDefinitions/name/SQLite.testConnectionDefinition?fields=nope",
+    ] {
+        let (status, body) = s.get(path, Some(&admin)).await;
+        assert_eq!((status, body), (StatusCode::BAD_REQUEST, json!({"code": 400, "message": "Invalid field name nope"})), "{path}");
     }
     s.stop().await;
 }

@@ -8,7 +8,7 @@ use ferrometa_auth::keys::{self, KeyDir, KeySet};
 use ferrometa_auth::password::random_password;
 use ferrometa_auth::secret::SecretBox;
 use ferrometa_auth::{AuthService, TokenExpiry};
-use ferrometa_catalog::{Catalog, CatalogError};
+use ferrometa_catalog::{Catalog, CatalogError, SecretCipher};
 use ferrometa_catalog::kinds::{BOT, USER};
 use ferrometa_catalog::users::{CreateBot, CreateUser};
 use ferrometa_config::{AdminPrincipal, Config, DatabaseUrl, Provider};
@@ -98,13 +98,28 @@ pub async fn assemble_state(config: Config, store: Store, keys: KeySet) -> Resul
     if let Some(jwks) = auth.verifier().remote_jwks() {
         jwks.prefetch();
     }
-    let catalog = Catalog::new(store.clone(), &base_url(&config));
+    let connection_secrets = ConnectionSecrets(SecretBox::open(&config.fernet_key, &config.data_dir)?);
+    let catalog = Catalog::new(store.clone(), &base_url(&config)).with_secret_cipher(Arc::new(connection_secrets));
     let callers = moka::sync::Cache::builder().max_capacity(10_000).time_to_live(CALLER_CACHE_TTL).build();
     let sessions = Arc::new(crate::session::SessionManager::new(config.clone(), store.clone(), auth.clone(), catalog.clone()));
     let sign_in_limiter = Arc::new(crate::ratelimit::SignInLimiter::new(config.authentication.sign_in_starts_per_minute));
     let state = AppState { config, store, catalog, auth, keys, started_at_ms: ferrometa_store::now_ms(), callers, sessions, sign_in_limiter };
     bootstrap(&state).await?;
     Ok(state)
+}
+
+/// Service connection secrets are stored encrypted with the install's secret key, like bot
+/// tokens.
+struct ConnectionSecrets(SecretBox);
+
+impl SecretCipher for ConnectionSecrets {
+    fn seal(&self, plaintext: &str) -> Result<String, String> {
+        self.0.seal(plaintext).map_err(|e| e.to_string())
+    }
+
+    fn open(&self, sealed: &str) -> Result<String, String> {
+        self.0.open_sealed(sealed).map_err(|e| e.to_string())
+    }
 }
 
 fn deleted_admin_setting(name: &str) -> String {

@@ -1,30 +1,34 @@
-//! `/api/v1/bots` and `/api/v1/roles` (read side for the UI and the Python client).
+//! `/api/v1/bots`.
 
 use axum::Extension;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use ferrometa_catalog::kinds::{BOT, ROLE};
-use ferrometa_catalog::users::CreateBot;
+use ferrometa_catalog::kinds::BOT;
+use ferrometa_catalog::users::{BOT_FIELDS, CreateBot};
 use serde_json::Value;
 
 use crate::access::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Body, Query};
-use crate::routes::common::{DeleteParams, GetParams, ListParams, include, list_of};
+use crate::routes::common::{DeleteParams, Fields, GetParams, ListParams, include, list_of, with_fields};
 use crate::state::AppState;
 
+const FIELDS: Fields = (BOT_FIELDS, &[]);
+
 pub async fn list(State(s): State<AppState>, Query(q): Query<ListParams>) -> ApiResult<Json<Value>> {
-    list_of(&s, &BOT, q).await
+    list_of(&s, &BOT, FIELDS, q).await
 }
 
 pub async fn get(State(s): State<AppState>, Path(id): Path<String>, Query(q): Query<GetParams>) -> ApiResult<Json<Value>> {
-    Ok(Json(s.catalog.get(&BOT, &id, include(q.include.as_deref())?).await?))
+    let bot = s.catalog.get(&BOT, &id, include(q.include.as_deref())?).await?;
+    Ok(Json(with_fields(FIELDS, q.fields.as_deref(), bot)?))
 }
 
 pub async fn get_by_name(State(s): State<AppState>, Path(name): Path<String>, Query(q): Query<GetParams>) -> ApiResult<Json<Value>> {
-    Ok(Json(s.catalog.get_by_name(&BOT, &ferrometa_catalog::fqn::quote(&name), include(q.include.as_deref())?).await?))
+    let bot = s.catalog.get_by_name(&BOT, &ferrometa_catalog::fqn::quote(&name), include(q.include.as_deref())?).await?;
+    Ok(Json(with_fields(FIELDS, q.fields.as_deref(), bot)?))
 }
 
 pub async fn create(State(s): State<AppState>, Extension(caller): Extension<Caller>, Body(req): Body<CreateBot>) -> ApiResult<impl IntoResponse> {
@@ -66,12 +70,4 @@ pub async fn delete(State(s): State<AppState>, Extension(caller): Extension<Call
     let deleted = s.catalog.delete(&BOT, &id, q.hard_delete.unwrap_or(false), &caller.name).await?;
     s.store.audit(&caller.name, "bot.delete", name, "").await?;
     Ok(Json(deleted))
-}
-
-pub async fn list_roles(State(s): State<AppState>, Query(q): Query<ListParams>) -> ApiResult<Json<Value>> {
-    list_of(&s, &ROLE, q).await
-}
-
-pub async fn role_by_name(State(s): State<AppState>, Path(name): Path<String>) -> ApiResult<Json<Value>> {
-    Ok(Json(s.catalog.get_by_name(&ROLE, &ferrometa_catalog::fqn::quote(&name), ferrometa_store::Include::NonDeleted).await?))
 }

@@ -1,6 +1,7 @@
 //! Pieces shared by the entity routes: list parameters, `include`, paging bodies.
 
 use axum::Json;
+use ferrometa_catalog::data::{omitted_fields, without_fields};
 use ferrometa_catalog::{EntityKind, Page};
 use ferrometa_store::Include;
 use serde::Deserialize;
@@ -15,15 +16,12 @@ pub struct ListParams {
     pub before: Option<String>,
     pub after: Option<String>,
     pub include: Option<String>,
-    /// Accepted for compatibility; every field is always returned.
-    #[allow(dead_code)]
     pub fields: Option<String>,
 }
 
 #[derive(Debug, Deserialize, Default)]
 pub struct GetParams {
     pub include: Option<String>,
-    #[allow(dead_code)]
     pub fields: Option<String>,
 }
 
@@ -82,10 +80,21 @@ pub fn page_body(page: Page) -> Value {
     json!({"data": page.data, "paging": paging})
 }
 
+/// The fields of an entity type: all of them (what `fields=` may name) and the relations a
+/// response carries only when `fields=` names them.
+pub type Fields = (&'static [&'static str], &'static [&'static str]);
+
+/// An entity as a get endpoint answers it for `fields=`.
+pub fn with_fields((known, optional): Fields, requested: Option<&str>, entity: Value) -> ApiResult<Value> {
+    Ok(without_fields(entity, &omitted_fields(known, optional, requested)?))
+}
+
 /// A list endpoint of any entity type.
-pub async fn list_of(s: &AppState, kind: &EntityKind, q: ListParams) -> ApiResult<Json<Value>> {
+pub async fn list_of(s: &AppState, kind: &EntityKind, (known, optional): Fields, q: ListParams) -> ApiResult<Json<Value>> {
+    let omitted = omitted_fields(known, optional, q.fields.as_deref())?;
     let after = decode_cursor(q.after.as_deref())?;
     let before = decode_cursor(q.before.as_deref())?;
-    let page = s.catalog.list(kind, None, include(q.include.as_deref())?, limit(q.limit)?, after.as_deref(), before.as_deref()).await?;
+    let mut page = s.catalog.list(kind, None, include(q.include.as_deref())?, limit(q.limit)?, after.as_deref(), before.as_deref()).await?;
+    page.data = page.data.into_iter().map(|e| without_fields(e, &omitted)).collect();
     Ok(Json(page_body(page)))
 }

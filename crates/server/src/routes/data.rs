@@ -1,7 +1,9 @@
-//! Data-asset endpoints, one generic set of handlers per type: `/api/v1/services/databaseServices`,
-//! `/api/v1/databases`, `/api/v1/databaseSchemas`, `/api/v1/tables`, `/api/v1/storedProcedures`
-//! (create, create-or-update, get by id and name, lists with container filters, JSON Patch,
-//! soft/hard/recursive delete, restore, versions), and the read-only test-connection
+//! Entity endpoints, one generic set of handlers per type: the data assets
+//! (`/api/v1/services/databaseServices`, `/api/v1/databases`, `/api/v1/databaseSchemas`,
+//! `/api/v1/tables`, `/api/v1/storedProcedures`) and the governance entities (`/api/v1/teams`,
+//! `/api/v1/roles`, `/api/v1/policies`, `/api/v1/classifications`, `/api/v1/tags`): create,
+//! create-or-update, get by id and name with `fields=`, lists with container filters, JSON
+//! Patch, soft/hard/recursive delete, restore, versions. Also the read-only test-connection
 //! definitions. Service connections show secrets to bots only (the ingestion bot needs them).
 
 use axum::Extension;
@@ -9,7 +11,8 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use ferrometa_catalog::data::{self, AssetType};
+use ferrometa_catalog::data::{self, AssetType, without_fields};
+use ferrometa_catalog::governance;
 use ferrometa_catalog::kinds::TEST_CONNECTION_DEFINITION;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -17,7 +20,7 @@ use serde_json::{Value, json};
 use crate::access::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Body, Query};
-use crate::routes::common::{GetParams, ListParams, decode_cursor, include, limit, list_of, page_body};
+use crate::routes::common::{Fields, GetParams, ListParams, decode_cursor, include, limit, list_of, page_body, with_fields};
 use crate::state::AppState;
 
 /// One asset type, as a type parameter of the generic handlers.
@@ -41,6 +44,11 @@ asset!(Databases, data::DATABASES);
 asset!(DatabaseSchemas, data::DATABASE_SCHEMAS);
 asset!(Tables, data::TABLES);
 asset!(StoredProcedures, data::STORED_PROCEDURES);
+asset!(Teams, governance::TEAMS);
+asset!(Roles, governance::ROLES);
+asset!(Policies, governance::POLICIES);
+asset!(Classifications, governance::CLASSIFICATIONS);
+asset!(Tags, governance::TAGS);
 
 /// Secrets of service connections are for bots (and an unauthenticated development server).
 pub fn shown_to(caller: &Caller, mut entity: Value) -> Value {
@@ -57,12 +65,13 @@ pub struct AssetListParams {
     pub before: Option<String>,
     pub after: Option<String>,
     pub include: Option<String>,
-    /// Accepted for compatibility; every field is always returned.
-    #[allow(dead_code)]
     pub fields: Option<String>,
     pub service: Option<String>,
     pub database: Option<String>,
     pub database_schema: Option<String>,
+    pub classification: Option<String>,
+    /// A tag's parent tag.
+    pub parent: Option<String>,
 }
 
 impl AssetListParams {
@@ -73,6 +82,8 @@ impl AssetListParams {
             "databaseSchema" => self.database_schema.clone(),
             "database" => self.database.clone(),
             "service" => self.service.clone(),
+            "classification" => self.classification.clone(),
+            "parent" => self.parent.clone(),
             _ => None,
         })
     }
@@ -99,22 +110,27 @@ pub async fn list<A: Asset>(State(s): State<AppState>, Extension(caller): Extens
     let after = decode_cursor(q.after.as_deref())?;
     let before = decode_cursor(q.before.as_deref())?;
     let container = q.container(t);
+    let omitted = t.omitted_fields(q.fields.as_deref())?;
     let mut page = s
         .catalog
         .list_assets(t, container.as_deref(), include(q.include.as_deref())?, limit(q.limit)?, after.as_deref(), before.as_deref())
         .await?;
-    page.data = page.data.into_iter().map(|e| shown_to(&caller, e)).collect();
+    page.data = page.data.into_iter().map(|e| shown_to(&caller, without_fields(e, &omitted))).collect();
     Ok(Json(page_body(page)))
 }
 
 pub async fn get<A: Asset>(State(s): State<AppState>, Extension(caller): Extension<Caller>, Path(id): Path<String>, Query(q): Query<GetParams>) -> ApiResult<Json<Value>> {
-    let entity = s.catalog.get(A::asset().kind, &id, include(q.include.as_deref())?).await?;
-    Ok(Json(shown_to(&caller, entity)))
+    let t = A::asset();
+    let omitted = t.omitted_fields(q.fields.as_deref())?;
+    let entity = s.catalog.get(t.kind, &id, include(q.include.as_deref())?).await?;
+    Ok(Json(shown_to(&caller, without_fields(entity, &omitted))))
 }
 
 pub async fn get_by_name<A: Asset>(State(s): State<AppState>, Extension(caller): Extension<Caller>, Path(fqn): Path<String>, Query(q): Query<GetParams>) -> ApiResult<Json<Value>> {
-    let entity = s.catalog.get_by_name(A::asset().kind, &fqn, include(q.include.as_deref())?).await?;
-    Ok(Json(shown_to(&caller, entity)))
+    let t = A::asset();
+    let omitted = t.omitted_fields(q.fields.as_deref())?;
+    let entity = s.catalog.get_by_name(t.kind, &fqn, include(q.include.as_deref())?).await?;
+    Ok(Json(shown_to(&caller, without_fields(entity, &omitted))))
 }
 
 pub async fn create<A: Asset>(State(s): State<AppState>, Extension(caller): Extension<Caller>, Body(req): Body<Value>) -> ApiResult<impl IntoResponse> {
@@ -178,22 +194,26 @@ pub async fn version<A: Asset>(State(s): State<AppState>, Extension(caller): Ext
 
 // --- test connection definitions (seeded at start-up, read-only) ---
 
+const TEST_CONNECTION_FIELDS: Fields = (data::TEST_CONNECTION_DEFINITION_FIELDS, &[]);
+
 pub async fn list_test_connections(State(s): State<AppState>, Query(q): Query<ListParams>) -> ApiResult<Json<Value>> {
-    list_of(&s, &TEST_CONNECTION_DEFINITION, q).await
+    list_of(&s, &TEST_CONNECTION_DEFINITION, TEST_CONNECTION_FIELDS, q).await
 }
 
 pub async fn test_connection(State(s): State<AppState>, Path(id): Path<String>, Query(q): Query<GetParams>) -> ApiResult<Json<Value>> {
-    Ok(Json(s.catalog.get(&TEST_CONNECTION_DEFINITION, &id, include(q.include.as_deref())?).await?))
+    let definition = s.catalog.get(&TEST_CONNECTION_DEFINITION, &id, include(q.include.as_deref())?).await?;
+    Ok(Json(with_fields(TEST_CONNECTION_FIELDS, q.fields.as_deref(), definition)?))
 }
 
 /// By `<ServiceType>.testConnectionDefinition` (what the client asks for) or by the bare name.
 pub async fn test_connection_by_name(State(s): State<AppState>, Path(name): Path<String>, Query(q): Query<GetParams>) -> ApiResult<Json<Value>> {
     let include = include(q.include.as_deref())?;
-    match s.catalog.get_by_name(&TEST_CONNECTION_DEFINITION, &name, include).await {
+    let definition = match s.catalog.get_by_name(&TEST_CONNECTION_DEFINITION, &name, include).await {
         Err(ferrometa_catalog::CatalogError::NotFound(_)) if !name.to_lowercase().ends_with(".testconnectiondefinition") => {
             let fqn = format!("{}.testConnectionDefinition", ferrometa_catalog::fqn::quote(&name));
-            s.catalog.get_by_name(&TEST_CONNECTION_DEFINITION, &fqn, include).await.map(Json).map_err(|_| ApiError::not_found(format!("testConnectionDefinition instance for {name} not found")))
+            s.catalog.get_by_name(&TEST_CONNECTION_DEFINITION, &fqn, include).await.map_err(|_| ApiError::not_found(format!("testConnectionDefinition instance for {name} not found")))?
         }
-        other => Ok(Json(other?)),
-    }
+        other => other?,
+    };
+    Ok(Json(with_fields(TEST_CONNECTION_FIELDS, q.fields.as_deref(), definition)?))
 }

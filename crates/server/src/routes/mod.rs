@@ -9,8 +9,11 @@ pub mod search;
 pub mod system;
 pub mod users;
 
+use std::collections::HashSet;
+use std::sync::{Mutex, OnceLock, PoisonError};
+
 use axum::http::Method;
-use axum::routing::{MethodFilter, MethodRouter, on};
+use axum::routing::{MethodFilter, MethodRouter, delete, get, on, patch, post, put};
 
 use crate::access::Access::{self, *};
 use crate::state::AppState;
@@ -29,7 +32,7 @@ macro_rules! endpoint {
 }
 
 pub fn endpoints() -> Vec<Endpoint> {
-    vec![
+    let mut endpoints = vec![
         endpoint!(GET, "/api/v1/system/version", Public, system::version),
         endpoint!(GET, "/api/v1/system/config/auth", Public, system::auth_config),
         endpoint!(GET, "/api/v1/system/config/authorizer", Public, system::authorizer_config),
@@ -67,67 +70,64 @@ pub fn endpoints() -> Vec<Endpoint> {
         endpoint!(PATCH, "/api/v1/bots/{id}", Admin, bots::patch),
         endpoint!(DELETE, "/api/v1/bots/{id}", Admin, bots::delete),
         endpoint!(GET, "/api/v1/bots/name/{name}", Authenticated, bots::get_by_name),
-        endpoint!(GET, "/api/v1/roles", Authenticated, bots::list_roles),
-        endpoint!(GET, "/api/v1/roles/name/{name}", Authenticated, bots::role_by_name),
-        endpoint!(GET, "/api/v1/services/databaseServices", Authenticated, data::list::<data::DatabaseServices>),
-        endpoint!(POST, "/api/v1/services/databaseServices", Write, data::create::<data::DatabaseServices>),
-        endpoint!(PUT, "/api/v1/services/databaseServices", Write, data::put::<data::DatabaseServices>),
-        endpoint!(GET, "/api/v1/services/databaseServices/{id}", Authenticated, data::get::<data::DatabaseServices>),
-        endpoint!(PATCH, "/api/v1/services/databaseServices/{id}", Write, data::patch::<data::DatabaseServices>),
-        endpoint!(DELETE, "/api/v1/services/databaseServices/{id}", Write, data::delete::<data::DatabaseServices>),
-        endpoint!(GET, "/api/v1/services/databaseServices/name/{fqn}", Authenticated, data::get_by_name::<data::DatabaseServices>),
-        endpoint!(DELETE, "/api/v1/services/databaseServices/name/{fqn}", Write, data::delete_by_name::<data::DatabaseServices>),
-        endpoint!(PUT, "/api/v1/services/databaseServices/restore", Write, data::restore::<data::DatabaseServices>),
-        endpoint!(GET, "/api/v1/services/databaseServices/{id}/versions", Authenticated, data::versions::<data::DatabaseServices>),
-        endpoint!(GET, "/api/v1/services/databaseServices/{id}/versions/{version}", Authenticated, data::version::<data::DatabaseServices>),
-        endpoint!(GET, "/api/v1/databases", Authenticated, data::list::<data::Databases>),
-        endpoint!(POST, "/api/v1/databases", Write, data::create::<data::Databases>),
-        endpoint!(PUT, "/api/v1/databases", Write, data::put::<data::Databases>),
-        endpoint!(GET, "/api/v1/databases/{id}", Authenticated, data::get::<data::Databases>),
-        endpoint!(PATCH, "/api/v1/databases/{id}", Write, data::patch::<data::Databases>),
-        endpoint!(DELETE, "/api/v1/databases/{id}", Write, data::delete::<data::Databases>),
-        endpoint!(GET, "/api/v1/databases/name/{fqn}", Authenticated, data::get_by_name::<data::Databases>),
-        endpoint!(DELETE, "/api/v1/databases/name/{fqn}", Write, data::delete_by_name::<data::Databases>),
-        endpoint!(PUT, "/api/v1/databases/restore", Write, data::restore::<data::Databases>),
-        endpoint!(GET, "/api/v1/databases/{id}/versions", Authenticated, data::versions::<data::Databases>),
-        endpoint!(GET, "/api/v1/databases/{id}/versions/{version}", Authenticated, data::version::<data::Databases>),
-        endpoint!(GET, "/api/v1/databaseSchemas", Authenticated, data::list::<data::DatabaseSchemas>),
-        endpoint!(POST, "/api/v1/databaseSchemas", Write, data::create::<data::DatabaseSchemas>),
-        endpoint!(PUT, "/api/v1/databaseSchemas", Write, data::put::<data::DatabaseSchemas>),
-        endpoint!(GET, "/api/v1/databaseSchemas/{id}", Authenticated, data::get::<data::DatabaseSchemas>),
-        endpoint!(PATCH, "/api/v1/databaseSchemas/{id}", Write, data::patch::<data::DatabaseSchemas>),
-        endpoint!(DELETE, "/api/v1/databaseSchemas/{id}", Write, data::delete::<data::DatabaseSchemas>),
-        endpoint!(GET, "/api/v1/databaseSchemas/name/{fqn}", Authenticated, data::get_by_name::<data::DatabaseSchemas>),
-        endpoint!(DELETE, "/api/v1/databaseSchemas/name/{fqn}", Write, data::delete_by_name::<data::DatabaseSchemas>),
-        endpoint!(PUT, "/api/v1/databaseSchemas/restore", Write, data::restore::<data::DatabaseSchemas>),
-        endpoint!(GET, "/api/v1/databaseSchemas/{id}/versions", Authenticated, data::versions::<data::DatabaseSchemas>),
-        endpoint!(GET, "/api/v1/databaseSchemas/{id}/versions/{version}", Authenticated, data::version::<data::DatabaseSchemas>),
-        endpoint!(GET, "/api/v1/tables", Authenticated, data::list::<data::Tables>),
-        endpoint!(POST, "/api/v1/tables", Write, data::create::<data::Tables>),
-        endpoint!(PUT, "/api/v1/tables", Write, data::put::<data::Tables>),
-        endpoint!(GET, "/api/v1/tables/{id}", Authenticated, data::get::<data::Tables>),
-        endpoint!(PATCH, "/api/v1/tables/{id}", Write, data::patch::<data::Tables>),
-        endpoint!(DELETE, "/api/v1/tables/{id}", Write, data::delete::<data::Tables>),
-        endpoint!(GET, "/api/v1/tables/name/{fqn}", Authenticated, data::get_by_name::<data::Tables>),
-        endpoint!(DELETE, "/api/v1/tables/name/{fqn}", Write, data::delete_by_name::<data::Tables>),
-        endpoint!(PUT, "/api/v1/tables/restore", Write, data::restore::<data::Tables>),
-        endpoint!(GET, "/api/v1/tables/{id}/versions", Authenticated, data::versions::<data::Tables>),
-        endpoint!(GET, "/api/v1/tables/{id}/versions/{version}", Authenticated, data::version::<data::Tables>),
-        endpoint!(GET, "/api/v1/storedProcedures", Authenticated, data::list::<data::StoredProcedures>),
-        endpoint!(POST, "/api/v1/storedProcedures", Write, data::create::<data::StoredProcedures>),
-        endpoint!(PUT, "/api/v1/storedProcedures", Write, data::put::<data::StoredProcedures>),
-        endpoint!(GET, "/api/v1/storedProcedures/{id}", Authenticated, data::get::<data::StoredProcedures>),
-        endpoint!(PATCH, "/api/v1/storedProcedures/{id}", Write, data::patch::<data::StoredProcedures>),
-        endpoint!(DELETE, "/api/v1/storedProcedures/{id}", Write, data::delete::<data::StoredProcedures>),
-        endpoint!(GET, "/api/v1/storedProcedures/name/{fqn}", Authenticated, data::get_by_name::<data::StoredProcedures>),
-        endpoint!(DELETE, "/api/v1/storedProcedures/name/{fqn}", Write, data::delete_by_name::<data::StoredProcedures>),
-        endpoint!(PUT, "/api/v1/storedProcedures/restore", Write, data::restore::<data::StoredProcedures>),
-        endpoint!(GET, "/api/v1/storedProcedures/{id}/versions", Authenticated, data::versions::<data::StoredProcedures>),
-        endpoint!(GET, "/api/v1/storedProcedures/{id}/versions/{version}", Authenticated, data::version::<data::StoredProcedures>),
         endpoint!(GET, "/api/v1/services/testConnectionDefinitions", Authenticated, data::list_test_connections),
         endpoint!(GET, "/api/v1/services/testConnectionDefinitions/{id}", Authenticated, data::test_connection),
         endpoint!(GET, "/api/v1/services/testConnectionDefinitions/name/{name}", Authenticated, data::test_connection_by_name),
         endpoint!(GET, "/api/v1/search/query", Authenticated, search::query),
         endpoint!(GET, "/api/v1/search/fieldQuery", Authenticated, search::field_query),
+    ];
+    for entity_type in [
+        entity_endpoints::<data::DatabaseServices>(Write),
+        entity_endpoints::<data::Databases>(Write),
+        entity_endpoints::<data::DatabaseSchemas>(Write),
+        entity_endpoints::<data::Tables>(Write),
+        entity_endpoints::<data::StoredProcedures>(Write),
+        entity_endpoints::<data::Teams>(Admin),
+        entity_endpoints::<data::Roles>(Admin),
+        entity_endpoints::<data::Policies>(Admin),
+        // The ingestion bot creates the classifications and tags it finds at the source.
+        entity_endpoints::<data::Classifications>(Write),
+        entity_endpoints::<data::Tags>(Write),
+    ] {
+        endpoints.extend(entity_type);
+    }
+    endpoints
+}
+
+/// The endpoints of one entity type served by the generic handlers of [`data`] under
+/// `/api/v1/<collection>`: reads for any authenticated caller, writes with `write` access.
+pub fn entity_endpoints<T: data::Asset>(write: Access) -> Vec<Endpoint> {
+    let collection = T::asset().kind.collection;
+    let endpoint = |method: Method, suffix: &str, access: Access, router: MethodRouter<AppState>| Endpoint {
+        method,
+        path: route(format!("/api/v1/{collection}{suffix}")),
+        access,
+        router,
+    };
+    vec![
+        endpoint(Method::GET, "", Authenticated, get(data::list::<T>)),
+        endpoint(Method::POST, "", write, post(data::create::<T>)),
+        endpoint(Method::PUT, "", write, put(data::put::<T>)),
+        endpoint(Method::GET, "/{id}", Authenticated, get(data::get::<T>)),
+        endpoint(Method::PATCH, "/{id}", write, patch(data::patch::<T>)),
+        endpoint(Method::DELETE, "/{id}", write, delete(data::delete::<T>)),
+        endpoint(Method::GET, "/name/{fqn}", Authenticated, get(data::get_by_name::<T>)),
+        endpoint(Method::DELETE, "/name/{fqn}", write, delete(data::delete_by_name::<T>)),
+        endpoint(Method::PUT, "/restore", write, put(data::restore::<T>)),
+        endpoint(Method::GET, "/{id}/versions", Authenticated, get(data::versions::<T>)),
+        endpoint(Method::GET, "/{id}/versions/{version}", Authenticated, get(data::version::<T>)),
     ]
+}
+
+/// Route patterns are `&'static str` (the router and the access table keep them); a pattern
+/// built at run time is allocated once per process however often the table is built.
+fn route(pattern: String) -> &'static str {
+    static ROUTES: OnceLock<Mutex<HashSet<&'static str>>> = OnceLock::new();
+    let mut routes = ROUTES.get_or_init(Default::default).lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(known) = routes.get(pattern.as_str()) {
+        return known;
+    }
+    let interned: &'static str = Box::leak(pattern.into_boxed_str());
+    routes.insert(interned);
+    interned
 }

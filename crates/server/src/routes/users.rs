@@ -8,14 +8,14 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use ferrometa_auth::{Account, TokenExpiry};
 use ferrometa_catalog::kinds::USER;
-use ferrometa_catalog::users::CreateUser;
+use ferrometa_catalog::users::{CreateUser, USER_FIELDS, USER_RELATIONS};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::access::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Body, Query};
-use crate::routes::common::{DeleteParams, GetParams, ListParams, include, list_of};
+use crate::routes::common::{DeleteParams, Fields, GetParams, ListParams, include, list_of, with_fields};
 use crate::state::AppState;
 
 /// The auth service's view of a user entity.
@@ -211,16 +211,20 @@ pub async fn group_teams() -> Json<Value> {
 
 // --- users ---
 
+const FIELDS: Fields = (USER_FIELDS, USER_RELATIONS);
+
 pub async fn list(State(s): State<AppState>, Query(q): Query<ListParams>) -> ApiResult<Json<Value>> {
-    list_of(&s, &USER, q).await
+    list_of(&s, &USER, FIELDS, q).await
 }
 
 pub async fn get(State(s): State<AppState>, Path(id): Path<String>, Query(q): Query<GetParams>) -> ApiResult<Json<Value>> {
-    Ok(Json(s.catalog.get(&USER, &id, include(q.include.as_deref())?).await?))
+    let user = s.catalog.get(&USER, &id, include(q.include.as_deref())?).await?;
+    Ok(Json(with_fields(FIELDS, q.fields.as_deref(), user)?))
 }
 
 pub async fn get_by_name(State(s): State<AppState>, Path(name): Path<String>, Query(q): Query<GetParams>) -> ApiResult<Json<Value>> {
-    Ok(Json(s.catalog.get_by_name(&USER, &name.to_lowercase(), include(q.include.as_deref())?).await?))
+    let user = s.catalog.get_by_name(&USER, &name.to_lowercase(), include(q.include.as_deref())?).await?;
+    Ok(Json(with_fields(FIELDS, q.fields.as_deref(), user)?))
 }
 
 /// Admins create any user; a caller without a user creates itself when self-signup is on
