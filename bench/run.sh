@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Runs ferrometa's benchmarks by hand and writes bench/results/{startup,tokens,auth}.md.
+# Runs ferrometa's benchmarks by hand and writes bench/results/{startup,tokens,auth,ingest}.md.
 # Each result is a ratio against a baseline measured in the same run (see bench/README.md).
 #
-#   bench/run.sh                 # all three
+#   bench/run.sh                 # startup, tokens and auth
 #   bench/run.sh tokens auth     # a subset
+#   bench/run.sh ingest          # catalog ingest and reads (PostgreSQL too with FERROMETA_BENCH_POSTGRES_URL)
 #
 # Needs: cargo, openssl, taskset, and wrk (installed with apt-get when missing; needs root).
 # Takes about 3 minutes after the release build. Do not run other heavy work at the same time.
@@ -61,8 +62,11 @@ for b in "${benches[@]}"; do
         auth)
             # Pins itself after minting: server on CPU 0, wrk and in-process figures on CPU 1.
             cmd="$bin/auth --binary $bin/ferrometa --out bench/results/auth.md" ;;
+        ingest)
+            # Pins itself: server on CPU 0, the load on CPU 1.
+            cmd="$bin/ingest --binary $bin/ferrometa --out bench/results/ingest.md" ;;
         *)
-            echo "unknown benchmark $b (startup, tokens, auth)" >&2; exit 2 ;;
+            echo "unknown benchmark $b (startup, tokens, auth, ingest)" >&2; exit 2 ;;
     esac
     wait_for_quiet
     log "$b: $cmd"
