@@ -219,7 +219,14 @@ impl Store {
         let (source, score, order) = match (words.is_empty(), self.backend()) {
             (true, _) => ("entities e WHERE".to_string(), "CAST(0 AS DOUBLE PRECISION)".to_string(), "e.fqn_key"),
             (false, Backend::Sqlite) => (
-                format!("search_index JOIN search_documents d ON d.doc = search_index.rowid JOIN entities e ON e.id = d.id WHERE search_index MATCH {} AND", bind(fts5_query(&words))),
+                // CROSS JOIN fixes SQLite's join order: the full-text match drives the join.
+                // Left to choose, the planner may walk every entity of the types and run the
+                // match once per row.
+                format!(
+                    "search_index CROSS JOIN search_documents d CROSS JOIN entities e \
+                     WHERE search_index MATCH {} AND d.doc = search_index.rowid AND e.id = d.id AND",
+                    bind(fts5_query(&words))
+                ),
                 format!("-{SQLITE_RANK}"),
                 "score DESC, e.fqn_key",
             ),
