@@ -193,6 +193,9 @@ struct Reads {
     searches: Vec<(&'static str, f64, f64, i64)>,
 }
 
+/// The `q` of the i-th search of one kind.
+type QueryText<'a> = Box<dyn Fn(usize) -> String + 'a>;
+
 async fn latencies<F, Fut>(n: usize, mut op: F) -> Result<Vec<f64>>
 where
     F: FnMut(usize) -> Fut,
@@ -244,7 +247,7 @@ async fn measure_reads(api: &Arc<Api>, args: &Args, schemas_done: usize) -> Resu
     let list = list_pages(api, "/api/v1/tables?limit=100", args.pages).await?;
     let list_under = list_pages(api, &format!("/api/v1/tables?database={DATABASE}&limit=100"), args.pages).await?;
     let mut searches = vec![];
-    let kinds: [(&'static str, Box<dyn Fn(usize) -> String>); 3] = [
+    let kinds: [(&'static str, QueryText); 3] = [
         ("exact table name", Box::new(|i| table_name((i * 7919) % schemas_done, i % args.tables_per_schema))),
         ("prefix of 10 schemas (`s012`)", Box::new(|i| schema_name((i * 7919) % schemas_done)[..4].to_string())),
         ("a column name of every table (`amount`)", Box::new(|_| "amount".to_string())),
