@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Runs ferrometa's benchmarks by hand and writes bench/results/{startup,tokens,auth,browser}.md.
+# Runs ferrometa's benchmarks by hand and writes bench/results/{startup,tokens,auth,browser,ingest}.md.
 # Each result is a ratio against a baseline measured in the same run (see bench/README.md).
 #
-#   bench/run.sh                 # all four
+#   bench/run.sh                 # startup, tokens, auth and browser
 #   bench/run.sh tokens auth     # a subset
+#   bench/run.sh ingest          # catalog ingest and reads (PostgreSQL too with FERROMETA_BENCH_POSTGRES_URL)
 #
 # Needs: cargo, openssl, taskset, and wrk (installed with apt-get when missing; needs root).
 # `browser` also needs what e2e/run.sh installs (e2e/.venv with Playwright, Debian's Chromium,
@@ -81,8 +82,11 @@ for b in "${benches[@]}"; do
         browser)
             # Headless Chromium + the Cognito stand-in + one server; not pinned (see the result file).
             cmd="e2e/.venv/bin/python bench/browser.py --binary $bin/ferrometa --out bench/results/browser.md" ;;
+        ingest)
+            # Pins itself: server on CPU 0, the load on CPU 1.
+            cmd="$bin/ingest --binary $bin/ferrometa --out bench/results/ingest.md" ;;
         *)
-            echo "unknown benchmark $b (startup, tokens, auth, browser)" >&2; exit 2 ;;
+            echo "unknown benchmark $b (startup, tokens, auth, browser, ingest)" >&2; exit 2 ;;
     esac
     wait_for_quiet
     log "$b: $cmd"

@@ -558,40 +558,6 @@ pub fn ancestors_of(fqn: &str) -> Vec<String> {
     (1..parts.len()).map(|n| fqn::build(&parts[..n].iter().map(String::as_str).collect::<Vec<_>>())).collect()
 }
 
-/// Lower-case search terms of an entity: words of its name, display name and description, and
-/// of its columns' names; whole names also as `=name:<name>` for exact lookups.
-pub fn search_terms(entity: &Value) -> Vec<String> {
-    const MAX_TERMS: usize = 2000;
-    let mut terms: Vec<String> = vec![];
-    fn add_words(terms: &mut Vec<String>, text: &str, whole: bool) {
-        let lower = text.to_lowercase();
-        if whole && !lower.is_empty() {
-            terms.push(lower.chars().take(100).collect());
-        }
-        for w in lower.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()) {
-            terms.push(w.chars().take(100).collect());
-        }
-    }
-    fn columns(terms: &mut Vec<String>, cols: &Value) {
-        for c in cols.as_array().into_iter().flatten() {
-            add_words(terms, c["name"].as_str().unwrap_or_default(), true);
-            add_words(terms, c["displayName"].as_str().unwrap_or_default(), false);
-            add_words(terms, c["description"].as_str().unwrap_or_default(), false);
-            columns(terms, &c["children"]);
-        }
-    }
-    let name = entity["name"].as_str().unwrap_or_default();
-    terms.push(format!("=name:{}", name.to_lowercase()));
-    add_words(&mut terms, name, true);
-    add_words(&mut terms, entity["displayName"].as_str().unwrap_or_default(), false);
-    add_words(&mut terms, entity["description"].as_str().unwrap_or_default(), false);
-    columns(&mut terms, &entity["columns"]);
-    terms.sort();
-    terms.dedup();
-    terms.truncate(MAX_TERMS);
-    terms
-}
-
 // --- versions of tables: column by column, as OpenMetadata's `updateColumns` ---
 
 fn same_column(a: &Value, b: &Value) -> bool {
@@ -801,12 +767,11 @@ impl Catalog {
         Ok(Draft { kind: t.kind, name, fqn, parent_fqn, body: req })
     }
 
-    /// Hierarchy rows and search terms of a written entity.
+    /// Hierarchy rows of a written entity (the store indexes it for search itself).
     async fn index_asset(&self, t: &AssetType, entity: &Value) -> Result<()> {
         let id = entity["id"].as_str().unwrap_or_default();
         let fqn = entity["fullyQualifiedName"].as_str().unwrap_or_default();
         self.store().put_ancestors(id, t.kind.name, fqn, &ancestors_of(fqn)).await?;
-        self.store().put_search_terms(id, t.kind.name, &search_terms(entity)).await?;
         Ok(())
     }
 
@@ -1061,12 +1026,8 @@ mod tests {
     }
 
     #[test]
-    fn ancestors_and_search_terms() {
+    fn ancestors() {
         assert_eq!(ancestors_of("svc.db.\"s.x\".t"), ["svc", "svc.db", "svc.db.\"s.x\""]);
         assert!(ancestors_of("svc").is_empty());
-        let terms = search_terms(&json!({"name": "Order_Items", "description": "Lines of an order", "columns": [{"name": "unit_price", "dataType": "INT"}]}));
-        for t in ["=name:order_items", "order_items", "order", "items", "lines", "unit_price", "price"] {
-            assert!(terms.contains(&t.to_string()), "{t} in {terms:?}");
-        }
     }
 }

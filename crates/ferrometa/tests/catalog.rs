@@ -268,6 +268,76 @@ async fn test_connection_definitions_and_search() {
     s.stop().await;
 }
 
+/// Full-text search through `/api/v1/search/query`: prefixes, ranking, columns, `index=`,
+/// paging, soft-deleted tables, and query syntax that is never an error.
+async fn full_text_search(s: &TestServer) {
+    let admin = s.admin_token().await;
+    let (_, bot) = s.ingestion_bot(&admin).await;
+    hierarchy(s, &bot).await;
+    for name in ["orders", "customers"] {
+        let (status, _) = s.call(Method::PUT, "/api/v1/tables", Some(&bot), Some(create_table(name))).await;
+        assert_eq!(status, StatusCode::CREATED);
+    }
+    let mut refunds = create_table("refunds");
+    refunds["description"] = json!("Money paid back");
+    refunds["columns"][1] = json!({"name": "reason", "dataType": "VARCHAR", "dataLength": 200, "description": "Why the customer wanted a refund"});
+    let (status, refunds) = s.call(Method::PUT, "/api/v1/tables", Some(&bot), Some(refunds)).await;
+    assert_eq!(status, StatusCode::CREATED, "{refunds}");
+    let search = async |query: &str| {
+        let (status, body) = s.get(&format!("/api/v1/search/query?{query}"), Some(&admin)).await;
+        assert_eq!(status, StatusCode::OK, "{query}: {body}");
+        let fqns: Vec<String> = body["hits"]["hits"].as_array().unwrap().iter().map(|h| h["_source"]["fullyQualifiedName"].as_str().unwrap().to_string()).collect();
+        (body, fqns)
+    };
+
+    let (body, fqns) = search("q=custom&index=table_search_index").await;
+    assert_eq!(fqns, ["warehouse.sales.public.customers", "warehouse.sales.public.orders", "warehouse.sales.public.refunds"], "a prefix; the named table first");
+    assert_eq!(body["hits"]["total"]["value"], json!(3));
+    let hit = &body["hits"]["hits"][0];
+    assert_eq!((hit["_index"].clone(), hit["_source"]["entityType"].clone()), (json!("table_search_index"), json!("table")));
+    assert!(hit["_id"].is_string() && hit["_score"].as_f64().unwrap() > body["hits"]["hits"][1]["_score"].as_f64().unwrap(), "{body}");
+    assert_eq!(body["hits"]["max_score"], hit["_score"]);
+    let (_, fqns) = search("q=refund%20why&index=table_search_index").await;
+    assert_eq!(fqns, ["warehouse.sales.public.refunds"], "a table name and a column description");
+
+    let (_, fqns) = search("q=sales&index=database_search_index").await;
+    assert_eq!(fqns, ["warehouse.sales"]);
+    let (body, _) = search("q=sales&index=all").await;
+    assert_eq!(body["hits"]["total"]["value"], json!(5), "the database by name; the schema and tables by FQN");
+    assert_eq!(body["hits"]["hits"][0]["_index"], json!("database_search_index"));
+    let (page, fqns) = search("q=warehouse&index=table_search_index&from=1&size=1").await;
+    assert_eq!((page["hits"]["total"]["value"].clone(), fqns.len()), (json!(3), 1));
+
+    let (status, _) = s.call(Method::DELETE, &format!("/api/v1/tables/{}", refunds["id"].as_str().unwrap()), Some(&admin), None).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, fqns) = search("q=refund&index=table_search_index").await;
+    assert!(fqns.is_empty(), "soft-deleted tables are not found");
+    let (_, fqns) = search("q=refund&index=table_search_index&deleted=true").await;
+    assert_eq!(fqns, ["warehouse.sales.public.refunds"]);
+
+    for q in ["%22", "*", ":", "-", "(", ")", "%27", "%5C", "name:", "orders%22*", "NEAR(orders", "-orders", "a%20OR", "%E2%80%94"] {
+        search(&format!("q={q}&index=table_search_index")).await;
+    }
+    for bad in ["size=10001", "from=-1", "from=9999&size=2"] {
+        let (status, body) = s.get(&format!("/api/v1/search/query?q=orders&{bad}"), Some(&admin)).await;
+        assert_eq!((status, body["code"].clone()), (StatusCode::BAD_REQUEST, json!(400)), "{bad}");
+    }
+}
+
+#[tokio::test]
+async fn full_text_search_on_sqlite() {
+    let s = TestServer::start(&[]).await;
+    full_text_search(&s).await;
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn full_text_search_on_postgres() {
+    let Some(s) = TestServer::start_postgres(&[]).await else { return };
+    full_text_search(&s).await;
+    s.stop().await;
+}
+
 #[tokio::test]
 async fn client_mistakes_are_openmetadata_errors_never_500() {
     let s = TestServer::start(&[]).await;

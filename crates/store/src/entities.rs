@@ -4,7 +4,7 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use crate::{Result, Store};
+use crate::{Result, Store, search};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct EntityRow {
@@ -44,6 +44,8 @@ pub fn fqn_key(fqn: &str) -> String {
 }
 
 pub(crate) const COLUMNS: &str = "id, entity_type, fqn, secondary_key, parent_fqn_key, deleted, updated_at, json";
+/// [`COLUMNS`] of `entities e` in a join.
+pub(crate) const E_COLUMNS: &str = "e.id, e.entity_type, e.fqn, e.secondary_key, e.parent_fqn_key, e.deleted, e.updated_at, e.json";
 
 pub(crate) fn from_row(r: &AnyRow) -> Result<EntityRow> {
     Ok(EntityRow {
@@ -71,6 +73,34 @@ fn bind_row<'q>(q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>, e
         .bind(&e.json)
 }
 
+/// Keyset paging on an FQN-key column: the condition on `param` (the cursor, or NULL for the
+/// first page) and the scan direction. A `before` cursor scans backwards from it.
+pub(crate) fn cursor_clause(column: &str, param: &str, after: Option<&str>, before: Option<&str>) -> (String, &'static str) {
+    match (after, before) {
+        (_, Some(_)) => (format!(" AND {column} < {param}"), "DESC"),
+        (Some(_), None) => (format!(" AND {column} > {param}"), "ASC"),
+        (None, None) => (format!(" AND {param} IS NULL"), "ASC"),
+    }
+}
+
+/// One page of rows fetched with `limit + 1` in [`cursor_clause`] order, as a [`ListPage`] in
+/// FQN order with the cursors of its neighbours.
+pub(crate) fn finish_page(mut rows: Vec<EntityRow>, limit: i64, after: Option<&str>, before: Option<&str>, total: i64) -> ListPage {
+    let has_more = rows.len() as i64 > limit;
+    rows.truncate(limit.max(0) as usize);
+    if before.is_some() {
+        rows.reverse();
+    }
+    let first = rows.first().map(|r| fqn_key(&r.fqn));
+    let last = rows.last().map(|r| fqn_key(&r.fqn));
+    let (after, before) = match (after, before) {
+        (_, Some(_)) => (last, if has_more { first } else { None }),
+        (Some(_), None) => (if has_more { last } else { None }, first),
+        (None, None) => (if has_more { last } else { None }, None),
+    };
+    ListPage { rows, after, before, total }
+}
+
 pub(crate) fn include_clause(include: Include) -> &'static str {
     match include {
         Include::NonDeleted => " AND deleted = 0",
@@ -80,19 +110,30 @@ pub(crate) fn include_clause(include: Include) -> &'static str {
 }
 
 impl Store {
+    /// Inserts an entity row and its search document.
     pub async fn insert_entity(&self, e: &EntityRow) -> Result<()> {
         let sql = "INSERT INTO entities (id, entity_type, fqn, fqn_key, secondary_key, parent_fqn_key, deleted, updated_at, json) \
                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
-        bind_row(sqlx::query(sql), e).execute(self.pool()).await?;
+        let mut tx = self.pool().begin().await?;
+        bind_row(sqlx::query(sql), e).execute(&mut *tx).await?;
+        search::index_entity(&mut tx, self.backend(), e).await?;
+        tx.commit().await?;
         Ok(())
     }
 
-    /// Replaces the stored row of `e.id`; returns false when there is no such row.
+    /// Replaces the stored row of `e.id` and its search document; returns false when there is
+    /// no such row.
     pub async fn update_entity(&self, e: &EntityRow) -> Result<bool> {
         let sql = "UPDATE entities SET entity_type = $2, fqn = $3, fqn_key = $4, secondary_key = $5, parent_fqn_key = $6, \
                    deleted = $7, updated_at = $8, json = $9 WHERE id = $1";
-        let done = bind_row(sqlx::query(sql), e).execute(self.pool()).await?;
-        Ok(done.rows_affected() > 0)
+        let mut tx = self.pool().begin().await?;
+        let done = bind_row(sqlx::query(sql), e).execute(&mut *tx).await?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        search::index_entity(&mut tx, self.backend(), e).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     pub async fn entity_by_id(&self, entity_type: &str, id: &str) -> Result<Option<EntityRow>> {
@@ -133,39 +174,26 @@ impl Store {
             .fetch_one(self.pool())
             .await?
             .try_get(0)?;
-        let (cursor_clause, order) = match (after, before) {
-            (_, Some(_)) => (" AND fqn_key < $3", "DESC"),
-            (Some(_), None) => (" AND fqn_key > $3", "ASC"),
-            (None, None) => (" AND $3 IS NULL", "ASC"),
-        };
-        let sql = format!("SELECT {COLUMNS} FROM entities WHERE {filter}{cursor_clause} ORDER BY fqn_key {order} LIMIT $4");
-        let cursor = before.or(after).map(str::to_string);
+        let (cursor, order) = cursor_clause("fqn_key", "$3", after, before);
+        let sql = format!("SELECT {COLUMNS} FROM entities WHERE {filter}{cursor} ORDER BY fqn_key {order} LIMIT $4");
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(entity_type)
             .bind(&parent)
-            .bind(&cursor)
+            .bind(before.or(after).map(str::to_string))
             .bind(limit + 1)
             .fetch_all(self.pool())
             .await?;
-        let mut rows = rows.iter().map(from_row).collect::<Result<Vec<_>>>()?;
-        let has_more = rows.len() as i64 > limit;
-        rows.truncate(limit as usize);
-        if before.is_some() {
-            rows.reverse();
-        }
-        let first = rows.first().map(|r| fqn_key(&r.fqn));
-        let last = rows.last().map(|r| fqn_key(&r.fqn));
-        let (after, before) = match (after, before) {
-            (_, Some(_)) => (last, if has_more { first } else { None }),
-            (Some(_), None) => (if has_more { last } else { None }, first),
-            (None, None) => (if has_more { last } else { None }, None),
-        };
-        Ok(ListPage { rows, after, before, total })
+        let rows = rows.iter().map(from_row).collect::<Result<Vec<_>>>()?;
+        Ok(finish_page(rows, limit, after, before, total))
     }
 
+    /// Deletes an entity with its versions and search document.
     pub async fn delete_entity(&self, id: &str) -> Result<bool> {
-        sqlx::query("DELETE FROM entity_versions WHERE id = $1").bind(id).execute(self.pool()).await?;
-        let done = sqlx::query("DELETE FROM entities WHERE id = $1").bind(id).execute(self.pool()).await?;
+        let mut tx = self.pool().begin().await?;
+        sqlx::query("DELETE FROM entity_versions WHERE id = $1").bind(id).execute(&mut *tx).await?;
+        let done = sqlx::query("DELETE FROM entities WHERE id = $1").bind(id).execute(&mut *tx).await?;
+        search::unindex_entity(&mut tx, self.backend(), id).await?;
+        tx.commit().await?;
         Ok(done.rows_affected() > 0)
     }
 

@@ -1,32 +1,12 @@
-//! The containment hierarchy of data assets (service > database > schema > table) and the
-//! search index. Every contained entity has one `entity_ancestors` row per ancestor FQN, so
-//! listing "every table under this database (or schema, or service)" is one index range in FQN
-//! order with the same cursor paging as [`Store::list_entities`]; the search index maps
-//! lower-case terms to entity ids.
+//! The containment hierarchy of data assets (service > database > schema > table). Every
+//! contained entity has one `entity_ancestors` row per ancestor FQN, so listing "every table
+//! under this database (or schema, or service)" is one index range in FQN order with the same
+//! cursor paging as [`Store::list_entities`].
 
 use sqlx::Row;
 
-use crate::entities::{fqn_key, from_row, include_clause};
+use crate::entities::{E_COLUMNS, cursor_clause, finish_page, fqn_key, from_row, include_clause};
 use crate::{EntityRow, Include, ListPage, Result, Store};
-
-const E_COLUMNS: &str = "e.id, e.entity_type, e.fqn, e.secondary_key, e.parent_fqn_key, e.deleted, e.updated_at, e.json";
-
-/// One page of rows fetched with `limit + 1`, in cursor order, turned into a [`ListPage`].
-fn finish_page(mut rows: Vec<EntityRow>, limit: i64, after: Option<&str>, before: Option<&str>, total: i64) -> ListPage {
-    let has_more = rows.len() as i64 > limit;
-    rows.truncate(limit.max(0) as usize);
-    if before.is_some() {
-        rows.reverse();
-    }
-    let first = rows.first().map(|r| fqn_key(&r.fqn));
-    let last = rows.last().map(|r| fqn_key(&r.fqn));
-    let (after, before) = match (after, before) {
-        (_, Some(_)) => (last, if has_more { first } else { None }),
-        (Some(_), None) => (if has_more { last } else { None }, first),
-        (None, None) => (if has_more { last } else { None }, None),
-    };
-    ListPage { rows, after, before, total }
-}
 
 impl Store {
     /// Records the ancestors (FQNs of the containers, outermost first) of an entity; idempotent.
@@ -46,10 +26,10 @@ impl Store {
         Ok(())
     }
 
-    /// Removes the hierarchy and search rows of an entity (after a hard delete).
+    /// Removes the hierarchy rows of an entity (after a hard delete; its search document went
+    /// with its entity row).
     pub async fn forget_indexes(&self, id: &str) -> Result<()> {
         sqlx::query("DELETE FROM entity_ancestors WHERE id = $1").bind(id).execute(self.pool()).await?;
-        sqlx::query("DELETE FROM search_terms WHERE id = $1").bind(id).execute(self.pool()).await?;
         Ok(())
     }
 
@@ -71,12 +51,8 @@ impl Store {
             .fetch_one(self.pool())
             .await?
             .try_get(0)?;
-        let (cursor_clause, order) = match (after, before) {
-            (_, Some(_)) => (" AND a.fqn_key < $3", "DESC"),
-            (Some(_), None) => (" AND a.fqn_key > $3", "ASC"),
-            (None, None) => (" AND $3 IS NULL", "ASC"),
-        };
-        let sql = format!("SELECT {E_COLUMNS} FROM {from} WHERE {filter}{cursor_clause} ORDER BY a.fqn_key {order} LIMIT $4");
+        let (cursor, order) = cursor_clause("a.fqn_key", "$3", after, before);
+        let sql = format!("SELECT {E_COLUMNS} FROM {from} WHERE {filter}{cursor} ORDER BY a.fqn_key {order} LIMIT $4");
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(fqn_key(ancestor_fqn))
             .bind(entity_type)
@@ -104,61 +80,6 @@ impl Store {
         let deleted = if include_deleted { "" } else { " AND e.deleted = 0" };
         let sql = format!("SELECT e.id FROM entity_ancestors a JOIN entities e ON e.id = a.id WHERE a.ancestor_key = $1{deleted} LIMIT 1");
         Ok(sqlx::query(sqlx::AssertSqlSafe(sql)).bind(fqn_key(ancestor_fqn)).fetch_optional(self.pool()).await?.is_some())
-    }
-
-    /// Replaces the search terms of an entity.
-    pub async fn put_search_terms(&self, id: &str, entity_type: &str, terms: &[String]) -> Result<()> {
-        let mut tx = self.pool().begin().await?;
-        sqlx::query("DELETE FROM search_terms WHERE id = $1").bind(id).execute(&mut *tx).await?;
-        for term in terms {
-            sqlx::query("INSERT INTO search_terms (term, entity_type, id) VALUES ($1, $2, $3) ON CONFLICT (term, entity_type, id) DO NOTHING")
-                .bind(term)
-                .bind(entity_type)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// Entities of the given types holding every one of `terms` (at most `limit`, by FQN), and
-    /// how many hold them. No terms: every entity of the types.
-    pub async fn search(&self, entity_types: &[&str], terms: &[String], include: Include, from: i64, limit: i64) -> Result<(Vec<EntityRow>, i64)> {
-        if entity_types.is_empty() {
-            return Ok((vec![], 0));
-        }
-        let mut binds: Vec<String> = vec![];
-        let mut bind = |v: String| {
-            binds.push(v);
-            format!("${}", binds.len())
-        };
-        let types = entity_types.iter().map(|t| bind(t.to_string())).collect::<Vec<_>>().join(", ");
-        let mut filter = format!("e.entity_type IN ({types}){}", include_clause(include).replace("deleted", "e.deleted"));
-        for term in terms {
-            let p = bind(term.clone());
-            filter.push_str(&format!(" AND EXISTS (SELECT 1 FROM search_terms t WHERE t.term = {p} AND t.entity_type = e.entity_type AND t.id = e.id)"));
-        }
-        let count_sql = format!("SELECT COUNT(*) FROM entities e WHERE {filter}");
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(count_sql));
-        for b in &binds {
-            q = q.bind(b.clone());
-        }
-        let total: i64 = q.fetch_one(self.pool()).await?.try_get(0)?;
-        let page_sql = format!("SELECT {E_COLUMNS} FROM entities e WHERE {filter} ORDER BY e.fqn_key LIMIT {} OFFSET {}", limit.clamp(0, 10_000), from.clamp(0, 10_000));
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(page_sql));
-        for b in &binds {
-            q = q.bind(b.clone());
-        }
-        let rows = q.fetch_all(self.pool()).await?;
-        Ok((rows.iter().map(from_row).collect::<Result<Vec<_>>>()?, total))
-    }
-
-    /// The entities of a type holding one term (for lookups by exact name).
-    pub async fn entities_with_term(&self, entity_type: &str, term: &str, limit: i64) -> Result<Vec<EntityRow>> {
-        let sql = format!("SELECT {E_COLUMNS} FROM search_terms t JOIN entities e ON e.id = t.id WHERE t.term = $1 AND t.entity_type = $2 ORDER BY e.fqn_key LIMIT $3");
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(term).bind(entity_type).bind(limit).fetch_all(self.pool()).await?;
-        rows.iter().map(from_row).collect()
     }
 }
 

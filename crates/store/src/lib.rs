@@ -4,12 +4,14 @@
 
 mod entities;
 mod hierarchy;
+mod search;
 mod security;
 mod sessions;
 #[cfg(feature = "testing")]
 pub mod testing;
 
 pub use entities::{EntityRow, Include, ListPage};
+pub use search::SearchHit;
 pub use security::{BotTokenRow, PatRow};
 pub use sessions::{LoginFlowRow, SessionRow};
 
@@ -54,11 +56,34 @@ pub struct Store {
     backend: Backend,
 }
 
+/// One step of a migration.
+enum Step {
+    /// The same SQL on both backends.
+    Sql(&'static str),
+    /// SQL that differs by backend (full-text search has no common dialect).
+    PerBackend { sqlite: &'static str, postgres: &'static str },
+    /// Writes the search document of every existing entity.
+    IndexAllForSearch,
+}
+
+/// Every migration.
+const LATEST: i64 = i64::MAX;
+
 /// Migrations in order; each runs once, recorded in `schema_version`.
-const MIGRATIONS: &[(i64, &str)] = &[
-    (1, include_str!("../migrations/0001_initial.sql")),
-    (2, include_str!("../migrations/0002_catalog_hierarchy_and_search.sql")),
-    (3, include_str!("../migrations/0003_sessions.sql")),
+const MIGRATIONS: &[(i64, &[Step])] = &[
+    (1, &[Step::Sql(include_str!("../migrations/0001_initial.sql"))]),
+    (2, &[Step::Sql(include_str!("../migrations/0002_catalog_hierarchy_and_search.sql"))]),
+    (3, &[Step::Sql(include_str!("../migrations/0003_sessions.sql"))]),
+    (
+        4,
+        &[
+            Step::PerBackend {
+                sqlite: include_str!("../migrations/0004_full_text_search.sqlite.sql"),
+                postgres: include_str!("../migrations/0004_full_text_search.postgres.sql"),
+            },
+            Step::IndexAllForSearch,
+        ],
+    ),
 ];
 
 pub fn now_ms() -> i64 {
@@ -75,16 +100,18 @@ impl Store {
             std::fs::create_dir_all(dir).map_err(|source| StoreError::DataDir { path: dir.display().to_string(), source })?;
         }
         let url = format!("sqlite://{}?mode=rwc", path.display());
-        let store = Self::connect(&url, Backend::Sqlite, 4).await?;
+        let store = Self::connect(&url, Backend::Sqlite, 4, LATEST).await?;
         sqlx::query("PRAGMA journal_mode=WAL").execute(&store.pool).await?;
         Ok(store)
     }
 
     pub async fn open_postgres(url: &str) -> Result<Store> {
-        Self::connect(url, Backend::Postgres, 10).await
+        Self::connect(url, Backend::Postgres, 10, LATEST).await
     }
 
-    async fn connect(url: &str, backend: Backend, max: u32) -> Result<Store> {
+    /// Connects and applies the migrations up to `up_to` (tests of a data migration stop
+    /// earlier, write rows as an older schema had them, then open the store normally).
+    pub(crate) async fn connect(url: &str, backend: Backend, max: u32, up_to: i64) -> Result<Store> {
         install_default_drivers();
         let pool = AnyPoolOptions::new()
             .max_connections(max)
@@ -92,7 +119,7 @@ impl Store {
             .connect(url)
             .await?;
         let store = Store { pool, backend };
-        store.migrate().await?;
+        store.migrate(up_to).await?;
         Ok(store)
     }
 
@@ -107,12 +134,12 @@ impl Store {
     /// Applies pending migrations inside one transaction each, on one connection: on
     /// PostgreSQL that connection holds an advisory lock, so replicas starting together apply
     /// each migration once (the lock is per session, so lock, work and unlock share it).
-    async fn migrate(&self) -> Result<()> {
+    async fn migrate(&self, up_to: i64) -> Result<()> {
         let mut conn = self.pool.acquire().await?;
         if self.backend == Backend::Postgres {
             sqlx::query("SELECT pg_advisory_lock(72750)").execute(&mut *conn).await?;
         }
-        let result = apply_pending(&mut conn).await;
+        let result = apply_pending(&mut conn, self.backend, up_to).await;
         if self.backend == Backend::Postgres {
             sqlx::query("SELECT pg_advisory_unlock(72750)").execute(&mut *conn).await?;
         }
@@ -165,7 +192,7 @@ impl Store {
     }
 }
 
-async fn apply_pending(conn: &mut sqlx::AnyConnection) -> Result<()> {
+async fn apply_pending(conn: &mut sqlx::AnyConnection, backend: Backend, up_to: i64) -> Result<()> {
     use sqlx::Connection;
     sqlx::query("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)")
         .execute(&mut *conn)
@@ -178,10 +205,19 @@ async fn apply_pending(conn: &mut sqlx::AnyConnection) -> Result<()> {
         .iter()
         .map(|r| r.try_get(0))
         .collect::<std::result::Result<_, _>>()?;
-    for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| !applied.contains(v)) {
+    for (version, steps) in MIGRATIONS.iter().filter(|(v, _)| *v <= up_to && !applied.contains(v)) {
         let mut tx = conn.begin().await?;
-        for statement in without_comments(sql).split(';').map(str::trim).filter(|s| !s.is_empty() && !is_comment_only(s)) {
-            sqlx::query(sqlx::AssertSqlSafe(statement.to_string())).execute(&mut *tx).await?;
+        for step in *steps {
+            let sql = match (step, backend) {
+                (Step::Sql(sql), _) | (Step::PerBackend { sqlite: sql, .. }, Backend::Sqlite) | (Step::PerBackend { postgres: sql, .. }, Backend::Postgres) => sql,
+                (Step::IndexAllForSearch, _) => {
+                    search::index_all(&mut tx, backend).await?;
+                    continue;
+                }
+            };
+            for statement in without_comments(sql).split(';').map(str::trim).filter(|s| !s.is_empty() && !is_comment_only(s)) {
+                sqlx::query(sqlx::AssertSqlSafe(statement.to_string())).execute(&mut *tx).await?;
+            }
         }
         sqlx::query("INSERT INTO schema_version (version, applied_at) VALUES ($1, $2)")
             .bind(*version)

@@ -25,6 +25,28 @@ fn unique() -> u64 {
     crate::now_ms() as u64 * 1000 + N.fetch_add(1, Ordering::Relaxed)
 }
 
+/// For tests of a data migration: a fresh database of each available backend, migrated only up
+/// to `version`, then `seed` (SQL statements of that schema) run on it, then opened as a
+/// [`Store`], which applies the later migrations.
+pub async fn stores_seeded_at_version(version: i64, seed: &[&str]) -> Vec<(Store, Option<tempfile::TempDir>)> {
+    async fn seeded(url: &str, backend: Backend, version: i64, seed: &[&str]) {
+        let old = Store::connect(url, backend, 1, version).await.expect("open at an older version");
+        for statement in seed {
+            sqlx::query(sqlx::AssertSqlSafe(statement.to_string())).execute(old.pool()).await.expect("seed statement");
+        }
+        old.pool().close().await;
+    }
+    let dir = tempfile::tempdir().expect("create temp dir");
+    let path = dir.path().join("test.db");
+    seeded(&format!("sqlite://{}?mode=rwc", path.display()), Backend::Sqlite, version, seed).await;
+    let mut stores = vec![(Store::open_sqlite(&path).await.expect("open sqlite"), Some(dir))];
+    if let Some(url) = fresh_postgres_url().await {
+        seeded(&url, Backend::Postgres, version, seed).await;
+        stores.push((Store::open_postgres(&url).await.expect("open postgres"), None));
+    }
+    stores
+}
+
 /// A fresh store of each available backend, with the temp dir that holds the SQLite file.
 pub async fn fresh_stores() -> Vec<(Store, Option<tempfile::TempDir>)> {
     let dir = tempfile::tempdir().expect("create temp dir");

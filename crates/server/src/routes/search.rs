@@ -1,16 +1,16 @@
 //! `/api/v1/search/query` and `/api/v1/search/fieldQuery` with OpenMetadata's (Elasticsearch)
-//! response shape, over ferrometa's own index (`search_terms`): the lower-case words of names,
-//! display names, descriptions and column names. A query matches the entities holding every
-//! word of `q` (exact words; `*` or an empty `q` matches everything). `fieldQuery` on
-//! `fullyQualifiedName` takes `*` for whole FQN parts, as the Python client sends
-//! (`service.*.schema.table`).
+//! response shape, over the store's full-text index (SQLite FTS5, PostgreSQL `tsvector`): the
+//! words of names, display names, FQNs, descriptions and column names and descriptions. A query
+//! matches the entities holding every word of `q`, each as a prefix, best match first (`*` or an
+//! empty `q` matches everything, in FQN order). `fieldQuery` on `fullyQualifiedName` takes `*`
+//! for whole FQN parts, as the Python client sends (`service.*.schema.table`).
 
 use axum::Extension;
 use axum::Json;
 use axum::extract::State;
 use ferrometa_catalog::data::ASSET_TYPES;
 use ferrometa_catalog::fqn;
-use ferrometa_store::{EntityRow, Include};
+use ferrometa_store::{EntityRow, Include, SearchHit};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -51,9 +51,9 @@ fn deleted(raw: Option<bool>) -> Include {
 }
 
 /// `{"hits": {"total": {"value": n}, "hits": [{"_source": ...}]}}`, as Elasticsearch answers.
-fn hits_body(caller: &Caller, rows: &[EntityRow], total: i64) -> ApiResult<Value> {
+fn hits_body(caller: &Caller, found: &[SearchHit], total: i64) -> ApiResult<Value> {
     let mut hits = vec![];
-    for row in rows {
+    for SearchHit { row, score } in found {
         let mut source: Value = serde_json::from_str(&row.json).map_err(ApiError::internal)?;
         source = shown_to(caller, source);
         if let Some(obj) = source.as_object_mut() {
@@ -63,15 +63,16 @@ fn hits_body(caller: &Caller, rows: &[EntityRow], total: i64) -> ApiResult<Value
             "_index": index_name(&row.entity_type),
             "_type": "_doc",
             "_id": row.id,
-            "_score": 1.0,
+            "_score": score,
             "_source": source,
-            "sort": [row.fqn],
+            "sort": [score, row.fqn],
         }));
     }
+    let max_score = found.iter().map(|h| h.score).reduce(f64::max);
     Ok(json!({
         "took": 0,
         "timed_out": false,
-        "hits": {"total": {"value": total, "relation": "eq"}, "max_score": if hits.is_empty() { Value::Null } else { json!(1.0) }, "hits": hits},
+        "hits": {"total": {"value": total, "relation": "eq"}, "max_score": max_score, "hits": hits},
         "aggregations": {},
     }))
 }
@@ -85,33 +86,25 @@ pub struct SearchParams {
     deleted: Option<bool>,
 }
 
-/// Words of a query: field prefixes (`name:`), quotes, wildcards and operators dropped.
-fn query_terms(q: &str) -> Vec<String> {
-    let mut terms = vec![];
-    for token in q.split_whitespace() {
-        let value = token.rsplit_once(':').map(|(_, v)| v).unwrap_or(token);
-        if matches!(value, "AND" | "OR" | "NOT" | "&&" | "||") {
-            continue;
-        }
-        for w in value.to_lowercase().split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()) {
-            terms.push(w.chars().take(100).collect());
-        }
-    }
-    terms.sort();
-    terms.dedup();
-    terms.truncate(16);
-    terms
+/// An OpenMetadata (Lucene) query string as plain text for the store: field prefixes (`name:`)
+/// and boolean operators dropped. The store takes only the words of what remains, so wildcards,
+/// quotes and brackets need no handling here.
+fn plain_text(q: &str) -> String {
+    q.split_whitespace()
+        .map(|token| token.rsplit_once(':').map_or(token, |(_, value)| value))
+        .filter(|token| !matches!(*token, "AND" | "OR" | "NOT" | "&&" | "||"))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 pub async fn query(State(s): State<AppState>, Extension(caller): Extension<Caller>, Query(p): Query<SearchParams>) -> ApiResult<Json<Value>> {
     let types = index_types(p.index.as_deref())?;
-    let terms = query_terms(p.q.as_deref().unwrap_or(""));
     let (from, size) = (p.from.unwrap_or(0), p.size.unwrap_or(10));
     if from < 0 || !(0..=MAX_SIZE).contains(&size) || from + size > MAX_SIZE {
         return Err(ApiError::bad_request(format!("from must be at least 0 and from + size at most {MAX_SIZE}")));
     }
-    let (rows, total) = s.store.search(&types, &terms, deleted(p.deleted), from, size).await?;
-    Ok(Json(hits_body(&caller, &rows, total)?))
+    let (hits, total) = s.store.search(&types, &plain_text(p.q.as_deref().unwrap_or("")), deleted(p.deleted), from, size).await?;
+    Ok(Json(hits_body(&caller, &hits, total)?))
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -145,7 +138,7 @@ pub async fn field_query(State(s): State<AppState>, Extension(caller): Extension
     match p.field_name.trim_end_matches(".keyword") {
         "name" => {
             for t in &types {
-                rows.extend(s.store.entities_with_term(t, &format!("=name:{}", p.field_value.to_lowercase()), CANDIDATES).await?);
+                rows.extend(s.store.entities_named(t, &p.field_value, CANDIDATES).await?);
             }
         }
         "fullyQualifiedName" => {
@@ -153,7 +146,7 @@ pub async fn field_query(State(s): State<AppState>, Extension(caller): Extension
             let last = pattern.last().cloned().unwrap_or_default();
             if last != "*" && !last.is_empty() {
                 for t in &types {
-                    let candidates = s.store.entities_with_term(t, &format!("=name:{}", last.to_lowercase()), CANDIDATES).await?;
+                    let candidates = s.store.entities_named(t, &last, CANDIDATES).await?;
                     rows.extend(candidates.into_iter().filter(|r| fqn_matches(&pattern, &r.fqn)));
                 }
             } else {
@@ -174,7 +167,8 @@ pub async fn field_query(State(s): State<AppState>, Extension(caller): Extension
     rows.retain(|r| visible(r));
     rows.sort_by_key(|r| r.fqn.to_lowercase());
     let total = rows.len() as i64;
-    let page: Vec<EntityRow> = rows.into_iter().skip(from).take(size).collect();
+    // An exact field match has no degrees of relevance.
+    let page: Vec<SearchHit> = rows.into_iter().skip(from).take(size).map(|row| SearchHit { row, score: 1.0 }).collect();
     Ok(Json(hits_body(&caller, &page, total)?))
 }
 
@@ -183,9 +177,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn queries_become_words_and_patterns_match_parts() {
-        assert_eq!(query_terms("name:Order_Items AND price*"), ["items", "order", "price"]);
-        assert!(query_terms("*").is_empty());
+    fn queries_become_plain_text_and_patterns_match_parts() {
+        assert_eq!(plain_text("name:Order_Items AND price* OR  (x"), "Order_Items price* (x");
+        assert_eq!(plain_text("*"), "*");
         let pattern = fqn::split("svc.*.main.orders");
         assert!(fqn_matches(&pattern, "svc.db.main.orders"));
         assert!(fqn_matches(&pattern, "SVC.\"d.b\".main.Orders"));
