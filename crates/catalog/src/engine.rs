@@ -123,7 +123,7 @@ impl Catalog {
     }
 
     /// The entity a stored row holds, its secrets decrypted.
-    pub(crate) fn entity_of(&self, row: &EntityRow) -> Result<Value> {
+    pub fn entity_of(&self, row: &EntityRow) -> Result<Value> {
         self.entity_from_json(&row.json).map_err(|e| CatalogError::Internal(format!("stored {} {}: {e}", row.entity_type, row.id)))
     }
 

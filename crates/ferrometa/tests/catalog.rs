@@ -258,6 +258,8 @@ async fn test_connection_definitions_and_search() {
     assert_eq!(everything["hits"]["total"]["value"], json!(5), "service, database, schema and two tables");
     let (_, services) = s.get("/api/v1/search/query?q=warehouse&index=database_service_search_index", Some(&admin)).await;
     assert_eq!(services["hits"]["hits"][0]["_source"]["connection"]["config"]["authType"]["password"], json!("*********"));
+    let (_, for_bot) = s.get("/api/v1/search/query?q=warehouse&index=database_service_search_index", Some(&bot)).await;
+    assert_eq!(for_bot["hits"]["hits"][0]["_source"]["connection"]["config"]["authType"]["password"], json!("s3cret"), "search hits open sealed secrets like a GET");
     let (_, field) = s.get("/api/v1/search/fieldQuery?fieldName=fullyQualifiedName&fieldValue=warehouse.*.public.orders&from=0&size=10&index=table_search_index", Some(&bot)).await;
     assert_eq!(field["hits"]["hits"][0]["_source"]["fullyQualifiedName"], json!("warehouse.sales.public.orders"));
     assert_eq!(field["hits"]["total"]["value"], json!(1));

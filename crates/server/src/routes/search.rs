@@ -51,11 +51,11 @@ fn deleted(raw: Option<bool>) -> Include {
 }
 
 /// `{"hits": {"total": {"value": n}, "hits": [{"_source": ...}]}}`, as Elasticsearch answers.
-fn hits_body(caller: &Caller, found: &[SearchHit], total: i64) -> ApiResult<Value> {
+fn hits_body(s: &AppState, caller: &Caller, found: &[SearchHit], total: i64) -> ApiResult<Value> {
     let mut hits = vec![];
     for SearchHit { row, score } in found {
-        let mut source: Value = serde_json::from_str(&row.json).map_err(ApiError::internal)?;
-        source = shown_to(caller, source);
+        // Through the catalog, which opens sealed connection secrets, then masked as in a GET.
+        let mut source = shown_to(caller, s.catalog.entity_of(row)?);
         if let Some(obj) = source.as_object_mut() {
             obj.insert("entityType".into(), json!(row.entity_type));
         }
@@ -104,7 +104,7 @@ pub async fn query(State(s): State<AppState>, Extension(caller): Extension<Calle
         return Err(ApiError::bad_request(format!("from must be at least 0 and from + size at most {MAX_SIZE}")));
     }
     let (hits, total) = s.store.search(&types, &plain_text(p.q.as_deref().unwrap_or("")), deleted(p.deleted), from, size).await?;
-    Ok(Json(hits_body(&caller, &hits, total)?))
+    Ok(Json(hits_body(&s, &caller, &hits, total)?))
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -169,7 +169,7 @@ pub async fn field_query(State(s): State<AppState>, Extension(caller): Extension
     let total = rows.len() as i64;
     // An exact field match has no degrees of relevance.
     let page: Vec<SearchHit> = rows.into_iter().skip(from).take(size).map(|row| SearchHit { row, score: 1.0 }).collect();
-    Ok(Json(hits_body(&caller, &page, total)?))
+    Ok(Json(hits_body(&s, &caller, &page, total)?))
 }
 
 #[cfg(test)]
