@@ -442,7 +442,9 @@ async fn bench(args: Args, info: RunInfo, idp: Idp, main_token: String, unknown_
     let off_public = format!("http://{}{PUBLIC_ROUTE}", off.api_addr);
     let on_public = format!("http://{}{PUBLIC_ROUTE}", on.api_addr);
     let d = args.breakdown_seconds;
-    let configs: [(String, u32, &str, Option<(&str, &str)>, u64); 5] = [
+    // (label, server pid, URL, token header, seconds)
+    type Config<'a> = (String, u32, &'a str, Option<(&'a str, &'a str)>, u64);
+    let configs: [Config; 5] = [
         (format!("auth off, {ROUTE}"), off.pid, &off_url, tok, args.seconds),
         (format!("auth on, {ROUTE}, ID token"), on.pid, &on_url, tok, args.seconds),
         (format!("auth off, {PUBLIC_ROUTE} (public route)"), off.pid, &off_public, tok, d),

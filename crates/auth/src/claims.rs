@@ -35,6 +35,10 @@ impl<'de> Deserialize<'de> for Claims {
     }
 }
 
+/// A time claim that is present but not a finite number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NotANumericDate;
+
 /// Most claims a token may carry, and its largest size.
 pub const MAX_CLAIMS: usize = 64;
 pub const MAX_TOKEN_BYTES: usize = 16 * 1024;
@@ -77,11 +81,11 @@ impl Claims {
 
     /// A NumericDate: `Ok(None)` when absent, `Err` when present but not a finite number
     /// (CVE-2026-25537 class: a string `exp` must not be treated as "no exp").
-    pub fn numeric_date(&self, name: &str) -> Result<Option<i64>, ()> {
+    pub fn numeric_date(&self, name: &str) -> Result<Option<i64>, NotANumericDate> {
         match self.get(name) {
             None => Ok(None),
-            Some(Value::Number(n)) => n.as_i64().or_else(|| n.as_f64().filter(|f| f.is_finite()).map(|f| f as i64)).map(Some).ok_or(()),
-            Some(_) => Err(()),
+            Some(Value::Number(n)) => n.as_i64().or_else(|| n.as_f64().filter(|f| f.is_finite()).map(|f| f as i64)).map(Some).ok_or(NotANumericDate),
+            Some(_) => Err(NotANumericDate),
         }
     }
 
@@ -120,8 +124,8 @@ mod tests {
     fn numeric_dates_must_be_numbers() {
         let c = Claims::parse_segment(&seg(r#"{"a":5,"b":"never","c":null,"d":1.5e3}"#)).unwrap();
         assert_eq!(c.numeric_date("a"), Ok(Some(5)));
-        assert_eq!(c.numeric_date("b"), Err(()));
-        assert_eq!(c.numeric_date("c"), Err(()));
+        assert_eq!(c.numeric_date("b"), Err(NotANumericDate));
+        assert_eq!(c.numeric_date("c"), Err(NotANumericDate));
         assert_eq!(c.numeric_date("d"), Ok(Some(1500)));
         assert_eq!(c.numeric_date("missing"), Ok(None));
         assert!(Claims::parse_segment(&seg(r#"{"exp":1e309}"#)).is_none(), "out-of-range numbers do not parse");

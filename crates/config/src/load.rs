@@ -155,7 +155,7 @@ fn coerce(key: &Key, v: &Value) -> Result<Value, String> {
                 .iter()
                 .map(|i| scalar_to_string(i).ok_or_else(|| "list items must be text".to_string()))
                 .collect::<Result<Vec<_>, _>>()
-                .map(|items| Value::from(items)),
+                .map(Value::from),
             Value::String(s) => Ok(Value::from(parse_flow_list(s))),
             Value::Null => Ok(Value::Array(vec![])),
             other => Err(format!("expected a list such as [a, b], got {}", show(other))),

@@ -144,8 +144,10 @@ fn om_db_env_vars_build_a_postgres_url() {
     assert_eq!(c.database, ferrometa_config::DatabaseUrl::Postgres("postgresql://om:pw@pg:5432/meta".into()));
 }
 
-/// Each case: env vars, the key label expected in the message, and a fragment of the message.
-const BAD: &[(&[(&str, &str)], &str, &str)] = &[
+/// Env vars, the key label expected in the message, and a fragment of the message.
+type BadCase = (&'static [(&'static str, &'static str)], &'static str, &'static str);
+
+const BAD: &[BadCase] = &[
     (&[("AUTHENTICATION_PROVIDER", "cognito")], "authenticationConfiguration.provider (AUTHENTICATION_PROVIDER)", "unknown value \"cognito\"; allowed: basic, aws-cognito"),
     (&[("AUTHENTICATION_PROVIDER", "saml")], "authenticationConfiguration.provider (AUTHENTICATION_PROVIDER)", "does not serve"),
     (&[("AUTHENTICATION_CLIENT_TYPE", "secret")], "authenticationConfiguration.clientType (AUTHENTICATION_CLIENT_TYPE)", "allowed: public, confidential"),
