@@ -93,11 +93,12 @@ def pct(values: list[float], p: float) -> float:
     return s[lo] + (s[hi] - s[lo]) * (k - lo)
 
 
-def run(cmd: list[str]) -> str:
+def run(cmd: list[str], strip: bool = True) -> str:
     try:
-        return subprocess.run(cmd, capture_output=True, text=True, timeout=30, cwd=ROOT).stdout.strip()
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=30, cwd=ROOT).stdout
     except (OSError, subprocess.SubprocessError):
         return ""
+    return out.strip() if strip else out
 
 
 def header(title: str, extra: list[str]) -> str:
@@ -107,7 +108,7 @@ def header(title: str, extra: list[str]) -> str:
             cpu = line.split(":", 1)[1].strip()
             break
     sha = run(["git", "rev-parse", "--short", "HEAD"])
-    dirty = [line[3:] for line in run(["git", "status", "--porcelain", "--", "crates", "Cargo.toml", "Cargo.lock"]).splitlines() if len(line) > 3]
+    dirty = [line[3:] for line in run(["git", "status", "--porcelain", "--", "crates", "Cargo.toml", "Cargo.lock"], strip=False).splitlines() if len(line) > 3]
     if dirty:
         shown = ", ".join(f"`{f}`" for f in dirty[:8]) + (f" and {len(dirty) - 8} more" if len(dirty) > 8 else "")
         revision = f"`{sha}` plus uncommitted changes in {len(dirty)} path(s): {shown}"
@@ -326,7 +327,7 @@ def measure(args, server: Ferrometa, fake, origin: str, fake_host: str) -> str:
     import importlib.metadata
 
     binary_versions = [
-        f"- Binary: `{os.path.relpath(args.binary.resolve(), ROOT)}` (`{run([str(args.binary.resolve()), '--version'])}`), one process, configured like OpenMetadata's Cognito guide against the stand-in (`e2e/fakecognito.py: ferrometa_env`), `FERROMETA_SIGNIN_STARTS_PER_MINUTE=10000`; not pinned",
+        f"- Binary: `{os.path.relpath(args.binary.resolve(), ROOT)}` (`{run([str(args.binary.resolve()), '--version'])}`, built {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(args.binary.resolve().stat().st_mtime))}: it may predate the source revision above), one process, configured like OpenMetadata's Cognito guide against the stand-in (`e2e/fakecognito.py: ferrometa_env`), `FERROMETA_SIGNIN_STARTS_PER_MINUTE=10000`; not pinned",
         f"- Provider: `e2e/fake-cognito/fake-cognito.mjs` (oidc-provider, node {run(['node', '--version'])}), two public app clients (ferrometa's, and the baseline's redirecting to `/ui/app.css`)",
     ]
     with sync_playwright() as p:
