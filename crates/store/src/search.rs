@@ -68,6 +68,11 @@ struct SearchDocument {
 }
 
 impl SearchDocument {
+    /// Binds the indexed texts, in the column order both backends' statements use.
+    fn bind_texts<'q>(&'q self, q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+        q.bind(&self.name).bind(&self.display_name).bind(&self.fqn).bind(&self.description).bind(&self.column_names).bind(&self.column_descriptions)
+    }
+
     fn of(row: &EntityRow) -> SearchDocument {
         // A row whose JSON does not parse is still found by its FQN.
         let entity: Value = serde_json::from_str(&row.json).unwrap_or(Value::Null);
@@ -132,37 +137,20 @@ pub(crate) async fn index_entity(conn: &mut AnyConnection, backend: Backend, row
             .fetch_one(&mut *conn)
             .await?
             .try_get(0)?;
-            sqlx::query(
+            let insert = sqlx::query(
                 "INSERT OR REPLACE INTO search_index (rowid, name, display_name, fqn, description, column_names, column_descriptions) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7)",
             )
-            .bind(doc)
-            .bind(&d.name)
-            .bind(&d.display_name)
-            .bind(&d.fqn)
-            .bind(&d.description)
-            .bind(&d.column_names)
-            .bind(&d.column_descriptions)
-            .execute(&mut *conn)
-            .await?;
+            .bind(doc);
+            d.bind_texts(insert).execute(&mut *conn).await?;
         }
         Backend::Postgres => {
             let sql = format!(
                 "INSERT INTO search_documents (id, entity_type, name_key, document) VALUES ($1, $2, $3, {POSTGRES_DOCUMENT}) \
                  ON CONFLICT (id) DO UPDATE SET entity_type = excluded.entity_type, name_key = excluded.name_key, document = excluded.document"
             );
-            sqlx::query(sqlx::AssertSqlSafe(sql))
-                .bind(&row.id)
-                .bind(&row.entity_type)
-                .bind(&d.name_key)
-                .bind(&d.name)
-                .bind(&d.display_name)
-                .bind(&d.fqn)
-                .bind(&d.description)
-                .bind(&d.column_names)
-                .bind(&d.column_descriptions)
-                .execute(&mut *conn)
-                .await?;
+            let upsert = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(&row.id).bind(&row.entity_type).bind(&d.name_key);
+            d.bind_texts(upsert).execute(&mut *conn).await?;
         }
     }
     Ok(())
