@@ -148,16 +148,13 @@ pub fn permits(access: Access, caller: &Caller) -> ApiResult<()> {
 
 /// Finds the caller's user. SSO users are bound to `(iss, sub)` on their first sign-in with a
 /// verified email equal to the user's email; afterwards only that subject reaches the user.
+/// The caller of an identity-provider token is cached by token hash for
+/// [`authenticated_caller`], which looks it up before verifying; our own tokens are checked
+/// against the database on every request.
 pub async fn caller_of(state: &AppState, auth: Authenticated) -> ApiResult<Caller> {
-    // Identity-provider tokens carry no revocable state of ours, so their resolved caller can be
-    // reused briefly; our own tokens were just checked against the database.
-    let idp_token = auth.principal.sso_subject.is_some();
-    if idp_token && let Some(cached) = state.callers.get(&auth.token.hash) {
-        return Ok(cached);
-    }
+    let hash = auth.principal.sso_subject.is_some().then(|| auth.token.hash.clone());
     let caller = resolve_caller(state, auth).await?;
-    if idp_token && caller.user.is_some() {
-        let hash = caller.auth.as_ref().map(|a| a.token.hash.clone()).unwrap_or_default();
+    if let Some(hash) = hash.filter(|_| caller.user.is_some()) {
         state.callers.insert(hash, caller.clone());
     }
     Ok(caller)

@@ -98,7 +98,7 @@ pub async fn assemble_state(config: Config, store: Store, keys: KeySet) -> Resul
     if let Some(jwks) = auth.verifier().remote_jwks() {
         jwks.prefetch();
     }
-    let connection_secrets = ConnectionSecrets(SecretBox::open(&config.fernet_key, &config.data_dir)?);
+    let connection_secrets = ConnectionSecrets(auth.clone());
     let catalog = Catalog::new(store.clone(), &base_url(&config)).with_secret_cipher(Arc::new(connection_secrets));
     let callers = moka::sync::Cache::builder().max_capacity(10_000).time_to_live(CALLER_CACHE_TTL).build();
     let sessions = Arc::new(crate::session::SessionManager::new(config.clone(), store.clone(), auth.clone(), catalog.clone()));
@@ -108,17 +108,17 @@ pub async fn assemble_state(config: Config, store: Store, keys: KeySet) -> Resul
     Ok(state)
 }
 
-/// Service connection secrets are stored encrypted with the install's secret key, like bot
-/// tokens.
-struct ConnectionSecrets(SecretBox);
+/// Service connection secrets are stored encrypted with the install's secret key, the same
+/// `SecretBox` that seals bot tokens and session tokens.
+struct ConnectionSecrets(Arc<AuthService>);
 
 impl SecretCipher for ConnectionSecrets {
     fn seal(&self, plaintext: &str) -> Result<String, String> {
-        self.0.seal(plaintext).map_err(|e| e.to_string())
+        self.0.secrets().seal(plaintext).map_err(|e| e.to_string())
     }
 
     fn open(&self, sealed: &str) -> Result<String, String> {
-        self.0.open_sealed(sealed).map_err(|e| e.to_string())
+        self.0.secrets().open_sealed(sealed).map_err(|e| e.to_string())
     }
 }
 
