@@ -893,16 +893,11 @@ impl Catalog {
             let Some(child) = asset_type(&row.entity_type) else { continue };
             if hard {
                 self.delete(child.kind, &row.id, true, actor).await?;
-                self.store().forget_indexes(&row.id).await?;
             } else if !row.deleted {
                 self.delete(child.kind, &row.id, false, actor).await?;
             }
         }
-        let deleted = self.delete(t.kind, id, hard, actor).await?;
-        if hard {
-            self.store().forget_indexes(id).await?;
-        }
-        Ok(deleted)
+        self.delete(t.kind, id, hard, actor).await
     }
 
     /// Restores a soft-deleted asset and the contents deleted with it; its containers must not

@@ -4,6 +4,7 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
+use crate::counts::{COUNTED_COLUMNS, CountChanges, Counted, Scope, ancestor_keys};
 use crate::{Result, Store, search};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -101,6 +102,19 @@ pub(crate) fn finish_page(mut rows: Vec<EntityRow>, limit: i64, after: Option<&s
     ListPage { rows, after, before, total }
 }
 
+fn counted(e: &EntityRow) -> Counted {
+    Counted { entity_type: e.entity_type.clone(), deleted: e.deleted, parent_key: e.parent_fqn.as_deref().map(fqn_key) }
+}
+
+/// Locks an entity's row for the rest of the transaction and reads its counted state: a write
+/// first, so that on SQLite the transaction holds the write lock before it reads, and on
+/// PostgreSQL a concurrent writer of the same row waits (the same SQL serves both).
+pub(crate) async fn lock_entity(tx: &mut sqlx::Transaction<'static, sqlx::Any>, id: &str) -> Result<Option<Counted>> {
+    let sql = format!("UPDATE entities SET id = id WHERE id = $1 RETURNING {COUNTED_COLUMNS}");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(&mut **tx).await?;
+    row.as_ref().map(Counted::from_row).transpose()
+}
+
 pub(crate) fn include_clause(include: Include) -> &'static str {
     match include {
         Include::NonDeleted => " AND deleted = 0",
@@ -116,6 +130,7 @@ impl Store {
                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
         let mut tx = self.pool().begin().await?;
         bind_row(sqlx::query(sql), e).execute(&mut *tx).await?;
+        CountChanges::default().entity(&counted(e), 1).apply(&mut tx).await?;
         search::index_entity(&mut tx, self.backend(), e).await?;
         tx.commit().await?;
         Ok(())
@@ -127,9 +142,17 @@ impl Store {
         let sql = "UPDATE entities SET entity_type = $2, fqn = $3, fqn_key = $4, secondary_key = $5, parent_fqn_key = $6, \
                    deleted = $7, updated_at = $8, json = $9 WHERE id = $1";
         let mut tx = self.pool().begin().await?;
-        let done = bind_row(sqlx::query(sql), e).execute(&mut *tx).await?;
-        if done.rows_affected() == 0 {
-            return Ok(false);
+        let Some(old) = lock_entity(&mut tx, &e.id).await? else { return Ok(false) };
+        bind_row(sqlx::query(sql), e).execute(&mut *tx).await?;
+        let new = counted(e);
+        if old != new {
+            let mut changes = CountChanges::default();
+            changes.entity(&old, -1).entity(&new, 1);
+            if (&old.entity_type, old.deleted) != (&new.entity_type, new.deleted) {
+                let ancestors = ancestor_keys(&mut tx, &e.id).await?;
+                changes.ancestors(&ancestors, &old.entity_type, old.deleted, -1).ancestors(&ancestors, &new.entity_type, new.deleted, 1);
+            }
+            changes.apply(&mut tx).await?;
         }
         search::index_entity(&mut tx, self.backend(), e).await?;
         tx.commit().await?;
@@ -168,12 +191,10 @@ impl Store {
         let parent = parent_fqn.map(fqn_key);
         let mut filter = format!("entity_type = $1{}", include_clause(include));
         filter.push_str(if parent.is_some() { " AND parent_fqn_key = $2" } else { " AND $2 IS NULL" });
-        let total: i64 = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM entities WHERE {filter}")))
-            .bind(entity_type)
-            .bind(&parent)
-            .fetch_one(self.pool())
-            .await?
-            .try_get(0)?;
+        let total = match &parent {
+            Some(key) => self.count(Scope::Parent, key, entity_type, include).await?,
+            None => self.count(Scope::Type, "", entity_type, include).await?,
+        };
         let (cursor, order) = cursor_clause("fqn_key", "$3", after, before);
         let sql = format!("SELECT {COLUMNS} FROM entities WHERE {filter}{cursor} ORDER BY fqn_key {order} LIMIT $4");
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -187,14 +208,19 @@ impl Store {
         Ok(finish_page(rows, limit, after, before, total))
     }
 
-    /// Deletes an entity with its versions and search document.
+    /// Deletes an entity with its versions, hierarchy rows and search document.
     pub async fn delete_entity(&self, id: &str) -> Result<bool> {
         let mut tx = self.pool().begin().await?;
+        let sql = format!("DELETE FROM entities WHERE id = $1 RETURNING {COUNTED_COLUMNS}");
+        let Some(row) = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(&mut *tx).await? else { return Ok(false) };
+        let gone = Counted::from_row(&row)?;
+        let ancestors = sqlx::query("DELETE FROM entity_ancestors WHERE id = $1 RETURNING ancestor_key").bind(id).fetch_all(&mut *tx).await?;
+        let ancestors = ancestors.iter().map(|r| r.try_get(0)).collect::<std::result::Result<Vec<String>, _>>()?;
+        CountChanges::default().entity(&gone, -1).ancestors(&ancestors, &gone.entity_type, gone.deleted, -1).apply(&mut tx).await?;
         sqlx::query("DELETE FROM entity_versions WHERE id = $1").bind(id).execute(&mut *tx).await?;
-        let done = sqlx::query("DELETE FROM entities WHERE id = $1").bind(id).execute(&mut *tx).await?;
         search::unindex_entity(&mut tx, self.backend(), id).await?;
         tx.commit().await?;
-        Ok(done.rows_affected() > 0)
+        Ok(true)
     }
 
     pub async fn put_entity_version(&self, id: &str, version: &str, json: &str) -> Result<()> {

@@ -5,31 +5,39 @@
 
 use sqlx::Row;
 
-use crate::entities::{E_COLUMNS, cursor_clause, finish_page, fqn_key, from_row, include_clause};
+use crate::counts::{CountChanges, Scope};
+use crate::entities::{E_COLUMNS, cursor_clause, finish_page, fqn_key, from_row, include_clause, lock_entity};
 use crate::{EntityRow, Include, ListPage, Result, Store};
 
 impl Store {
     /// Records the ancestors (FQNs of the containers, outermost first) of an entity; idempotent.
+    /// (An entity's FQN never changes, and [`Store::delete_entity`] removes these rows with it.)
     pub async fn put_ancestors(&self, id: &str, entity_type: &str, fqn: &str, ancestors: &[String]) -> Result<()> {
-        for ancestor in ancestors {
-            sqlx::query(
+        let mut tx = self.pool().begin().await?;
+        let mut added = Vec::new();
+        for ancestor in ancestors.iter().map(|a| fqn_key(a)) {
+            let done = sqlx::query(
                 "INSERT INTO entity_ancestors (ancestor_key, entity_type, fqn_key, id) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (ancestor_key, entity_type, fqn_key) DO UPDATE SET id = excluded.id",
+                 ON CONFLICT (ancestor_key, entity_type, fqn_key) DO NOTHING",
             )
-            .bind(fqn_key(ancestor))
+            .bind(&ancestor)
             .bind(entity_type)
             .bind(fqn_key(fqn))
             .bind(id)
-            .execute(self.pool())
+            .execute(&mut *tx)
             .await?;
+            if done.rows_affected() > 0 {
+                added.push(ancestor);
+            }
         }
-        Ok(())
-    }
-
-    /// Removes the hierarchy rows of an entity (after a hard delete; its search document went
-    /// with its entity row).
-    pub async fn forget_indexes(&self, id: &str) -> Result<()> {
-        sqlx::query("DELETE FROM entity_ancestors WHERE id = $1").bind(id).execute(self.pool()).await?;
+        if added.is_empty() {
+            return Ok(());
+        }
+        // Read after the inserts: a concurrent change of `deleted` either came first (and is
+        // read here) or waits for this transaction and then counts these rows itself.
+        let Some(entity) = lock_entity(&mut tx, id).await? else { return Ok(()) };
+        CountChanges::default().ancestors(&added, entity_type, entity.deleted, 1).apply(&mut tx).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -45,12 +53,7 @@ impl Store {
     ) -> Result<ListPage> {
         let filter = format!("a.ancestor_key = $1 AND a.entity_type = $2{}", include_clause(include).replace("deleted", "e.deleted"));
         let from = "entity_ancestors a JOIN entities e ON e.id = a.id";
-        let total: i64 = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {from} WHERE {filter}")))
-            .bind(fqn_key(ancestor_fqn))
-            .bind(entity_type)
-            .fetch_one(self.pool())
-            .await?
-            .try_get(0)?;
+        let total = self.count(Scope::Ancestor, &fqn_key(ancestor_fqn), entity_type, include).await?;
         let (cursor, order) = cursor_clause("a.fqn_key", "$3", after, before);
         let sql = format!("SELECT {E_COLUMNS} FROM {from} WHERE {filter}{cursor} ORDER BY a.fqn_key {order} LIMIT $4");
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))

@@ -2,6 +2,7 @@
 //! (embedded default, WAL) and PostgreSQL (production, several replicas) through sqlx's `Any`
 //! driver. Only `TEXT` and `BIGINT` columns are used so both databases agree on every type.
 
+mod counts;
 mod entities;
 mod hierarchy;
 mod search;
@@ -84,6 +85,7 @@ const MIGRATIONS: &[(i64, &[Step])] = &[
             Step::IndexAllForSearch,
         ],
     ),
+    (5, &[Step::Sql(include_str!("../migrations/0005_entity_counts.sql"))]),
 ];
 
 pub fn now_ms() -> i64 {

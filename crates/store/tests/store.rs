@@ -179,3 +179,67 @@ async fn settings_audit_and_ping() {
     })
     .await;
 }
+
+/// `paging.total` of every list a table is in: the type, its parent, each of its ancestors.
+async fn totals(s: &Store, include: Include) -> (i64, i64, i64) {
+    let of_type = s.list_entities("table", None, include, 1, None, None).await.unwrap().total;
+    let in_parent = s.list_entities("table", Some("svc.db.sch"), include, 1, None, None).await.unwrap().total;
+    let under_db = s.list_entities_under("table", "svc.db", include, 1, None, None).await.unwrap().total;
+    (of_type, in_parent, under_db)
+}
+
+#[tokio::test]
+async fn list_totals_follow_inserts_soft_deletes_restores_and_hard_deletes() {
+    each_store(async |s| {
+        let ancestors = ["svc".to_string(), "svc.db".to_string(), "svc.db.sch".to_string()];
+        for i in 0..3 {
+            let t = entity(&format!("t{i}"), &format!("svc.db.sch.T{i}"), Some("svc.db.sch"));
+            s.insert_entity(&t).await.unwrap();
+            s.put_ancestors(&t.id, "table", &t.fqn, &ancestors).await.unwrap();
+            s.put_ancestors(&t.id, "table", &t.fqn, &ancestors).await.unwrap();
+        }
+        assert_eq!(totals(s, Include::NonDeleted).await, (3, 3, 3), "recording the ancestors twice counts them once");
+
+        let mut t0 = s.entity_by_id("table", "t0").await.unwrap().unwrap();
+        t0.deleted = true;
+        s.update_entity(&t0).await.unwrap();
+        assert_eq!(totals(s, Include::NonDeleted).await, (2, 2, 2), "a soft delete leaves the non-deleted lists");
+        assert_eq!(totals(s, Include::Deleted).await, (1, 1, 1));
+        assert_eq!(totals(s, Include::All).await, (3, 3, 3));
+
+        t0.json = "{\"description\":\"changed while deleted\"}".into();
+        s.update_entity(&t0).await.unwrap();
+        assert_eq!(totals(s, Include::Deleted).await, (1, 1, 1), "an update that keeps the flag changes no count");
+
+        t0.deleted = false;
+        s.update_entity(&t0).await.unwrap();
+        assert_eq!(totals(s, Include::NonDeleted).await, (3, 3, 3), "a restore counts again");
+
+        assert!(s.delete_entity("t1").await.unwrap());
+        assert!(!s.delete_entity("t1").await.unwrap(), "a second hard delete finds nothing");
+        assert_eq!(totals(s, Include::All).await, (2, 2, 2), "a hard delete leaves every list");
+        let under = s.list_entities_under("table", "svc.db", Include::All, 10, None, None).await.unwrap();
+        assert_eq!(under.rows.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), ["t0", "t2"], "no hierarchy row outlives its entity");
+        assert_eq!(s.list_entities_under("table", "svc.db.other", Include::All, 1, None, None).await.unwrap().total, 0);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_counts_migration_counts_rows_written_before_it() {
+    let seed = [
+        "INSERT INTO entities (id, entity_type, fqn, fqn_key, parent_fqn_key, deleted, updated_at, json) VALUES ('a', 'table', 'svc.db.sch.A', 'svc.db.sch.a', 'svc.db.sch', 0, 0, '{}')",
+        "INSERT INTO entities (id, entity_type, fqn, fqn_key, parent_fqn_key, deleted, updated_at, json) VALUES ('b', 'table', 'svc.db.sch.B', 'svc.db.sch.b', 'svc.db.sch', 1, 0, '{}')",
+        "INSERT INTO entity_ancestors (ancestor_key, entity_type, fqn_key, id) VALUES ('svc.db', 'table', 'svc.db.sch.a', 'a')",
+        "INSERT INTO entity_ancestors (ancestor_key, entity_type, fqn_key, id) VALUES ('svc.db', 'table', 'svc.db.sch.b', 'b')",
+        // Left behind by a hard delete before the hierarchy rows went with their entity.
+        "INSERT INTO entity_ancestors (ancestor_key, entity_type, fqn_key, id) VALUES ('svc.db', 'table', 'svc.db.sch.gone', 'gone')",
+    ];
+    for (s, _dir) in ferrometa_store::testing::stores_seeded_at_version(4, &seed).await {
+        assert_eq!(totals(&s, Include::NonDeleted).await, (1, 1, 1), "{:?}", s.backend());
+        assert_eq!(totals(&s, Include::All).await, (2, 2, 2), "{:?}: the orphaned hierarchy row is not counted", s.backend());
+        s.insert_entity(&entity("c", "svc.db.sch.gone", Some("svc.db.sch"))).await.unwrap();
+        s.put_ancestors("c", "table", "svc.db.sch.gone", &["svc.db".to_string()]).await.unwrap();
+        assert_eq!(totals(&s, Include::All).await, (3, 3, 3), "{:?}: a new entity at the orphan's FQN is listed and counted", s.backend());
+    }
+}
