@@ -3,7 +3,6 @@
 //! under this database (or schema, or service)" is one index range in FQN order with the same
 //! cursor paging as [`Store::list_entities`].
 
-
 use crate::counts::{CountChanges, Scope};
 use crate::entities::{E_COLUMNS, cursor_clause, finish_page, fqn_key, from_row, include_clause, lock_entity};
 use crate::{EntityRow, Include, ListPage, Result, Store};
