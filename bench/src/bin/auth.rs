@@ -611,11 +611,11 @@ async fn bench(args: Args, info: RunInfo, idp: Idp, main_token: String, unknown_
     text.push_str(&format!(
         "The same steps measured in-process (this process on CPU {CLIENT_CPU}, the server's own `AppState` from `ferrometa_server::startup::build_state` with the same configuration and a fresh SQLite database), µs per call:\n\n\
          | step of the authenticated path (`access::enforce` → `authorize`) | µs | share of the measured overhead |\n|---|---|---|\n\
-         | **`access::authenticated_caller` with a cached caller** (what a repeated token costs: SHA-256 of the token, one cache lookup, `exp`/`nbf`/`iat` re-checked) | **{:.1}** | **{:.0}%** |\n\
+         | **`access::authenticated_caller` with a cached caller** (what a repeated token costs: one cache lookup keyed by the token, `exp`/`nbf`/`iat` re-checked) | **{:.1}** | **{:.0}%** |\n\
          | on a caller-cache miss (first request, or 5 s later): `AuthService::authenticate` (bearer → principal), of which: | {:.1} | {:.0}% |\n\
          | · `Verifier::verify`, cache hit (SHA-256 of the token, moka lookup, time checks) | {:.1} | {:.0}% |\n\
          | · `PrincipalRules::resolve` | {:.1} | {:.0}% |\n\
-         | and `access::caller_of` (the caller's user, cached by token hash) | {:.1} | {:.0}% |\n\
+         | and `access::caller_of` (the caller's user; `authenticated_caller` caches the result by token) | {:.1} | {:.0}% |\n\
          | sum on a caller-cache miss: authenticate + caller_of | {:.1} | {:.0}% |\n\
          | not per request, for comparison: on a caller-cache miss, `Store::sso_subject_user` (SQLite: binding of (iss, sub)) | {:.1} | |\n\
          | · and `Catalog::get` of the bound user (SQLite) | {:.1} | |\n\

@@ -52,6 +52,9 @@ pub struct VerifiedToken {
     pub issuer: String,
     /// Epoch seconds; `None` only for Unlimited bot tokens.
     pub expires_at: Option<i64>,
+    /// `nbf` and `iat` (epoch seconds), kept so that [`Verifier::recheck`] reads no claim.
+    pub not_before: Option<i64>,
+    pub issued_at: Option<i64>,
     /// SHA-256 of the token, the key for denylists and bot/PAT lookups.
     pub hash: String,
 }
@@ -146,7 +149,7 @@ impl Verifier {
 
     /// Checks the times of an already verified token again: it may have expired since.
     pub fn recheck(&self, token: &VerifiedToken) -> Result<()> {
-        self.check_times(&token.claims, token.expires_at.is_none()).map(drop)
+        self.judge_times(token.expires_at, token.not_before, token.issued_at, true)
     }
 
     async fn verify_uncached(&self, token: &str, hash: String) -> Result<VerifiedToken> {
@@ -173,8 +176,12 @@ impl Verifier {
         let claims = Claims::parse_segment(payload_b64).ok_or_else(|| AuthError::unauthorized(UNABLE_TO_DECODE))?;
         let (kind, issuer) = if own { self.check_own(&claims)? } else { self.check_idp(&claims)? };
         let unlimited_bot = kind == TokenKind::Own(OwnTokenType::Bot) && claims.get("exp").is_none();
-        let expires_at = self.check_times(&claims, unlimited_bot)?;
-        Ok(VerifiedToken { claims, kind, issuer, expires_at, hash })
+        let bad = |c: &str| AuthError::unauthorized(format!("Not Authorized! Token claim {c} is not a number"));
+        let expires_at = claims.numeric_date("exp").map_err(|_| bad("exp"))?;
+        let not_before = claims.numeric_date("nbf").map_err(|_| bad("nbf"))?;
+        let issued_at = claims.numeric_date("iat").map_err(|_| bad("iat"))?;
+        self.judge_times(expires_at, not_before, issued_at, unlimited_bot)?;
+        Ok(VerifiedToken { claims, kind, issuer, expires_at, not_before, issued_at, hash })
     }
 
     fn check_header(&self, header: &Claims) -> Result<()> {
@@ -255,27 +262,21 @@ impl Verifier {
         Ok((kind, trim_slash(iss).to_string()))
     }
 
-    /// `exp` (required unless `may_be_unlimited`), `nbf` and `iat` with leeway. Returns `exp`.
-    fn check_times(&self, claims: &Claims, may_be_unlimited: bool) -> Result<Option<i64>> {
-        let bad = |c: &str| AuthError::unauthorized(format!("Not Authorized! Token claim {c} is not a number"));
+    /// `exp`, `nbf` and `iat` against the clock, with the leeway; no `exp` only when allowed.
+    fn judge_times(&self, exp: Option<i64>, nbf: Option<i64>, iat: Option<i64>, may_be_unlimited: bool) -> Result<()> {
         let now = now_secs();
-        let exp = claims.numeric_date("exp").map_err(|_| bad("exp"))?;
         match exp {
             Some(exp) if exp + self.leeway < now => return Err(AuthError::Expired),
             None if !may_be_unlimited => return Err(AuthError::unauthorized("Not Authorized! Token has no exp claim")),
             _ => {}
         }
-        if let Some(nbf) = claims.numeric_date("nbf").map_err(|_| bad("nbf"))?
-            && nbf > now + self.leeway
-        {
+        if nbf.is_some_and(|nbf| nbf > now + self.leeway) {
             return Err(AuthError::unauthorized("Not Authorized! Token is not valid yet (nbf)"));
         }
-        if let Some(iat) = claims.numeric_date("iat").map_err(|_| bad("iat"))?
-            && iat > now + self.leeway
-        {
+        if iat.is_some_and(|iat| iat > now + self.leeway) {
             return Err(AuthError::unauthorized("Not Authorized! Token was issued in the future (iat)"));
         }
-        Ok(exp)
+        Ok(())
     }
 }
 

@@ -9,7 +9,7 @@ use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::Response;
 use ferrometa_auth::{Authenticated, Principal};
-use ferrometa_auth::verify::{TokenKind, sha256_hex};
+use ferrometa_auth::verify::TokenKind;
 use ferrometa_catalog::kinds::USER;
 use ferrometa_store::Include;
 use serde_json::{Value, json};
@@ -123,17 +123,24 @@ async fn authorize(state: &AppState, method: &Method, path: &str, headers: &axum
 
 /// The caller of an `Authorization` value. A caller resolved from an identity-provider token is
 /// reused without verifying the token again (only its times are re-checked): the signature was
-/// checked when it was cached, and such tokens carry no revocable state of ours.
+/// checked when it was cached, and such tokens carry no revocable state of ours. The cache is
+/// keyed by the token itself, hashed with a seeded fast hash: a SHA-256 of it would cost more
+/// than the rest of the lookup. Our own tokens are checked against the database every time.
 pub async fn authenticated_caller(state: &AppState, authorization: Option<&str>) -> ApiResult<Caller> {
     let token = ferrometa_auth::bearer_token(authorization)?;
-    if let Some(cached) = state.callers.get(&sha256_hex(token.as_bytes())) {
+    if let Some(cached) = state.callers.get(token) {
         if let Some(auth) = &cached.auth {
             state.auth.verifier().recheck(&auth.token)?;
         }
         return Ok(cached);
     }
     let auth = state.auth.authenticate(authorization).await?;
-    caller_of(state, auth).await
+    let from_idp = auth.principal.sso_subject.is_some();
+    let caller = caller_of(state, auth).await?;
+    if from_idp && caller.user.is_some() {
+        state.callers.insert(token.to_string(), caller.clone());
+    }
+    Ok(caller)
 }
 
 /// Whether an authenticated caller has the access an endpoint declares (also used by the web
@@ -148,19 +155,7 @@ pub fn permits(access: Access, caller: &Caller) -> ApiResult<()> {
 
 /// Finds the caller's user. SSO users are bound to `(iss, sub)` on their first sign-in with a
 /// verified email equal to the user's email; afterwards only that subject reaches the user.
-/// The caller of an identity-provider token is cached by token hash for
-/// [`authenticated_caller`], which looks it up before verifying; our own tokens are checked
-/// against the database on every request.
 pub async fn caller_of(state: &AppState, auth: Authenticated) -> ApiResult<Caller> {
-    let hash = auth.principal.sso_subject.is_some().then(|| auth.token.hash.clone());
-    let caller = resolve_caller(state, auth).await?;
-    if let Some(hash) = hash.filter(|_| caller.user.is_some()) {
-        state.callers.insert(hash, caller.clone());
-    }
-    Ok(caller)
-}
-
-async fn resolve_caller(state: &AppState, auth: Authenticated) -> ApiResult<Caller> {
     let p = auth.principal.clone();
     let user = match &p.sso_subject {
         None => state.catalog.user_by_name(&p.name).await?,
@@ -232,7 +227,7 @@ fn check_access_token_domain(state: &AppState, user: Option<&Value>) -> ApiResul
 mod tests {
     use super::*;
     use ferrometa_auth::claims::Claims;
-    use ferrometa_auth::verify::VerifiedToken;
+    use ferrometa_auth::verify::{VerifiedToken, sha256_hex};
 
     async fn state(dir: &std::path::Path) -> AppState {
         let env = [("FERROMETA_DATA_DIR", dir.display().to_string())];
@@ -243,11 +238,11 @@ mod tests {
     /// A caller cached for an identity-provider token whose `exp` is `exp`.
     fn cached_caller(state: &AppState, token: &str, exp: i64) {
         let claims = Claims(serde_json::from_value(json!({"exp": exp, "sub": "s-1", "iss": "https://idp"})).unwrap());
-        let verified = VerifiedToken { claims, kind: TokenKind::IdpId, issuer: "https://idp".into(), expires_at: Some(exp), hash: sha256_hex(token.as_bytes()) };
+        let verified = VerifiedToken { claims, kind: TokenKind::IdpId, issuer: "https://idp".into(), expires_at: Some(exp), not_before: None, issued_at: None, hash: sha256_hex(token.as_bytes()) };
         let principal = Principal { name: "alice".into(), email: "alice@open-metadata.org".into(), is_bot: false, email_verified: true, sso_subject: Some(("https://idp".into(), "s-1".into())), groups: vec![] };
         let auth = Authenticated { principal: principal.clone(), token: Arc::new(verified) };
         let data = CallerData { name: "alice".into(), email: principal.email.clone(), is_admin: false, is_bot: false, user: Some(json!({"id": "u-1"})), principal: Some(principal), auth: Some(auth) };
-        state.callers.insert(sha256_hex(token.as_bytes()), Caller(Arc::new(data)));
+        state.callers.insert(token.into(), Caller(Arc::new(data)));
     }
 
     #[tokio::test]

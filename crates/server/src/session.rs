@@ -9,6 +9,7 @@
 //!   session at a time: an in-process lock per session plus a lease in the database for
 //!   replicas.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -335,9 +336,9 @@ impl SessionManager {
     /// The `Authorization` value of a request: its own header, or the session cookie's bearer
     /// token. State-changing requests that use the cookie must carry the session's CSRF token
     /// in `X-CSRF-Token`; bearer requests need none.
-    pub async fn request_credentials(&self, method: &Method, headers: &HeaderMap) -> ApiResult<Option<String>> {
+    pub async fn request_credentials<'h>(&self, method: &Method, headers: &'h HeaderMap) -> ApiResult<Option<Cow<'h, str>>> {
         if let Some(h) = headers.get(header::AUTHORIZATION) {
-            return Ok(h.to_str().ok().map(str::to_string));
+            return Ok(h.to_str().ok().map(Cow::Borrowed));
         }
         let Some(cookie_value) = cookie(headers, self.cookies.session) else { return Ok(None) };
         let Some(session) = self.resolve(cookie_value).await? else {
@@ -349,7 +350,7 @@ impl SessionManager {
                 return Err(ApiError::forbidden("Missing or wrong X-CSRF-Token header for a request authenticated by the session cookie"));
             }
         }
-        Ok(Some(session.bearer))
+        Ok(Some(Cow::Owned(session.bearer)))
     }
 }
 

@@ -16,8 +16,8 @@ pub struct AppState {
     pub auth: Arc<AuthService>,
     pub keys: Arc<KeySet>,
     pub started_at_ms: i64,
-    /// Callers resolved from identity-provider tokens, by token hash (see `access::caller_of`).
-    pub callers: moka::sync::Cache<String, crate::access::Caller>,
+    /// Callers resolved from identity-provider tokens, by token (see `access::authenticated_caller`).
+    pub callers: moka::sync::Cache<String, crate::access::Caller, foldhash::fast::RandomState>,
     /// Browser sessions and the provider sign-in (see `session`).
     pub sessions: Arc<crate::session::SessionManager>,
     /// Provider sign-in starts per client address (see `ratelimit`).
