@@ -102,9 +102,7 @@ impl Store {
             std::fs::create_dir_all(dir).map_err(|source| StoreError::DataDir { path: dir.display().to_string(), source })?;
         }
         let url = format!("sqlite://{}?mode=rwc", path.display());
-        let store = Self::connect(&url, Backend::Sqlite, 4, LATEST).await?;
-        sqlx::query("PRAGMA journal_mode=WAL").execute(&store.pool).await?;
-        Ok(store)
+        Self::connect(&url, Backend::Sqlite, 4, LATEST).await
     }
 
     pub async fn open_postgres(url: &str) -> Result<Store> {
@@ -118,6 +116,18 @@ impl Store {
         let pool = AnyPoolOptions::new()
             .max_connections(max)
             .acquire_timeout(Duration::from_secs(5))
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    // In WAL mode NORMAL syncs at checkpoints instead of at every commit: a
+                    // commit survives a crash of ferrometa, and a power loss may undo the last
+                    // commits but never corrupts the file (SQLite's recommended WAL setting).
+                    if backend == Backend::Sqlite {
+                        sqlx::query("PRAGMA journal_mode = WAL").execute(&mut *conn).await?;
+                        sqlx::query("PRAGMA synchronous = NORMAL").execute(&mut *conn).await?;
+                    }
+                    Ok(())
+                })
+            })
             .connect(url)
             .await?;
         let store = Store { pool, backend };
@@ -246,4 +256,25 @@ fn new_id() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static SEQ: AtomicU64 = AtomicU64::new(0);
     format!("{}-{}-{}", now_ms(), std::process::id(), SEQ.fetch_add(1, Ordering::Relaxed))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn sqlite_connections_use_wal_and_sync_at_checkpoints() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_sqlite(&dir.path().join("t.db")).await.unwrap();
+        // Every pooled connection, not only the first: hold them all at once.
+        let mut conns = Vec::new();
+        for _ in 0..4 {
+            conns.push(store.pool().acquire().await.unwrap());
+        }
+        for conn in &mut conns {
+            let mode: String = sqlx::query("PRAGMA journal_mode").fetch_one(&mut **conn).await.unwrap().try_get(0).unwrap();
+            let sync: i64 = sqlx::query("PRAGMA synchronous").fetch_one(&mut **conn).await.unwrap().try_get(0).unwrap();
+            assert_eq!((mode.as_str(), sync), ("wal", 1), "journal mode and synchronous (1 = NORMAL) of each connection");
+        }
+    }
 }
