@@ -83,7 +83,7 @@ impl Api {
         let client = http_client();
         let password = base64::engine::general_purpose::STANDARD.encode(ADMIN_PASSWORD);
         let login: Value = client.post(format!("{base}/api/v1/users/login")).json(&json!({"email": ADMIN_EMAIL, "password": password})).send().await?.json().await?;
-        let token = login["accessToken"].as_str().context("admin login")?.to_string();
+        let token = login["accessToken"].as_str().with_context(|| format!("admin login: {login}"))?.to_string();
         Ok(Api { client, base: base.to_string(), token })
     }
 
