@@ -112,7 +112,7 @@ async fn load(catalog: &Catalog, from: usize, to: usize, per_schema: usize, task
     concurrently(from * per_schema..to * per_schema, tasks, move |i| {
         let c = c.clone();
         async move {
-            if (i - from * per_schema) % step == 0 && i > from * per_schema {
+            if (i - from * per_schema).is_multiple_of(step) && i > from * per_schema {
                 let done = i - from * per_schema;
                 eprintln!("  loaded {done} of {total} tables ({:.0}/s)", done as f64 / start.elapsed().as_secs_f64());
             }
