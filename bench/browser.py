@@ -25,10 +25,8 @@ import argparse
 import base64
 import hashlib
 import os
-import platform
 import secrets
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -37,97 +35,19 @@ from urllib.parse import urlencode, urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "e2e"))
+sys.path.insert(0, str(ROOT / "bench"))
 
 import requests  # noqa: E402
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
 from conftest import Ferrometa  # noqa: E402
+from pybench import header, pct, run, start_ferrometa  # noqa: E402
 from fakecognito import POOL_ID, ferrometa_env, free_port, public_client, start_fake_cognito  # noqa: E402
 from test_browser import CHROMIUM, CHROMIUM_FLAGS, CLIENT_ID, seed_catalog, session_cookies, sign_in_at_provider  # noqa: E402
 
 BASELINE_CLIENT_ID = "bench-baseline-client"
 USER_NAME = "Alice Example"
 TIMEOUT_MS = 30_000
-
-
-# --------------------------------------------------------------------------------------------
-# glue: start ferrometa like conftest's start_ferrometa fixture does (the fixture itself needs pytest)
-# --------------------------------------------------------------------------------------------
-
-
-def start_ferrometa(binary: Path, env: dict[str, str], work: Path) -> Ferrometa:
-    work.mkdir(parents=True, exist_ok=True)
-    full_env = {
-        "SERVER_HOST": "127.0.0.1",
-        "SERVER_PORT": "0",
-        "SERVER_ADMIN_PORT": "0",
-        "FERROMETA_DATA_DIR": str(work / "data"),
-        "FERROMETA_LOG_FORMAT": "json",
-        **env,
-    }
-    proc = subprocess.Popen([str(binary), "serve"], env=full_env, cwd=work, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    server = Ferrometa(proc, full_env, work / "data", work / "ferrometa.log")
-    try:
-        server.wait_ready()
-    except BaseException:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        raise
-    return server
-
-
-# --------------------------------------------------------------------------------------------
-# statistics and the header
-# --------------------------------------------------------------------------------------------
-
-
-def pct(values: list[float], p: float) -> float:
-    """Percentile with linear interpolation between closest ranks (p in 0..100)."""
-    s = sorted(values)
-    if len(s) == 1:
-        return s[0]
-    k = (len(s) - 1) * p / 100
-    lo = int(k)
-    hi = min(lo + 1, len(s) - 1)
-    return s[lo] + (s[hi] - s[lo]) * (k - lo)
-
-
-def run(cmd: list[str], strip: bool = True) -> str:
-    try:
-        out = subprocess.run(cmd, capture_output=True, text=True, timeout=30, cwd=ROOT).stdout
-    except (OSError, subprocess.SubprocessError):
-        return ""
-    return out.strip() if strip else out
-
-
-def header(title: str, extra: list[str]) -> str:
-    cpu = "unknown"
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            cpu = line.split(":", 1)[1].strip()
-            break
-    sha = run(["git", "rev-parse", "--short", "HEAD"])
-    dirty = [line[3:] for line in run(["git", "status", "--porcelain", "--", "crates", "Cargo.toml", "Cargo.lock"], strip=False).splitlines() if len(line) > 3]
-    if dirty:
-        shown = ", ".join(f"`{f}`" for f in dirty[:8]) + (f" and {len(dirty) - 8} more" if len(dirty) > 8 else "")
-        revision = f"`{sha}` plus uncommitted changes in {len(dirty)} path(s): {shown}"
-    else:
-        revision = f"`{sha}` (clean)"
-    invocation = os.environ.get("BENCH_INVOCATION") or " ".join(["e2e/.venv/bin/python", *sys.argv])
-    cpus = ",".join(str(c) for c in sorted(os.sched_getaffinity(0)))
-    load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
-    lines = [
-        f"# {title}",
-        "",
-        f"- Date: {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}",
-        f"- Machine: `nproc` = {os.cpu_count()}, CPU: {cpu}, kernel: {platform.system()} {platform.release()}",
-        f"- Source: {revision}",
-        f"- Command: `{invocation}` (benchmark process allowed on CPUs {cpus})",
-        f"- Load average at the start (1, 5, 15 min): {load}",
-        *extra,
-    ]
-    return "\n".join(lines) + "\n"
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
-# Runs ferrometa's benchmarks by hand and writes bench/results/{startup,tokens,auth,browser,ingest}.md.
+# Runs ferrometa's benchmarks by hand and writes bench/results/{startup,tokens,auth,browser,ingest,ingest-client,scale}.md.
 # Each result is a ratio against a baseline measured in the same run (see bench/README.md).
 #
 #   bench/run.sh                 # startup, tokens, auth and browser
 #   bench/run.sh tokens auth     # a subset
 #   bench/run.sh ingest          # catalog ingest and reads (PostgreSQL too with FERROMETA_BENCH_POSTGRES_URL)
+#   bench/run.sh ingest-client   # `metadata ingest` (the official client) of 2 000 tables x 20 columns
+#   bench/run.sh scale           # lookups and list pages at 10 000 and 1 000 000 tables (PostgreSQL too, as above)
 #
 # Needs: cargo, openssl, taskset, and wrk (installed with apt-get when missing; needs root).
 # `browser` also needs what e2e/run.sh installs (e2e/.venv with Playwright, Debian's Chromium,
-# node and e2e/fake-cognito/node_modules): run e2e/run.sh once if they are missing.
+# node and e2e/fake-cognito/node_modules), `ingest-client` e2e/.venv and e2e/.venv-om (the
+# OpenMetadata client): run e2e/run.sh once if they are missing.
 # Takes about 4 minutes after the release build. Do not run other heavy work at the same time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,6 +34,14 @@ for b in "${benches[@]}"; do
         echo "(e.g. \`FERROMETA_BIN=target/release/ferrometa e2e/run.sh -k browser\`), then bench/run.sh browser" >&2
         exit 1
     fi
+done
+for b in "${benches[@]}"; do
+    [ "$b" = ingest-client ] || continue
+    for venv in e2e/.venv/bin/python e2e/.venv-om/bin/metadata; do
+        [ -x "$venv" ] && continue
+        echo "bench ingest-client needs $venv: run e2e/run.sh once (e.g. \`e2e/run.sh -k ingestion\`), then bench/run.sh ingest-client" >&2
+        exit 1
+    done
 done
 
 if [ "$(nproc)" -lt 2 ]; then
@@ -85,8 +96,15 @@ for b in "${benches[@]}"; do
         ingest)
             # Pins itself: server on CPU 0, the load on CPU 1.
             cmd="$bin/ingest --binary $bin/ferrometa --out bench/results/ingest.md" ;;
+        ingest-client)
+            # The official client pinned to CPU 1, each server to CPU 0 (minutes: see the result file).
+            cmd="e2e/.venv/bin/python bench/ingest_client.py --binary $bin/ferrometa --out bench/results/ingest-client.md" ;;
+        scale)
+            # Loads in-process on both CPUs (server stopped), then server on CPU 0, reads on CPU 1.
+            # 1 000 000 tables: tens of minutes of loading and ~GBs under /dev/shm (see bench/README.md).
+            cmd="$bin/scale --binary $bin/ferrometa --out bench/results/scale.md" ;;
         *)
-            echo "unknown benchmark $b (startup, tokens, auth, browser, ingest)" >&2; exit 2 ;;
+            echo "unknown benchmark $b (startup, tokens, auth, browser, ingest, ingest-client, scale)" >&2; exit 2 ;;
     esac
     wait_for_quiet
     log "$b: $cmd"

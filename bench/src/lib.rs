@@ -6,6 +6,8 @@
 //! from different machines (or a busy machine) stay comparable. Nothing here is a test: the
 //! benchmarks are run by hand with `bench/run.sh`.
 
+pub mod catalog;
+
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -113,10 +115,15 @@ pub struct ScratchDir(PathBuf);
 
 impl ScratchDir {
     pub fn new() -> Result<ScratchDir> {
+        ScratchDir::new_in(&std::env::temp_dir())
+    }
+
+    /// A scratch directory under `parent` (e.g. `/dev/shm`, a tmpfs).
+    pub fn new_in(parent: &Path) -> Result<ScratchDir> {
         static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
         let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let path = std::env::temp_dir().join(format!("ferrometa-bench-{}-{n}-{nanos:x}", std::process::id()));
+        let path = parent.join(format!("ferrometa-bench-{}-{n}-{nanos:x}", std::process::id()));
         std::fs::create_dir(&path).with_context(|| format!("creating {}", path.display()))?;
         Ok(ScratchDir(path))
     }
@@ -270,15 +277,26 @@ pub fn cpu_seconds(pid: u32) -> Result<f64> {
 
 /// Pins every thread of this process to one CPU (with `taskset`, which the image has).
 pub fn pin_self(cpu: u32) -> Result<()> {
+    pin_self_to(&cpu.to_string())
+}
+
+/// Lets every thread of this process (and the threads it starts later) run on `cpus`, a
+/// `taskset` list such as `0-1`.
+pub fn pin_self_to(cpus: &str) -> Result<()> {
     let status = Command::new("taskset")
-        .args(["-a", "-p", "-c", &cpu.to_string(), &std::process::id().to_string()])
+        .args(["-a", "-p", "-c", cpus, &std::process::id().to_string()])
         .stdout(Stdio::null())
         .status()
         .context("running taskset")?;
     if !status.success() {
-        bail!("taskset -a -p -c {cpu} failed");
+        bail!("taskset -a -p -c {cpus} failed");
     }
     Ok(())
+}
+
+/// Disk space used under `path` in bytes (`du -sb`), 0 when unknown.
+pub fn disk_usage(path: &Path) -> u64 {
+    command_output("du", &["-sb", &path.display().to_string()]).split_whitespace().next().and_then(|v| v.parse().ok()).unwrap_or(0)
 }
 
 /// A server process (ferrometa or a baseline) whose bound addresses came from its JSON log.
