@@ -4,6 +4,7 @@
 
 mod entities;
 mod hierarchy;
+mod relations;
 mod search;
 mod security;
 mod sessions;
@@ -11,6 +12,7 @@ mod sessions;
 pub mod testing;
 
 pub use entities::{EntityRow, Include, ListPage};
+pub use relations::RelationSide;
 pub use search::SearchHit;
 pub use security::{BotTokenRow, PatRow};
 pub use sessions::{LoginFlowRow, SessionRow};
@@ -84,6 +86,8 @@ const MIGRATIONS: &[(i64, &[Step])] = &[
             Step::IndexAllForSearch,
         ],
     ),
+    // 5 is taken by a parallel branch (entity counts); the runner applies any missing number.
+    (6, &[Step::Sql(include_str!("../migrations/0006_entity_relations.sql"))]),
 ];
 
 pub fn now_ms() -> i64 {
