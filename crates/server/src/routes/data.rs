@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 use crate::access::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Body, Query};
-use crate::routes::common::{Fields, GetParams, ListParams, decode_cursor, include, limit, list_of, page_body, with_fields};
+use crate::routes::common::{Fields, GetParams, ListParams, RestoreRequest, decode_cursor, include, limit, list_of, page_body, with_fields};
 use crate::state::AppState;
 
 /// One asset type, as a type parameter of the generic handlers.
@@ -94,11 +94,6 @@ impl AssetListParams {
 pub struct AssetDeleteParams {
     pub hard_delete: Option<bool>,
     pub recursive: Option<bool>,
-}
-
-#[derive(Deserialize)]
-pub struct RestoreRequest {
-    id: String,
 }
 
 fn status(created: bool) -> StatusCode {
