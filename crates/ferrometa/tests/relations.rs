@@ -90,6 +90,32 @@ async fn relationships_read_the_same_from_both_sides_on_postgres() {
     s.stop().await;
 }
 
+/// Callers of identity-provider tokens are cached; a role write changing who has the role
+/// (its `users`, read back as the users' `roles`) must reach them.
+#[tokio::test]
+async fn a_role_listing_users_reaches_cached_sso_callers() {
+    let idp = ferrometa_auth::fake_idp::FakeIdp::start("om-test-client").await;
+    let keys = format!("[{}]", idp.jwks_url());
+    let env = [
+        ("AUTHENTICATION_PROVIDER", "aws-cognito"),
+        ("AUTHENTICATION_AUTHORITY", idp.issuer.as_str()),
+        ("AUTHENTICATION_CLIENT_ID", "om-test-client"),
+        ("AUTHENTICATION_PUBLIC_KEYS", keys.as_str()),
+        ("AUTHENTICATION_CALLBACK_URL", "http://127.0.0.1:1/callback"),
+        ("AUTHORIZER_ADMIN_PRINCIPALS", "[alice]"),
+    ];
+    let s = TestServer::start(&env).await;
+    let token = idp.id_token(None, 600);
+    let (status, me) = s.get("/api/v1/users/loggedInUser", Some(&token)).await;
+    assert_eq!((status, me["roles"].clone()), (StatusCode::OK, json!([])), "{me}");
+    let role = created(&s, "/api/v1/roles", &token, json!({"name": "Steward", "policies": []})).await;
+    let (status, _) = patch(&s, &format!("/api/v1/roles/{}", role["id"].as_str().unwrap()), &token, json!([{"op": "add", "path": "/users", "value": [{"id": me["id"], "type": "user"}]}])).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, me) = s.get("/api/v1/users/loggedInUser", Some(&token)).await;
+    assert_eq!(me["roles"][0]["name"], json!("Steward"), "the cached caller was refreshed: {me}");
+    s.stop().await;
+}
+
 #[tokio::test]
 async fn teams_without_parents_belong_to_the_organization() {
     let dir = tempfile::tempdir().unwrap();
