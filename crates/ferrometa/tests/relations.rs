@@ -52,6 +52,12 @@ async fn both_sides(s: &TestServer) {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(names(s, &admin, "teams", &team, "users").await, ["alice", "bob"]);
 
+    // Members join teams through admins: a team's default roles are its users' roles.
+    let rita = common::reader(s, &admin).await;
+    let (_, me) = s.get("/api/v1/users/loggedInUser", Some(&rita)).await;
+    let (status, body) = patch(s, &format!("/api/v1/users/{}", me["id"].as_str().unwrap()), &rita, json!([{"op": "add", "path": "/teams", "value": [{"id": team["id"], "type": "team"}]}])).await;
+    assert_eq!((status, body["code"].clone()), (StatusCode::FORBIDDEN, json!(403)), "{body}");
+
     // Soft-deleted users drop out of the other side and come back when restored; hard-deleted
     // entities leave nothing behind.
     let (status, _) = s.call(Method::DELETE, &format!("/api/v1/users/{}", alice["id"].as_str().unwrap()), Some(&admin), None).await;
