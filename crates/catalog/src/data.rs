@@ -7,6 +7,8 @@
 //! Tables version column by column: a removed column (or a changed type, which is a removal and
 //! an addition) is a breaking change and a new major version; added columns are minor.
 
+use std::collections::HashMap;
+
 use serde_json::{Map, Value, json};
 
 use crate::engine::{Catalog, Changes, Draft, EntityKind, Page, SecretCipher, diff_fields};
@@ -294,7 +296,7 @@ pub(crate) fn known_fields(what: &str, obj: &Map<String, Value>, allowed: &[&str
     }
 }
 
-/// `TagLabel`s: shape and enums (that each tag exists is checked by `Catalog::check_tag_labels`).
+/// `TagLabel`s: shape and enums (that each tag exists is checked by `Catalog::label_tags`).
 fn check_tags(field: &str, value: &Value) -> Result<()> {
     for label in array_of(field, value)? {
         let obj = label.as_object().ok_or_else(|| bad(format!("{field} must hold TagLabel objects")))?;
@@ -452,10 +454,16 @@ pub(crate) fn seal_secrets(entity: &mut Value, cipher: &dyn SecretCipher) -> Res
     })
 }
 
-/// Decrypts the secrets [`seal_secrets`] encrypted.
+/// Decrypts the secrets [`seal_secrets`] encrypted. A value that does not open is a secret
+/// stored in clear text before encryption that happens to start with [`SEALED_PREFIX`]: it is
+/// returned as stored (reads must not fail on the owner's data; the next write seals it), with a
+/// warning that names neither the value nor the cipher's error, which could echo it.
 pub(crate) fn open_secrets(entity: &mut Value, cipher: &dyn SecretCipher) -> Result<()> {
     map_secrets(entity, &mut |secret| match secret.as_str().and_then(|s| s.strip_prefix(SEALED_PREFIX)) {
-        Some(sealed) => Ok(json!(cipher.open(sealed).map_err(|e| CatalogError::Internal(format!("cannot decrypt a connection secret: {e}")))?)),
+        Some(sealed) => Ok(json!(cipher.open(sealed).unwrap_or_else(|_| {
+            tracing::warn!("a connection secret starting with \"{SEALED_PREFIX}\" does not decrypt; kept as stored");
+            secret.as_str().unwrap_or_default().to_string()
+        }))),
         None => Ok(secret.clone()),
     })
 }
@@ -550,6 +558,43 @@ fn tag_labels(body: &Map<String, Value>) -> Vec<&Value> {
     let mut labels: Vec<&Value> = body.get("tags").and_then(Value::as_array).into_iter().flatten().collect();
     of_columns(body.get("columns"), &mut labels);
     labels
+}
+
+/// How [`Catalog::label_tags`] treats a label naming no tag.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum MissingTag {
+    Refuse,
+    Drop,
+}
+
+/// Calls `f` with every tag list of an entity body: its own and its columns' (at any depth).
+fn for_each_tag_list(body: &mut Map<String, Value>, f: &mut dyn FnMut(&mut Vec<Value>)) {
+    fn of_columns(columns: Option<&mut Value>, f: &mut dyn FnMut(&mut Vec<Value>)) {
+        for column in columns.and_then(Value::as_array_mut).into_iter().flatten() {
+            if let Some(labels) = column.get_mut("tags").and_then(Value::as_array_mut) {
+                f(labels);
+            }
+            of_columns(column.get_mut("children"), f);
+        }
+    }
+    if let Some(labels) = body.get_mut("tags").and_then(Value::as_array_mut) {
+        f(labels);
+    }
+    of_columns(body.get_mut("columns"), f);
+}
+
+/// Fills a label from its tag (found in `tags` by lower-case FQN); false when it names none.
+fn label_with_tag(label: &mut Value, tags: &HashMap<String, Option<Value>>) -> bool {
+    let key = label["tagFQN"].as_str().unwrap_or_default().to_lowercase();
+    let (Some(Some(tag)), Some(obj)) = (tags.get(&key), label.as_object_mut()) else { return false };
+    obj.insert("tagFQN".into(), tag["fullyQualifiedName"].clone());
+    for f in ["name", "displayName", "description", "style"] {
+        match tag.get(f).filter(|v| !v.is_null()) {
+            Some(v) => obj.insert(f.into(), v.clone()),
+            None => obj.remove(f),
+        };
+    }
+    true
 }
 
 /// FQNs of the containers of an entity, outermost first.
@@ -692,15 +737,31 @@ impl Catalog {
         Ok(Value::Array(refs))
     }
 
-    /// Every tag label must name an existing tag (glossaries are not part of ferrometa's catalog
-    /// yet, so a glossary term never exists).
-    async fn check_tag_labels(&self, body: &Map<String, Value>) -> Result<()> {
+    /// The tag labels of an entity body (its own and its columns') as OpenMetadata returns
+    /// them: with the tag's FQN, name, display name, description and style. A label naming no
+    /// tag is refused on a write (glossaries are not part of ferrometa's catalog yet, so a
+    /// glossary term never exists) and left out on a read: its tag was hard-deleted since, and
+    /// OpenMetadata deletes a tag's usages with it.
+    pub(crate) async fn label_tags(&self, body: &mut Map<String, Value>, missing: MissingTag) -> Result<()> {
+        let mut tags: HashMap<String, Option<Value>> = HashMap::new();
         for label in tag_labels(body) {
             let tag_fqn = label["tagFQN"].as_str().unwrap_or_default();
-            if label["source"] == json!("Glossary") {
-                return Err(not_found("glossaryTerm", &shown(tag_fqn)));
+            if tags.contains_key(&tag_fqn.to_lowercase()) {
+                continue;
             }
-            self.get_by_name(&TAG, tag_fqn, Include::NonDeleted).await?;
+            // From the store, not through `get_by_name`: reads call this, and a tag has no
+            // labels or relations of its own to load.
+            let glossary = label["source"] == json!("Glossary");
+            let row = if glossary { None } else { self.store().entity_by_fqn(TAG.name, tag_fqn).await? };
+            let tag = match (missing, row) {
+                (MissingTag::Refuse, Some(row)) if !row.deleted => Some(self.entity_of(&row)?),
+                (MissingTag::Refuse, _) => return Err(not_found(if glossary { "glossaryTerm" } else { TAG.name }, &shown(tag_fqn))),
+                (MissingTag::Drop, row) => row.map(|row| self.entity_of(&row)).transpose()?,
+            };
+            tags.insert(tag_fqn.to_lowercase(), tag);
+        }
+        if !tags.is_empty() {
+            for_each_tag_list(body, &mut |labels| labels.retain_mut(|label| label_with_tag(label, &tags)));
         }
         Ok(())
     }
@@ -762,8 +823,12 @@ impl Catalog {
                 req.insert(r.field.into(), self.resolve_references(r, &listed).await?);
             }
         }
+        // Teams are the one type whose place depends on another entity (the Organization).
+        if t.kind.name == TEAM.name {
+            self.place_team(&name, &mut req).await?;
+        }
         check_body(t, &fqn, &mut req)?;
-        self.check_tag_labels(&req).await?;
+        self.label_tags(&mut req, MissingTag::Refuse).await?;
         Ok(Draft { kind: t.kind, name, fqn, parent_fqn, body: req })
     }
 
@@ -849,7 +914,7 @@ impl Catalog {
         }
         let fqn = old["fullyQualifiedName"].as_str().unwrap_or_default().to_string();
         check_body(t, &fqn, &mut body)?;
-        self.check_tag_labels(&body).await?;
+        self.label_tags(&mut body, MissingTag::Refuse).await?;
         let parent = fqn::parent(&fqn).filter(|_| !t.containers.is_empty());
         let entity = self.update(t.kind, &old, body, parent, actor).await?;
         self.index_asset(t, &entity).await?;
@@ -863,7 +928,7 @@ impl Catalog {
             return Err(bad("limit must be between 0 and 1000000"));
         }
         let page = self.store().list_entities_under(t.kind.name, container, include, limit, after, before).await?;
-        let data = page.rows.iter().map(|r| self.entity_of(r)).collect::<Result<_>>()?;
+        let data = self.loaded_all(t.kind, &page.rows).await?;
         Ok(Page { data, before: page.before, after: page.after, total: page.total })
     }
 
@@ -881,6 +946,9 @@ impl Catalog {
     pub async fn delete_asset(&self, t: &'static AssetType, id: &str, hard: bool, recursive: bool, actor: &str) -> Result<Value> {
         let entity = self.get(t.kind, id, if hard { Include::All } else { Include::NonDeleted }).await?;
         let fqn = entity["fullyQualifiedName"].as_str().unwrap_or_default().to_string();
+        if entity["teamType"] == json!(crate::governance::ORGANIZATION) {
+            return Err(bad("Organization team type can't be deleted"));
+        }
         if entity["allowDelete"] == json!(false) {
             return Err(bad(format!("System entity [{}] of type {} can not be deleted.", shown(&fqn), t.kind.name)));
         }
@@ -1018,6 +1086,28 @@ mod tests {
         mask_secrets(&mut changed);
         let text = changed["changeDescription"].to_string();
         assert!(!text.contains("p4ss") && !text.contains("n3w") && text.contains("username"), "{text}");
+    }
+
+    /// A cipher whose `open` fails the way a legacy clear-text value makes it fail.
+    struct Refusing;
+    impl SecretCipher for Refusing {
+        fn seal(&self, plaintext: &str) -> std::result::Result<String, String> {
+            Ok(format!("enc({plaintext})"))
+        }
+        fn open(&self, sealed: &str) -> std::result::Result<String, String> {
+            sealed.strip_prefix("enc(").and_then(|s| s.strip_suffix(')')).map(str::to_string).ok_or_else(|| "bad ciphertext".into())
+        }
+    }
+
+    #[test]
+    fn a_clear_text_secret_that_looks_sealed_is_read_as_stored() {
+        let mut legacy = json!({"connection": {"config": {"password": "sealed:not-a-ciphertext"}}});
+        open_secrets(&mut legacy, &Refusing).unwrap();
+        assert_eq!(legacy["connection"]["config"]["password"], json!("sealed:not-a-ciphertext"));
+        // The next write seals it, and it then opens to the same value.
+        seal_secrets(&mut legacy, &Refusing).unwrap();
+        open_secrets(&mut legacy, &Refusing).unwrap();
+        assert_eq!(legacy["connection"]["config"]["password"], json!("sealed:not-a-ciphertext"));
     }
 
     #[test]

@@ -127,6 +127,24 @@ impl Catalog {
         self.entity_from_json(&row.json).map_err(|e| CatalogError::Internal(format!("stored {} {}: {e}", row.entity_type, row.id)))
     }
 
+    /// The entity a stored row holds as readers get it: secrets decrypted, relation fields
+    /// from the stored relationships (see `crate::relations`), tag labels from their tags.
+    pub(crate) async fn loaded(&self, kind: &EntityKind, row: &EntityRow) -> Result<Value> {
+        let mut entity = self.with_relations(kind, self.entity_of(row)?).await?;
+        if let Some(body) = entity.as_object_mut() {
+            self.label_tags(body, crate::data::MissingTag::Drop).await?;
+        }
+        Ok(entity)
+    }
+
+    pub(crate) async fn loaded_all(&self, kind: &EntityKind, rows: &[EntityRow]) -> Result<Vec<Value>> {
+        let mut entities = Vec::with_capacity(rows.len());
+        for row in rows {
+            entities.push(self.loaded(kind, row).await?);
+        }
+        Ok(entities)
+    }
+
     fn entity_from_json(&self, stored: &str) -> Result<Value> {
         let mut entity: Value = serde_json::from_str(stored).map_err(|e| CatalogError::Internal(format!("not valid JSON: {e}")))?;
         if let Some(cipher) = &self.cipher {
@@ -202,7 +220,9 @@ impl Catalog {
         let row = self.row(draft.kind, &entity, draft.parent_fqn)?;
         self.store.insert_entity(&row).await?;
         self.store.put_entity_version(&row.id, "0.1", &row.json).await?;
-        Ok(entity)
+        self.sync_relations(draft.kind, None, &entity).await?;
+        // As a read would return it (the relation fields a create leaves out are empty lists).
+        self.with_relations(draft.kind, entity).await
     }
 
     /// PUT semantics: create (true) or update the entity with this FQN (false).
@@ -210,7 +230,7 @@ impl Catalog {
         match self.store.entity_by_fqn(draft.kind.name, &draft.fqn).await? {
             None => Ok((self.create(draft, actor).await?, true)),
             Some(row) => {
-                let old = self.entity_of(&row)?;
+                let old = self.loaded(draft.kind, &row).await?;
                 let mut merged = old.as_object().cloned().unwrap_or_default();
                 for (k, v) in draft.body.into_iter().filter(|(k, _)| !SYSTEM_FIELDS.contains(&k.as_str())) {
                     merged.insert(k, v);
@@ -245,7 +265,8 @@ impl Catalog {
         let row = self.row(kind, &entity, parent_fqn)?;
         self.store.update_entity(&row).await?;
         self.store.put_entity_version(&row.id, &format!("{version:.1}"), &row.json).await?;
-        Ok(entity)
+        self.sync_relations(kind, Some(old), &entity).await?;
+        self.with_relations(kind, entity).await
     }
 
     fn visible(row: &EntityRow, include: Include) -> bool {
@@ -258,20 +279,23 @@ impl Catalog {
 
     pub async fn get(&self, kind: &EntityKind, id: &str, include: Include) -> Result<Value> {
         match self.store.entity_by_id(kind.name, id).await? {
-            Some(row) if Self::visible(&row, include) => self.entity_of(&row),
+            Some(row) if Self::visible(&row, include) => self.loaded(kind, &row).await,
             _ => Err(not_found(kind.name, id)),
         }
     }
 
     pub async fn get_by_name(&self, kind: &EntityKind, fqn: &str, include: Include) -> Result<Value> {
         match self.store.entity_by_fqn(kind.name, fqn).await? {
-            Some(row) if Self::visible(&row, include) => self.entity_of(&row),
+            Some(row) if Self::visible(&row, include) => self.loaded(kind, &row).await,
             _ => Err(not_found(kind.name, fqn)),
         }
     }
 
     pub async fn find_by_secondary_key(&self, kind: &EntityKind, key: &str) -> Result<Option<Value>> {
-        self.store.entity_by_secondary_key(kind.name, &key.to_lowercase()).await?.as_ref().map(|row| self.entity_of(row)).transpose()
+        match self.store.entity_by_secondary_key(kind.name, &key.to_lowercase()).await? {
+            Some(row) => Ok(Some(self.loaded(kind, &row).await?)),
+            None => Ok(None),
+        }
     }
 
     pub async fn list(&self, kind: &EntityKind, parent_fqn: Option<&str>, include: Include, limit: i64, after: Option<&str>, before: Option<&str>) -> Result<Page> {
@@ -279,7 +303,7 @@ impl Catalog {
             return Err(CatalogError::BadRequest("limit must be between 0 and 1000000".into()));
         }
         let page = self.store.list_entities(kind.name, parent_fqn, include, limit, after, before).await?;
-        Ok(Page { data: page.rows.iter().map(|row| self.entity_of(row)).collect::<Result<_>>()?, before: page.before, after: page.after, total: page.total })
+        Ok(Page { data: self.loaded_all(kind, &page.rows).await?, before: page.before, after: page.after, total: page.total })
     }
 
     /// Applies an RFC 6902 patch; system fields and the name cannot be patched.
@@ -300,10 +324,12 @@ impl Catalog {
     /// Soft delete: marks deleted (a new major version); hard delete removes the row.
     pub async fn delete(&self, kind: &EntityKind, id: &str, hard: bool, actor: &str) -> Result<Value> {
         let row = self.store.entity_by_id(kind.name, id).await?.ok_or_else(|| not_found(kind.name, id))?;
-        let mut entity = self.entity_of(&row)?;
+        let mut entity = self.loaded(kind, &row).await?;
         let previous = version_of(&entity);
         if hard {
             self.store.delete_entity(id).await?;
+            // The other side's reads join the entity, but the edges would outlive it.
+            self.store.forget_relations(id).await?;
             entity["deleted"] = json!(true);
             return Ok(entity);
         }
@@ -324,7 +350,7 @@ impl Catalog {
 
     pub async fn restore(&self, kind: &EntityKind, id: &str, actor: &str) -> Result<Value> {
         let row = self.store.entity_by_id(kind.name, id).await?.ok_or_else(|| not_found(kind.name, id))?;
-        let old = self.entity_of(&row)?;
+        let old = self.loaded(kind, &row).await?;
         if !row.deleted {
             return Ok(old);
         }

@@ -6,6 +6,7 @@
 use serde_json::{Map, Value, json};
 
 use crate::data::{AssetType, Reference, array_of, bad, known_fields, one_of, shown, string_field};
+use crate::engine::Catalog;
 use crate::error::Result;
 use crate::fqn::{EntityName, quote};
 use crate::kinds::{CLASSIFICATION, POLICY, ROLE, TAG, TEAM, USER};
@@ -103,6 +104,42 @@ pub static TAGS: AssetType = AssetType {
     check: None,
     filters: &["parent", "classification"],
 };
+
+/// The root of the team hierarchy, which OpenMetadata seeds: the parent of every team created
+/// without one.
+pub const ORGANIZATION: &str = "Organization";
+
+impl Catalog {
+    /// Seeds the Organization team unless it exists.
+    pub async fn ensure_organization(&self) -> Result<Value> {
+        let mut body = Map::new();
+        body.insert("teamType".into(), json!(ORGANIZATION));
+        body.insert("displayName".into(), json!(ORGANIZATION));
+        body.insert("description".into(), json!("Organization under which all the other team hierarchy is created"));
+        body.insert("isJoinable".into(), json!(false));
+        self.ensure(&TEAM, ORGANIZATION, body).await
+    }
+
+    /// A team's place in the hierarchy, as OpenMetadata's `TeamRepository` decides it: a team
+    /// named without parents goes under the Organization, which itself has no parent and is
+    /// the only team of its type.
+    pub(crate) async fn place_team(&self, name: &str, req: &mut Map<String, Value>) -> Result<()> {
+        let organization = self.ensure_organization().await?;
+        if req.get("teamType") == Some(&json!(ORGANIZATION)) {
+            if req.get("parents").and_then(Value::as_array).is_some_and(|p| !p.is_empty()) {
+                return Err(bad("Team of type Organization can't have a parent team"));
+            }
+            if !organization["name"].as_str().is_some_and(|n| n.eq_ignore_ascii_case(name)) {
+                return Err(bad("Only one Organization is allowed. New Organization type can't be created"));
+            }
+            return Ok(());
+        }
+        if req.get("parents").and_then(Value::as_array).is_none_or(Vec::is_empty) {
+            req.insert("parents".into(), json!([self.reference(&TEAM, &organization)]));
+        }
+        Ok(())
+    }
+}
 
 const TEAM_TYPES: &[&str] = &["Group", "Department", "Division", "BusinessUnit", "Organization"];
 const RULE_EFFECTS: &[&str] = &["allow", "deny"];

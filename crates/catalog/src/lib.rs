@@ -9,6 +9,7 @@ pub mod error;
 pub mod fqn;
 pub mod governance;
 pub mod kinds;
+pub mod relations;
 pub mod users;
 
 pub use engine::{Catalog, Changes, Draft, EntityKind, Page, SecretCipher};

@@ -5,10 +5,10 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use crate::email::Email;
-use crate::engine::{Catalog, Draft};
+use crate::engine::{Catalog, Draft, EntityKind};
 use crate::error::{CatalogError, Result};
 use crate::fqn::{EntityName, quote};
-use crate::kinds::{BOT, ROLE, USER};
+use crate::kinds::{BOT, ROLE, TEAM, USER};
 use ferrometa_store::Include;
 
 /// Every field of OpenMetadata's `User` (what `fields=` may name).
@@ -44,6 +44,9 @@ pub struct CreateUser {
     /// Role ids.
     #[serde(default)]
     pub roles: Option<Vec<String>>,
+    /// Team ids; the teams then list the user (see `crate::relations`).
+    #[serde(default)]
+    pub teams: Option<Vec<String>>,
     /// Set by the server (bootstrap, verified SSO sign-up), never by a client.
     #[serde(skip)]
     pub email_verified: bool,
@@ -71,22 +74,34 @@ fn set_opt(body: &mut Map<String, Value>, key: &str, v: Option<Value>) {
 }
 
 impl Catalog {
-    async fn role_refs(&self, ids: &[String]) -> Result<Vec<Value>> {
+    /// References to the entities of one type with these ids; 404 for one that does not exist.
+    async fn refs(&self, kind: &EntityKind, ids: &[String]) -> Result<Vec<Value>> {
         let mut refs = vec![];
         for id in ids {
-            let role = self.get(&ROLE, id, Include::NonDeleted).await?;
-            refs.push(self.reference(&ROLE, &role));
+            let entity = self.get(kind, id, Include::NonDeleted).await?;
+            refs.push(self.reference(kind, &entity));
         }
         Ok(refs)
     }
 
-    fn user_body(&self, req: &CreateUser, email: &Email, roles: Vec<Value>) -> Map<String, Value> {
+    /// The relation fields a user request sets: `roles` and `teams` when given.
+    async fn user_relations(&self, req: &CreateUser) -> Result<Map<String, Value>> {
+        let mut fields = Map::new();
+        for (field, kind, ids) in [("roles", &ROLE, &req.roles), ("teams", &TEAM, &req.teams)] {
+            if let Some(ids) = ids {
+                fields.insert(field.into(), json!(self.refs(kind, ids).await?));
+            }
+        }
+        Ok(fields)
+    }
+
+    fn user_body(&self, req: &CreateUser, email: &Email) -> Map<String, Value> {
         let mut body = Map::new();
         body.insert("email".into(), json!(email.as_str()));
         body.insert("isAdmin".into(), json!(req.is_admin.unwrap_or(false)));
         body.insert("isBot".into(), json!(req.is_bot.unwrap_or(false)));
         body.insert("isEmailVerified".into(), json!(req.email_verified));
-        body.insert("roles".into(), json!(roles));
+        body.insert("roles".into(), json!([]));
         body.insert("teams".into(), json!([]));
         set_opt(&mut body, "displayName", req.display_name.clone().map(Value::from));
         set_opt(&mut body, "description", req.description.clone().map(Value::from));
@@ -99,8 +114,8 @@ impl Catalog {
     pub async fn create_user(&self, req: &CreateUser, actor: &str) -> Result<Value> {
         let name = EntityName::parse(&req.name.trim().to_lowercase())?;
         let email = Email::parse(&req.email)?;
-        let roles = self.role_refs(req.roles.as_deref().unwrap_or_default()).await?;
-        let body = self.user_body(req, &email, roles);
+        let mut body = self.user_body(req, &email);
+        body.extend(self.user_relations(req).await?);
         self.create(Draft { kind: &USER, name: name.as_str().into(), fqn: quote(name.as_str()), parent_fqn: None, body }, actor).await
     }
 
@@ -119,9 +134,7 @@ impl Catalog {
         set_opt(&mut fields, "description", req.description.clone().map(Value::from));
         set_opt(&mut fields, "profile", req.profile.clone());
         set_opt(&mut fields, "timezone", req.timezone.clone().map(Value::from));
-        if let Some(ids) = &req.roles {
-            fields.insert("roles".into(), json!(self.role_refs(ids).await?));
-        }
+        fields.extend(self.user_relations(req).await?);
         Ok((self.set_user_fields(&existing, Value::Object(fields), actor).await?, false))
     }
 
@@ -163,22 +176,25 @@ impl Catalog {
     /// Creates a role with the given name unless it exists; returns it. The server relies on
     /// these roles, so they cannot be deleted.
     pub async fn ensure_role(&self, name: &str, description: &str) -> Result<Value> {
-        match self.get_by_name(&ROLE, &quote(name), Include::All).await {
-            Ok(r) => Ok(r),
-            Err(CatalogError::NotFound(_)) => {
-                let mut body = Map::new();
-                body.insert("displayName".into(), json!(name));
-                body.insert("description".into(), json!(description));
-                body.insert("policies".into(), json!([]));
-                body.insert("provider".into(), json!("system"));
-                body.insert("allowDelete".into(), json!(false));
-                match self.create(Draft { kind: &ROLE, name: name.into(), fqn: quote(name), parent_fqn: None, body }, "system").await {
-                    // Another replica created it first.
-                    Err(CatalogError::AlreadyExists) => self.get_by_name(&ROLE, &quote(name), Include::All).await,
-                    other => other,
-                }
-            }
-            Err(e) => Err(e),
+        let mut body = Map::new();
+        body.insert("displayName".into(), json!(name));
+        body.insert("description".into(), json!(description));
+        body.insert("policies".into(), json!([]));
+        body.insert("provider".into(), json!("system"));
+        body.insert("allowDelete".into(), json!(false));
+        self.ensure(&ROLE, name, body).await
+    }
+
+    /// The entity of this type and (top-level) name, created by the system with `body` unless
+    /// it exists (in any state).
+    pub(crate) async fn ensure(&self, kind: &'static EntityKind, name: &str, body: Map<String, Value>) -> Result<Value> {
+        match self.get_by_name(kind, &quote(name), Include::All).await {
+            Err(CatalogError::NotFound(_)) => match self.create(Draft { kind, name: name.into(), fqn: quote(name), parent_fqn: None, body }, "system").await {
+                // Another replica created it first.
+                Err(CatalogError::AlreadyExists) => self.get_by_name(kind, &quote(name), Include::All).await,
+                other => other,
+            },
+            found => found,
         }
     }
 }

@@ -15,17 +15,6 @@ async fn patch(s: &TestServer, path: &str, token: &str, ops: Value) -> (StatusCo
     (resp.status(), resp.json().await.unwrap_or(Value::Null))
 }
 
-/// A user without admin rights, signed in with a password.
-async fn reader(s: &TestServer, admin: &str) -> String {
-    let (status, _) = s.call(Method::POST, "/api/v1/users", Some(admin), Some(json!({"name": "rita", "email": "rita@open-metadata.org"}))).await;
-    assert_eq!(status, StatusCode::CREATED);
-    let body = json!({"username": "rita", "newPassword": "R1ta-passw0rd!", "confirmPassword": "R1ta-passw0rd!", "requestType": "USER"});
-    let (status, _) = s.call(Method::PUT, "/api/v1/users/changePassword", Some(admin), Some(body)).await;
-    assert_eq!(status, StatusCode::OK);
-    let (_, session) = s.login("rita@open-metadata.org", "R1ta-passw0rd!").await;
-    session["accessToken"].as_str().unwrap().to_string()
-}
-
 fn create_table(name: &str) -> Value {
     json!({
         "name": name,
@@ -178,7 +167,7 @@ async fn users_read_the_catalog_admins_and_bots_write_it() {
     let admin = s.admin_token().await;
     let (_, bot) = s.ingestion_bot(&admin).await;
     hierarchy(&s, &bot).await;
-    let rita = reader(&s, &admin).await;
+    let rita = common::reader(&s, &admin).await;
     let (status, _) = s.get("/api/v1/services/databaseServices/name/warehouse", Some(&rita)).await;
     assert_eq!(status, StatusCode::OK);
     let (status, body) = s.call(Method::PUT, "/api/v1/tables", Some(&rita), Some(create_table("orders"))).await;
@@ -511,7 +500,7 @@ async fn teams_roles_policies_classifications_and_tags_on_postgres() {
 async fn readers_cannot_write_tags_or_teams() {
     let s = TestServer::start(&[]).await;
     let admin = s.admin_token().await;
-    let rita = reader(&s, &admin).await;
+    let rita = common::reader(&s, &admin).await;
     for (path, body) in [
         ("/api/v1/classifications", json!({"name": "PII", "description": "d"})),
         ("/api/v1/tags", json!({"name": "x", "description": "d", "classification": "PII"})),

@@ -135,6 +135,9 @@ pub async fn remember_deleted_admin(state: &AppState, name: &str) -> Result<(), 
 }
 
 async fn bootstrap(state: &AppState) -> Result<(), StartupError> {
+    // Before anything reads a user's roles: they come from the relationships from now on.
+    state.catalog.backfill_relations().await?;
+    state.catalog.ensure_organization().await?;
     for (name, description) in [
         ("IngestionBotRole", "Role for the ingestion bot: writes metadata."),
         ("DataConsumer", "Users who read the catalog."),

@@ -5,6 +5,7 @@
 mod counts;
 mod entities;
 mod hierarchy;
+mod relations;
 mod search;
 mod security;
 mod sessions;
@@ -12,6 +13,7 @@ mod sessions;
 pub mod testing;
 
 pub use entities::{EntityRow, Include, ListPage};
+pub use relations::RelationSide;
 pub use search::SearchHit;
 pub use security::{BotTokenRow, PatRow};
 pub use sessions::{LoginFlowRow, SessionRow};
@@ -86,6 +88,7 @@ const MIGRATIONS: &[(i64, &[Step])] = &[
         ],
     ),
     (5, &[Step::Sql(include_str!("../migrations/0005_entity_counts.sql"))]),
+    (6, &[Step::Sql(include_str!("../migrations/0006_entity_relations.sql"))]),
 ];
 
 pub fn now_ms() -> i64 {

@@ -80,3 +80,15 @@ impl KeyFiles {
         self.dir.path().join(name).to_str().unwrap().to_string()
     }
 }
+
+/// A user without admin rights (`rita`), signed in with a password; returns her access token.
+pub async fn reader(s: &ferrometa_testkit::TestServer, admin: &str) -> String {
+    use reqwest::{Method, StatusCode};
+    let (status, _) = s.call(Method::POST, "/api/v1/users", Some(admin), Some(json!({"name": "rita", "email": "rita@open-metadata.org"}))).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let body = json!({"username": "rita", "newPassword": "R1ta-passw0rd!", "confirmPassword": "R1ta-passw0rd!", "requestType": "USER"});
+    let (status, _) = s.call(Method::PUT, "/api/v1/users/changePassword", Some(admin), Some(body)).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, session) = s.login("rita@open-metadata.org", "R1ta-passw0rd!").await;
+    session["accessToken"].as_str().unwrap().to_string()
+}

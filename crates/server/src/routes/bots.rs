@@ -12,7 +12,7 @@ use serde_json::Value;
 use crate::access::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Body, Query};
-use crate::routes::common::{DeleteParams, Fields, GetParams, ListParams, include, list_of, with_fields};
+use crate::routes::common::{DeleteParams, Fields, GetParams, ListParams, RestoreRequest, include, list_of, with_fields};
 use crate::state::AppState;
 
 const FIELDS: Fields = (BOT_FIELDS, &[]);
@@ -70,4 +70,12 @@ pub async fn delete(State(s): State<AppState>, Extension(caller): Extension<Call
     let deleted = s.catalog.delete(&BOT, &id, q.hard_delete.unwrap_or(false), &caller.name).await?;
     s.store.audit(&caller.name, "bot.delete", name, "").await?;
     Ok(Json(deleted))
+}
+
+/// Restores a soft-deleted bot (OpenMetadata's `PUT /bots/restore`); its bot user is restored
+/// separately through `/users/restore`, as it was deleted separately.
+pub async fn restore(State(s): State<AppState>, Extension(caller): Extension<Caller>, Body(req): Body<RestoreRequest>) -> ApiResult<Json<Value>> {
+    let bot = s.catalog.restore(&BOT, &req.id, &caller.name).await?;
+    s.store.audit(&caller.name, "bot.restore", bot["name"].as_str().unwrap_or_default(), "").await?;
+    Ok(Json(bot))
 }

@@ -33,6 +33,12 @@ pub struct DeleteParams {
     pub recursive: Option<bool>,
 }
 
+/// The body of every `PUT .../restore`.
+#[derive(Deserialize)]
+pub struct RestoreRequest {
+    pub id: String,
+}
+
 pub fn include(raw: Option<&str>) -> ApiResult<Include> {
     match raw.unwrap_or("non-deleted") {
         "non-deleted" => Ok(Include::NonDeleted),

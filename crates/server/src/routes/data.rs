@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 use crate::access::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Body, Query};
-use crate::routes::common::{Fields, GetParams, ListParams, decode_cursor, include, limit, list_of, page_body, with_fields};
+use crate::routes::common::{Fields, GetParams, ListParams, RestoreRequest, decode_cursor, include, limit, list_of, page_body, with_fields};
 use crate::state::AppState;
 
 /// One asset type, as a type parameter of the generic handlers.
@@ -96,9 +96,12 @@ pub struct AssetDeleteParams {
     pub recursive: Option<bool>,
 }
 
-#[derive(Deserialize)]
-pub struct RestoreRequest {
-    id: String,
+/// After a write of a type whose entities list users' roles (a role's `users`, read back as
+/// the users' `roles`): cached callers carry roles, so they are resolved again.
+fn written(s: &AppState, t: &AssetType) {
+    if t.kind.name == ferrometa_catalog::kinds::ROLE.name {
+        s.forget_callers();
+    }
 }
 
 fn status(created: bool) -> StatusCode {
@@ -135,16 +138,19 @@ pub async fn get_by_name<A: Asset>(State(s): State<AppState>, Extension(caller):
 
 pub async fn create<A: Asset>(State(s): State<AppState>, Extension(caller): Extension<Caller>, Body(req): Body<Value>) -> ApiResult<impl IntoResponse> {
     let entity = s.catalog.create_asset(A::asset(), req, &caller.name).await?;
+    written(&s, A::asset());
     Ok((StatusCode::CREATED, Json(shown_to(&caller, entity))))
 }
 
 pub async fn put<A: Asset>(State(s): State<AppState>, Extension(caller): Extension<Caller>, Body(req): Body<Value>) -> ApiResult<impl IntoResponse> {
     let (entity, created) = s.catalog.put_asset(A::asset(), req, &caller.name).await?;
+    written(&s, A::asset());
     Ok((status(created), Json(shown_to(&caller, entity))))
 }
 
 pub async fn patch<A: Asset>(State(s): State<AppState>, Extension(caller): Extension<Caller>, Path(id): Path<String>, Body(patch): Body<json_patch::Patch>) -> ApiResult<Json<Value>> {
     let entity = s.catalog.patch_asset(A::asset(), &id, &patch, &caller.name).await?;
+    written(&s, A::asset());
     Ok(Json(shown_to(&caller, entity)))
 }
 
@@ -152,6 +158,7 @@ pub async fn delete<A: Asset>(State(s): State<AppState>, Extension(caller): Exte
     let t = A::asset();
     let hard = q.hard_delete.unwrap_or(false);
     let entity = s.catalog.delete_asset(t, &id, hard, q.recursive.unwrap_or(false), &caller.name).await?;
+    written(&s, t);
     let target = entity["fullyQualifiedName"].as_str().unwrap_or_default();
     s.store.audit(&caller.name, &format!("{}.{}", t.kind.name, if hard { "hard_delete" } else { "delete" }), target, "").await?;
     Ok(Json(shown_to(&caller, entity)))
@@ -170,6 +177,7 @@ pub async fn delete_by_name<A: Asset>(
 
 pub async fn restore<A: Asset>(State(s): State<AppState>, Extension(caller): Extension<Caller>, Body(req): Body<RestoreRequest>) -> ApiResult<Json<Value>> {
     let entity = s.catalog.restore_asset(A::asset(), &req.id, &caller.name).await?;
+    written(&s, A::asset());
     Ok(Json(shown_to(&caller, entity)))
 }
 

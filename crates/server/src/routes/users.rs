@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use crate::access::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Body, Query};
-use crate::routes::common::{DeleteParams, Fields, GetParams, ListParams, include, list_of, with_fields};
+use crate::routes::common::{DeleteParams, Fields, GetParams, ListParams, RestoreRequest, include, list_of, with_fields};
 use crate::state::AppState;
 
 /// The auth service's view of a user entity.
@@ -260,6 +260,7 @@ pub async fn sign_up_self(s: &AppState, principal: &ferrometa_auth::Principal, m
     req.is_admin = Some(principal.email_verified && admin_names.iter().any(|a| a.name == principal.name));
     req.is_bot = Some(false);
     req.roles = None;
+    req.teams = None;
     req.email_verified = principal.email_verified;
     let user = s.catalog.create_user(&req, &principal.name).await?;
     if let Some((iss, sub)) = &principal.sso_subject {
@@ -278,7 +279,8 @@ pub async fn put(State(s): State<AppState>, Extension(caller): Extension<Caller>
 }
 
 /// Fields only an admin may change on a user.
-const ADMIN_ONLY_FIELDS: &[&str] = &["/isAdmin", "/isBot", "/email", "/roles", "/isEmailVerified"];
+/// Teams too: a team's default roles are its users' roles.
+const ADMIN_ONLY_FIELDS: &[&str] = &["/isAdmin", "/isBot", "/email", "/roles", "/teams", "/isEmailVerified"];
 
 pub async fn patch(State(s): State<AppState>, Extension(caller): Extension<Caller>, Path(id): Path<String>, Body(patch): Body<json_patch::Patch>) -> ApiResult<Json<Value>> {
     let is_self = caller.user_id() == Some(id.as_str());
@@ -317,11 +319,6 @@ pub async fn delete(State(s): State<AppState>, Extension(caller): Extension<Call
     crate::startup::remember_deleted_admin(&s, &name).await?;
     s.store.audit(&caller.name, if hard { "user.hard_delete" } else { "user.delete" }, &name, "").await?;
     Ok(Json(deleted))
-}
-
-#[derive(Deserialize)]
-pub struct RestoreRequest {
-    id: String,
 }
 
 pub async fn restore(State(s): State<AppState>, Extension(caller): Extension<Caller>, Body(req): Body<RestoreRequest>) -> ApiResult<Json<Value>> {
