@@ -217,5 +217,15 @@ async fn admins_restore_deleted_bots() {
     assert_eq!(status, StatusCode::OK);
     let (status, body) = s.call(Method::PUT, "/api/v1/bots/restore", Some(&admin), Some(json!({"id": "00000000-0000-0000-0000-000000000000"}))).await;
     assert_eq!((status, body["code"].clone()), (StatusCode::NOT_FOUND, json!(404)));
+
+    // The delete and the restore are versions of the bot, as in OpenMetadata's BotResource.
+    let id = bot["id"].as_str().unwrap();
+    let (status, history) = s.get(&format!("/api/v1/bots/{id}/versions"), Some(&admin)).await;
+    assert_eq!((status, history["entityType"].clone()), (StatusCode::OK, json!("bot")), "{history}");
+    assert_eq!(history["versions"].as_array().map(Vec::len), Some(3), "created, deleted, restored: {history}");
+    let (status, first) = s.get(&format!("/api/v1/bots/{id}/versions/0.1"), Some(&admin)).await;
+    assert_eq!((status, first["name"].clone(), first["deleted"].clone()), (StatusCode::OK, json!("etl-bot"), json!(false)), "{first}");
+    let (status, body) = s.get(&format!("/api/v1/bots/{id}/versions/9.9"), Some(&admin)).await;
+    assert_eq!((status, body["code"].clone()), (StatusCode::NOT_FOUND, json!(404)), "{body}");
     s.stop().await;
 }

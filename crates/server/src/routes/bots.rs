@@ -79,3 +79,11 @@ pub async fn restore(State(s): State<AppState>, Extension(caller): Extension<Cal
     s.store.audit(&caller.name, "bot.restore", bot["name"].as_str().unwrap_or_default(), "").await?;
     Ok(Json(bot))
 }
+
+pub async fn versions(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    Ok(Json(s.catalog.versions(&BOT, &id).await?))
+}
+
+pub async fn version(State(s): State<AppState>, Path((id, v)): Path<(String, String)>) -> ApiResult<Json<Value>> {
+    Ok(Json(s.catalog.version(&BOT, &id, &v).await?))
+}

@@ -71,6 +71,8 @@ pub fn endpoints() -> Vec<Endpoint> {
         endpoint!(DELETE, "/api/v1/bots/{id}", Admin, bots::delete),
         endpoint!(GET, "/api/v1/bots/name/{name}", Authenticated, bots::get_by_name),
         endpoint!(PUT, "/api/v1/bots/restore", Admin, bots::restore),
+        endpoint!(GET, "/api/v1/bots/{id}/versions", Authenticated, bots::versions),
+        endpoint!(GET, "/api/v1/bots/{id}/versions/{version}", Authenticated, bots::version),
         endpoint!(GET, "/api/v1/services/testConnectionDefinitions", Authenticated, data::list_test_connections),
         endpoint!(GET, "/api/v1/services/testConnectionDefinitions/{id}", Authenticated, data::test_connection),
         endpoint!(GET, "/api/v1/services/testConnectionDefinitions/name/{name}", Authenticated, data::test_connection_by_name),
