@@ -59,13 +59,13 @@ struct Args {
     #[arg(long, default_value_os_t = default_binary())]
     binary: PathBuf,
     /// Seconds per main wrk run.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 6)]
     seconds: u64,
-    /// Rounds; each runs every configuration once (auth off, auth on, then the breakdown runs).
-    #[arg(long, default_value_t = 3)]
+    /// Rounds; each runs every configuration once (the main and public pairs in alternating order).
+    #[arg(long, default_value_t = 8)]
     rounds: usize,
     /// Seconds per breakdown wrk run.
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = 3)]
     breakdown_seconds: u64,
     /// wrk connections (one wrk thread).
     #[arg(long, default_value_t = 50)]
@@ -452,8 +452,13 @@ async fn bench(args: Args, info: RunInfo, idp: Idp, main_token: String, unknown_
         (format!("auth on, {ROUTE}, ID token of a user not yet in the catalog"), on.pid, &on_url, unknown_tok, d),
     ];
     let mut runs: Vec<Vec<WrkRun>> = vec![vec![]; configs.len()];
+    // Each pair swaps its order every round (off, on / on, off): on this VM identical servers
+    // differ by up to 10% from one run to the next, and a fixed order would turn slow drift of
+    // the machine into a bias against whichever configuration always runs second.
     for round in 1..=args.rounds {
-        for (i, (label, pid, url, token, secs)) in configs.iter().enumerate() {
+        let order: [usize; 5] = if round % 2 == 1 { [0, 1, 2, 3, 4] } else { [1, 0, 3, 2, 4] };
+        for i in order {
+            let (label, pid, url, token, secs) = &configs[i];
             runs[i].push(wrk.run(&format!("round {round}: {label}"), *pid, url, *token, *secs, None)?);
         }
     }
@@ -485,7 +490,7 @@ async fn bench(args: Args, info: RunInfo, idp: Idp, main_token: String, unknown_
     let mut text = info.header("Authenticated request throughput with a Cognito ID token (issue 4)");
     text.push_str(&format!(
         "- Binary: `{}`; two servers on CPU {SERVER_CPU} (`taskset -c {SERVER_CPU}`, `TOKIO_WORKER_THREADS=1`), same configuration (`AUTHENTICATION_PROVIDER=aws-cognito`, in-process JWKS on 127.0.0.1), the baseline adding `AUTHORIZER_REQUEST_FILTER={NOOP_FILTER}` and `AUTHORIZER_CLASS_NAME={NOOP_AUTHORIZER}`\n\
-         - Load: `wrk` 1 thread, {} connections, on CPU {CLIENT_CPU}; {} rounds, each running every configuration once in the order of the raw table ({} s for the main pair, {} s for the others), after a 2 s warm-up of each server\n\
+         - Load: `wrk` 1 thread, {} connections, on CPU {CLIENT_CPU}; {} rounds, each running every configuration once, the main and public pairs in alternating order (auth off first in odd rounds, auth on first in even rounds; {} s for the main pair, {} s for the others), after a 2 s warm-up of each server\n\
          - Token: Cognito-shaped ID token (RS256, 2048-bit key, `kid` from the JWKS, `token_use: id`, `aud` = client id, `email_verified: true`, {} bytes) of `{USER_EMAIL}`, bound to its subject by its first request; both servers get the same `Authorization` header\n\
          - Server CPU per request: user + system time of the server process (`/proc/<pid>/stat`) during the run ÷ requests; unlike req/s it does not count time the server waited for its CPU, so it is the steadier figure when the machine is shared\n\
          - In-process figures: this process pinned to CPU {CLIENT_CPU}; `openssl speed -seconds {} rsa2048` ({}) on the same CPU\n\n",
