@@ -328,8 +328,6 @@ impl Catalog {
         let previous = version_of(&entity);
         if hard {
             self.store.delete_entity(id).await?;
-            // The other side's reads join the entity, but the edges would outlive it.
-            self.store.forget_relations(id).await?;
             entity["deleted"] = json!(true);
             return Ok(entity);
         }

@@ -208,7 +208,8 @@ impl Store {
         Ok(finish_page(rows, limit, after, before, total))
     }
 
-    /// Deletes an entity with its versions, hierarchy rows and search document.
+    /// Deletes an entity with its versions, hierarchy rows, relationship edges (both ends) and
+    /// search document, in one transaction.
     pub async fn delete_entity(&self, id: &str) -> Result<bool> {
         let mut tx = self.pool().begin().await?;
         let sql = format!("DELETE FROM entities WHERE id = $1 RETURNING {COUNTED_COLUMNS}");
@@ -218,6 +219,7 @@ impl Store {
         let ancestors = ancestors.iter().map(|r| r.try_get(0)).collect::<std::result::Result<Vec<String>, _>>()?;
         CountChanges::default().entity(&gone, -1).ancestors(&ancestors, &gone.entity_type, gone.deleted, -1).apply(&mut tx).await?;
         sqlx::query("DELETE FROM entity_versions WHERE id = $1").bind(id).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM entity_relations WHERE from_id = $1 OR to_id = $1").bind(id).execute(&mut *tx).await?;
         search::unindex_entity(&mut tx, self.backend(), id).await?;
         tx.commit().await?;
         Ok(true)

@@ -1,6 +1,6 @@
 //! Relationships between entities (`entity_relations`): a directed, named edge from one entity
 //! to another. One side's write replaces its edges; both sides read them, joined with the
-//! entity at the other end so a hard-deleted entity is never returned.
+//! entity at the other end; [`Store::delete_entity`] removes an entity's edges with it.
 
 use crate::entities::E_COLUMNS;
 use crate::{EntityRow, Result, Store};
@@ -62,11 +62,5 @@ impl Store {
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).bind(side.relation).bind(side.other_type).fetch_all(self.pool()).await?;
         rows.iter().map(crate::entities::from_row).collect()
-    }
-
-    /// Removes every edge from or to an entity (after a hard delete).
-    pub async fn forget_relations(&self, id: &str) -> Result<()> {
-        sqlx::query("DELETE FROM entity_relations WHERE from_id = $1 OR to_id = $1").bind(id).execute(self.pool()).await?;
-        Ok(())
     }
 }

@@ -1,7 +1,7 @@
 //! The store suite: every test runs on SQLite and, when configured, on PostgreSQL.
 
 use ferrometa_store::testing::fresh_stores;
-use ferrometa_store::{BotTokenRow, EntityRow, Include, PatRow, Store, StoreError, now_ms};
+use ferrometa_store::{BotTokenRow, EntityRow, Include, PatRow, RelationSide, Store, StoreError, now_ms};
 
 fn entity(id: &str, fqn: &str, parent: Option<&str>) -> EntityRow {
     EntityRow {
@@ -242,4 +242,22 @@ async fn the_counts_migration_counts_rows_written_before_it() {
         s.put_ancestors("c", "table", "svc.db.sch.gone", &["svc.db".to_string()]).await.unwrap();
         assert_eq!(totals(&s, Include::All).await, (3, 3, 3), "{:?}: a new entity at the orphan's FQN is listed and counted", s.backend());
     }
+}
+
+#[tokio::test]
+async fn a_hard_delete_takes_the_relationship_edges_of_both_ends() {
+    each_store(async |s| {
+        let team_side = RelationSide { relation: "has", outgoing: true, other_type: "table" };
+        let table_side = RelationSide { relation: "has", outgoing: false, other_type: "table" };
+        s.insert_entity(&entity("team", "team", None)).await.unwrap();
+        s.insert_entity(&entity("member", "member", None)).await.unwrap();
+        s.replace_relations("team", "table", team_side, &["member".to_string()]).await.unwrap();
+        assert_eq!(s.related("member", table_side).await.unwrap().len(), 1);
+        assert!(s.delete_entity("team").await.unwrap());
+        // An entity stored again under the same id starts without the old edges.
+        s.insert_entity(&entity("team", "team", None)).await.unwrap();
+        assert!(s.related("member", table_side).await.unwrap().is_empty(), "the edge went with the deleted entity");
+        assert!(s.related("team", team_side).await.unwrap().is_empty());
+    })
+    .await;
 }
