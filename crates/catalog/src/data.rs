@@ -823,13 +823,16 @@ impl Catalog {
                 req.insert(r.field.into(), self.resolve_references(r, &listed).await?);
             }
         }
-        // Teams are the one type whose place depends on another entity (the Organization).
-        if t.kind.name == TEAM.name {
-            self.place_team(&name, &mut req).await?;
-        }
         check_body(t, &fqn, &mut req)?;
+        self.check_related(t, &name, &req, None).await?;
         self.label_tags(&mut req, MissingTag::Refuse).await?;
         Ok(Draft { kind: t.kind, name, fqn, parent_fqn, body: req })
+    }
+
+    /// The checks of a type that read other entities (`old` is the entity as read before an
+    /// update): a team's place in the team hierarchy.
+    async fn check_related(&self, t: &AssetType, name: &str, body: &Map<String, Value>, old: Option<&Value>) -> Result<()> {
+        if t.kind.name == TEAM.name { self.check_team_write(name, body, old).await } else { Ok(()) }
     }
 
     /// Hierarchy rows of a written entity (the store indexes it for search itself).
@@ -859,6 +862,7 @@ impl Catalog {
                 Err(e) => return Err(e),
             };
             if let Some(old) = &existing {
+                self.check_related(t, &draft.name, &draft.body, Some(old)).await?;
                 if old["deleted"] == json!(true) {
                     self.restore_asset(t, old["id"].as_str().unwrap_or_default(), actor).await?;
                 }
@@ -914,6 +918,7 @@ impl Catalog {
         }
         let fqn = old["fullyQualifiedName"].as_str().unwrap_or_default().to_string();
         check_body(t, &fqn, &mut body)?;
+        self.check_related(t, old["name"].as_str().unwrap_or_default(), &body, Some(&old)).await?;
         self.label_tags(&mut body, MissingTag::Refuse).await?;
         let parent = fqn::parent(&fqn).filter(|_| !t.containers.is_empty());
         let entity = self.update(t.kind, &old, body, parent, actor).await?;
@@ -932,11 +937,16 @@ impl Catalog {
         Ok(Page { data, before: page.before, after: page.after, total: page.total })
     }
 
-    /// The rows of the entities a container holds (at any depth), outermost first. Entities of
-    /// other type families may share the FQN prefix (a service and a classification both named
-    /// `pii`): only the types this type contains count.
-    async fn contents(&self, t: &AssetType, fqn: &str) -> Result<Vec<ferrometa_store::EntityRow>> {
+    /// The rows of the entities a container holds (at any depth), outermost first: by FQN, or
+    /// for a team the teams below it. Entities of other type families may share the FQN prefix
+    /// (a service and a classification both named `pii`): only the types this type contains
+    /// count.
+    async fn contents(&self, t: &AssetType, entity: &Value) -> Result<Vec<ferrometa_store::EntityRow>> {
+        if t.kind.name == TEAM.name {
+            return self.teams_below(vec![entity["id"].as_str().unwrap_or_default().to_string()]).await;
+        }
         let types = t.content_types();
+        let fqn = entity["fullyQualifiedName"].as_str().unwrap_or_default();
         Ok(self.store().descendants(fqn).await?.into_iter().filter(|r| types.contains(&r.entity_type.as_str())).collect())
     }
 
@@ -952,7 +962,7 @@ impl Catalog {
         if entity["allowDelete"] == json!(false) {
             return Err(bad(format!("System entity [{}] of type {} can not be deleted.", shown(&fqn), t.kind.name)));
         }
-        let contents = self.contents(t, &fqn).await?;
+        let contents = self.contents(t, &entity).await?;
         if !recursive && contents.iter().any(|row| hard || !row.deleted) {
             return Err(bad(format!("{} is not empty", t.kind.name)));
         }
@@ -982,7 +992,7 @@ impl Catalog {
             }
         }
         let restored = self.restore(t.kind, id, actor).await?;
-        for row in self.contents(t, &fqn).await? {
+        for row in self.contents(t, &entity).await? {
             if row.deleted && let Some(child) = asset_type(&row.entity_type) {
                 self.restore(child.kind, &row.id, actor).await?;
             }

@@ -242,6 +242,7 @@ impl Catalog {
 
     /// Stores `new` as the next version of `old`; returns `old` unchanged when nothing differs.
     pub async fn update(&self, kind: &EntityKind, old: &Value, mut new: Map<String, Value>, parent_fqn: Option<String>, actor: &str) -> Result<Value> {
+        self.resolve_relation_fields(kind, Some(old), &mut new).await?;
         for f in SYSTEM_FIELDS {
             match old.get(*f) {
                 Some(v) => new.insert(f.to_string(), v.clone()),

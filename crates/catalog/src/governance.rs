@@ -7,7 +7,7 @@ use serde_json::{Map, Value, json};
 
 use crate::data::{AssetType, Reference, array_of, bad, known_fields, one_of, shown, string_field};
 use crate::engine::Catalog;
-use crate::error::Result;
+use crate::error::{Result, not_found};
 use crate::fqn::{EntityName, quote};
 use crate::kinds::{CLASSIFICATION, POLICY, ROLE, TAG, TEAM, USER};
 
@@ -120,26 +120,79 @@ impl Catalog {
         self.ensure(&TEAM, ORGANIZATION, body).await
     }
 
-    /// A team's place in the hierarchy, as OpenMetadata's `TeamRepository` decides it: a team
-    /// named without parents goes under the Organization, which itself has no parent and is
-    /// the only team of its type.
-    pub(crate) async fn place_team(&self, name: &str, req: &mut Map<String, Value>) -> Result<()> {
-        let organization = self.ensure_organization().await?;
-        if req.get("teamType") == Some(&json!(ORGANIZATION)) {
-            if req.get("parents").and_then(Value::as_array).is_some_and(|p| !p.is_empty()) {
-                return Err(bad("Team of type Organization can't have a parent team"));
-            }
-            if !organization["name"].as_str().is_some_and(|n| n.eq_ignore_ascii_case(name)) {
-                return Err(bad("Only one Organization is allowed. New Organization type can't be created"));
-            }
-            return Ok(());
+    /// The rules of OpenMetadata's `TeamRepository` for a team's place in the hierarchy, on
+    /// every write of a team (`old` is the team as read before an update): which team types
+    /// may be its parents and children, how many parents it may have, one Organization, and
+    /// which type changes are allowed. A team without parents is under the Organization.
+    pub(crate) async fn check_team_write(&self, name: &str, body: &Map<String, Value>, old: Option<&Value>) -> Result<()> {
+        let team_type = body.get("teamType").and_then(Value::as_str).unwrap_or_default();
+        let old_type = old.and_then(|o| o["teamType"].as_str());
+        // The Organization is seeded at start-up, under its fixed name.
+        if team_type == ORGANIZATION && !name.eq_ignore_ascii_case(ORGANIZATION) {
+            return Err(bad("Only one Organization is allowed. New Organization type can't be created"));
         }
-        if req.get("parents").and_then(Value::as_array).is_none_or(Vec::is_empty) {
-            req.insert("parents".into(), json!([self.reference(&TEAM, &organization)]));
+        if let Some(old_type) = old_type.filter(|t| *t != team_type) {
+            if old_type == GROUP {
+                return Err(bad("Team of type Group cannot be updated"));
+            }
+            if team_type == GROUP && old.is_some_and(|o| o["children"].as_array().is_some_and(|c| !c.is_empty())) {
+                return Err(bad("A team with children cannot be updated to type Group"));
+            }
+        }
+        let rule = TEAM_RULES.iter().find(|r| r.team_type == team_type).ok_or_else(|| bad(format!("teamType must be one of {TEAM_TYPES:?}")))?;
+        let parents = self.teams_listed(body.get("parents")).await?;
+        if team_type == ORGANIZATION && !parents.is_empty() {
+            return Err(bad("Team of type Organization can't have a parent team"));
+        }
+        if rule.single_parent && parents.len() > 1 {
+            return Err(bad(format!("Team of type {team_type} can have only 1 parents")));
+        }
+        if let Some(parent) = parents.iter().find(|p| !rule.parents.contains(&type_of(p))) {
+            return Err(bad(format!("Team {} of type {} can't be of parent of team {name} of type {team_type}", parent["name"].as_str().unwrap_or_default(), type_of(parent))));
+        }
+        let children = self.teams_listed(body.get("children")).await?;
+        if team_type == GROUP && !children.is_empty() {
+            return Err(bad("Team of type Group can't have children of type team. Only users are allowed as part of the team"));
+        }
+        if let Some(child) = children.iter().find(|c| !rule.children.contains(&type_of(c))) {
+            return Err(bad(format!("Team {name} of type {team_type} can't have child team {} of type {}", child["name"].as_str().unwrap_or_default(), type_of(child))));
         }
         Ok(())
     }
+
+    /// The teams a `parents` or `children` field lists (references or ids), as stored.
+    async fn teams_listed(&self, listed: Option<&Value>) -> Result<Vec<Value>> {
+        let mut teams = vec![];
+        for item in listed.and_then(Value::as_array).into_iter().flatten() {
+            let id = item["id"].as_str().or(item.as_str()).unwrap_or_default();
+            let row = self.store().entity_by_id(TEAM.name, id).await?.ok_or_else(|| not_found(TEAM.name, id))?;
+            teams.push(self.entity_of(&row)?);
+        }
+        Ok(teams)
+    }
 }
+
+fn type_of(team: &Value) -> &str {
+    team["teamType"].as_str().unwrap_or_default()
+}
+
+const GROUP: &str = "Group";
+
+/// Which team types a team of one type may have as parents and as children.
+struct TeamRule {
+    team_type: &'static str,
+    parents: &'static [&'static str],
+    single_parent: bool,
+    children: &'static [&'static str],
+}
+
+const TEAM_RULES: &[TeamRule] = &[
+    TeamRule { team_type: ORGANIZATION, parents: &[], single_parent: false, children: &["BusinessUnit", "Division", "Department", GROUP] },
+    TeamRule { team_type: "BusinessUnit", parents: &["BusinessUnit", ORGANIZATION], single_parent: true, children: &["BusinessUnit", "Division", "Department", GROUP] },
+    TeamRule { team_type: "Division", parents: &["Division", "BusinessUnit", ORGANIZATION], single_parent: true, children: &["Division", "Department", GROUP] },
+    TeamRule { team_type: "Department", parents: &["Department", "Division", "BusinessUnit", ORGANIZATION], single_parent: false, children: &["Department", GROUP] },
+    TeamRule { team_type: GROUP, parents: &["Department", "Division", "BusinessUnit", ORGANIZATION], single_parent: false, children: &[] },
+];
 
 const TEAM_TYPES: &[&str] = &["Group", "Department", "Division", "BusinessUnit", "Organization"];
 const RULE_EFFECTS: &[&str] = &["allow", "deny"];

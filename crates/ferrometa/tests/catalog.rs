@@ -10,11 +10,6 @@ use ferrometa_testkit::TestServer;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-async fn patch(s: &TestServer, path: &str, token: &str, ops: Value) -> (StatusCode, Value) {
-    let resp = s.client.patch(s.url(path)).bearer_auth(token).header("content-type", "application/json-patch+json").body(ops.to_string()).send().await.unwrap();
-    (resp.status(), resp.json().await.unwrap_or(Value::Null))
-}
-
 fn create_table(name: &str) -> Value {
     json!({
         "name": name,
@@ -104,7 +99,7 @@ async fn crud_round_trip(s: &TestServer) {
     // PATCH (application/json-patch+json): a new column is a minor version naming it.
     let ops = json!([{"op": "add", "path": "/columns/-", "value": {"name": "loyalty_tier", "dataType": "VARCHAR", "dataLength": 10}},
                      {"op": "replace", "path": "/sourceHash", "value": "def456"}]);
-    let (status, patched) = patch(s, &format!("/api/v1/tables/{id}"), &bot, ops).await;
+    let (status, patched) = s.patch(&format!("/api/v1/tables/{id}"), &bot, ops).await;
     assert_eq!(status, StatusCode::OK, "{patched}");
     assert_eq!(patched["version"], json!(0.2));
     assert_eq!(patched["columns"][3]["fullyQualifiedName"], json!("warehouse.sales.public.orders.loyalty_tier"));
@@ -367,7 +362,7 @@ async fn client_mistakes_are_openmetadata_errors_never_500() {
     assert_eq!(status, StatusCode::CREATED);
     let id = t["id"].as_str().unwrap();
     for ops in [json!([{"op": "replace", "path": "/nope/deeper", "value": 1}]), json!({"not": "a patch"}), json!([{"op": "replace", "path": "/fullyQualifiedName", "value": "x.y"}])] {
-        let (status, body) = patch(&s, &format!("/api/v1/tables/{id}"), &bot, ops.clone()).await;
+        let (status, body) = s.patch(&format!("/api/v1/tables/{id}"), &bot, ops.clone()).await;
         assert_eq!((status, body["code"].clone()), (StatusCode::BAD_REQUEST, json!(400)), "{ops}: {body}");
     }
     s.stop().await;
@@ -440,7 +435,7 @@ async fn governance_round_trip(s: &TestServer) {
     let (status, team) = s.call(Method::POST, "/api/v1/teams", Some(&admin), Some(team)).await;
     assert_eq!(status, StatusCode::CREATED, "{team}");
     assert_eq!((team["users"][0]["name"].clone(), team["defaultRoles"][0]["name"].clone()), (json!("admin"), json!("Reader")));
-    let (status, patched) = patch(s, &format!("/api/v1/teams/{}", team["id"].as_str().unwrap()), &admin, json!([{"op": "add", "path": "/description", "value": "Owns the warehouse"}])).await;
+    let (status, patched) = s.patch(&format!("/api/v1/teams/{}", team["id"].as_str().unwrap()), &admin, json!([{"op": "add", "path": "/description", "value": "Owns the warehouse"}])).await;
     assert_eq!((status, patched["version"].clone()), (StatusCode::OK, json!(0.2)), "{patched}");
     let (status, _) = s.call(Method::POST, "/api/v1/teams", Some(&admin), Some(json!({"name": "Squad", "teamType": "Squad"}))).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
@@ -454,7 +449,7 @@ async fn governance_round_trip(s: &TestServer) {
     tagged["tags"] = json!([{"tagFQN": "PII.Nope", "source": "Classification", "labelType": "Manual", "state": "Confirmed"}]);
     let (status, body) = s.call(Method::PUT, "/api/v1/tables", Some(&bot), Some(tagged)).await;
     assert_eq!((status, body), (StatusCode::NOT_FOUND, json!({"code": 404, "message": "tag instance for PII.Nope not found"})));
-    let (status, _) = patch(s, &format!("/api/v1/tables/{}", t["id"].as_str().unwrap()), &bot, json!([{"op": "add", "path": "/tags", "value": [{"tagFQN": "Tier.Nope", "source": "Classification", "labelType": "Manual", "state": "Confirmed"}]}])).await;
+    let (status, _) = s.patch(&format!("/api/v1/tables/{}", t["id"].as_str().unwrap()), &bot, json!([{"op": "add", "path": "/tags", "value": [{"tagFQN": "Tier.Nope", "source": "Classification", "labelType": "Manual", "state": "Confirmed"}]}])).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 
     // A classification with tags is deleted recursively, and only its tags go with it (the

@@ -8,11 +8,6 @@ use ferrometa_testkit::TestServer;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-async fn patch(s: &TestServer, path: &str, token: &str, ops: Value) -> (StatusCode, Value) {
-    let resp = s.client.patch(s.url(path)).bearer_auth(token).header("content-type", "application/json-patch+json").body(ops.to_string()).send().await.unwrap();
-    (resp.status(), resp.json().await.unwrap_or(Value::Null))
-}
-
 /// Creates an entity; panics unless the server answers 201.
 async fn created(s: &TestServer, path: &str, token: &str, body: Value) -> Value {
     let (status, entity) = s.call(Method::POST, path, Some(token), Some(body)).await;
@@ -44,18 +39,18 @@ async fn both_sides(s: &TestServer) {
     let (status, _) = s.call(Method::PUT, "/api/v1/users", Some(&admin), Some(json!({"name": "bob", "email": "bob@open-metadata.org", "teams": []}))).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(names(s, &admin, "teams", &team, "users").await, ["alice"]);
-    let (status, _) = patch(s, &format!("/api/v1/users/{}", bob["id"].as_str().unwrap()), &admin, json!([{"op": "add", "path": "/teams", "value": [{"id": team["id"], "type": "team"}]}])).await;
+    let (status, _) = s.patch(&format!("/api/v1/users/{}", bob["id"].as_str().unwrap()), &admin, json!([{"op": "add", "path": "/teams", "value": [{"id": team["id"], "type": "team"}]}])).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(names(s, &admin, "teams", &team, "users").await, ["alice", "bob"]);
     // A team write that leaves `users` alone keeps the members the user side added.
-    let (status, _) = patch(s, &format!("/api/v1/teams/{}", team["id"].as_str().unwrap()), &admin, json!([{"op": "add", "path": "/description", "value": "d"}])).await;
+    let (status, _) = s.patch(&format!("/api/v1/teams/{}", team["id"].as_str().unwrap()), &admin, json!([{"op": "add", "path": "/description", "value": "d"}])).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(names(s, &admin, "teams", &team, "users").await, ["alice", "bob"]);
 
     // Members join teams through admins: a team's default roles are its users' roles.
     let rita = common::reader(s, &admin).await;
     let (_, me) = s.get("/api/v1/users/loggedInUser", Some(&rita)).await;
-    let (status, body) = patch(s, &format!("/api/v1/users/{}", me["id"].as_str().unwrap()), &rita, json!([{"op": "add", "path": "/teams", "value": [{"id": team["id"], "type": "team"}]}])).await;
+    let (status, body) = s.patch(&format!("/api/v1/users/{}", me["id"].as_str().unwrap()), &rita, json!([{"op": "add", "path": "/teams", "value": [{"id": team["id"], "type": "team"}]}])).await;
     assert_eq!((status, body["code"].clone()), (StatusCode::FORBIDDEN, json!(403)), "{body}");
 
     // Soft-deleted users drop out of the other side and come back when restored; hard-deleted
@@ -72,7 +67,7 @@ async fn both_sides(s: &TestServer) {
     assert_eq!(names(s, &admin, "teams", &team, "users").await, ["alice"]);
     let (status, _) = s.call(Method::DELETE, &format!("/api/v1/teams/{}?hardDelete=true", team["id"].as_str().unwrap()), Some(&admin), None).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(names(s, &admin, "users", &alice, "teams").await.is_empty());
+    assert_eq!(names(s, &admin, "users", &alice, "teams").await, ["Organization"], "a user in no team is shown in the Organization, as OpenMetadata does");
     assert!(names(s, &admin, "roles", &role, "teams").await.is_empty());
     let (status, _) = s.call(Method::DELETE, &format!("/api/v1/roles/{}?hardDelete=true", role["id"].as_str().unwrap()), Some(&admin), None).await;
     assert_eq!(status, StatusCode::OK);
@@ -115,7 +110,7 @@ async fn a_role_listing_users_reaches_cached_sso_callers() {
     let (status, me) = s.get("/api/v1/users/loggedInUser", Some(&token)).await;
     assert_eq!((status, me["roles"].clone()), (StatusCode::OK, json!([])), "{me}");
     let role = created(&s, "/api/v1/roles", &token, json!({"name": "Steward", "policies": []})).await;
-    let (status, _) = patch(&s, &format!("/api/v1/roles/{}", role["id"].as_str().unwrap()), &token, json!([{"op": "add", "path": "/users", "value": [{"id": me["id"], "type": "user"}]}])).await;
+    let (status, _) = s.patch(&format!("/api/v1/roles/{}", role["id"].as_str().unwrap()), &token, json!([{"op": "add", "path": "/users", "value": [{"id": me["id"], "type": "user"}]}])).await;
     assert_eq!(status, StatusCode::OK);
     let (_, me) = s.get("/api/v1/users/loggedInUser", Some(&token)).await;
     assert_eq!(me["roles"][0]["name"], json!("Steward"), "the cached caller was refreshed: {me}");
@@ -133,6 +128,12 @@ async fn teams_without_parents_belong_to_the_organization() {
     assert_eq!(team["parents"][0]["name"], json!("Organization"), "{team}");
     let child = created(&s, "/api/v1/teams", &admin, json!({"name": "Deals", "teamType": "Group", "parents": [team["id"]]})).await;
     assert_eq!(child["parents"][0]["name"], json!("Sales"), "given parents stay");
+    let (_, org_read) = s.get(&format!("/api/v1/teams/{}?fields=children,childrenCount", org["id"].as_str().unwrap()), Some(&admin)).await;
+    assert_eq!((&org_read["children"][0]["name"], &org_read["childrenCount"]), (&json!("Sales"), &json!(1)), "teams with a parent are not the Organization's children: {org_read}");
+    let (_, admin_user) = s.get("/api/v1/users/name/admin", Some(&admin)).await;
+    let no_team = json!([{"op": "add", "path": "/teams", "value": [{"id": "00000000-0000-4000-8000-000000000000", "type": "team"}]}]);
+    let (status, body) = s.patch(&format!("/api/v1/users/{}", admin_user["id"].as_str().unwrap()), &admin, no_team).await;
+    assert_eq!((status, body), (StatusCode::NOT_FOUND, json!({"code": 404, "message": "team instance for 00000000-0000-4000-8000-000000000000 not found"})));
     let (status, body) = s.call(Method::POST, "/api/v1/teams", Some(&admin), Some(json!({"name": "Other", "teamType": "Organization"}))).await;
     assert_eq!((status, body["message"].clone()), (StatusCode::BAD_REQUEST, json!("Only one Organization is allowed. New Organization type can't be created")));
     for hard in ["false", "true"] {

@@ -63,4 +63,17 @@ impl Store {
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).bind(side.relation).bind(side.other_type).fetch_all(self.pool()).await?;
         rows.iter().map(crate::entities::from_row).collect()
     }
+
+    /// The live entities of a type that no live entity of that type reaches by `relation`
+    /// (teams without a parent team, which OpenMetadata shows under the Organization), in FQN
+    /// order, except `except_id`.
+    pub async fn unreached(&self, entity_type: &str, relation: &str, except_id: &str) -> Result<Vec<EntityRow>> {
+        let sql = format!(
+            "SELECT {E_COLUMNS} FROM entities e WHERE e.entity_type = $1 AND e.deleted = 0 AND e.id <> $2 AND NOT EXISTS \
+             (SELECT 1 FROM entity_relations r JOIN entities f ON f.id = r.from_id WHERE r.to_id = e.id AND r.relation = $3 AND r.from_type = $1 AND f.deleted = 0) \
+             ORDER BY e.fqn_key"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(entity_type).bind(except_id).bind(relation).fetch_all(self.pool()).await?;
+        rows.iter().map(crate::entities::from_row).collect()
+    }
 }

@@ -180,6 +180,13 @@ impl TestServer {
         (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
     }
 
+    /// Sends an RFC 6902 JSON Patch (`application/json-patch+json`).
+    pub async fn patch(&self, path: &str, token: &str, ops: Value) -> (StatusCode, Value) {
+        let resp = self.client.patch(self.url(path)).bearer_auth(token).header("content-type", "application/json-patch+json").body(ops.to_string()).send().await.expect("request reaches the server");
+        let status = resp.status();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
     pub async fn get(&self, path: &str, token: Option<&str>) -> (StatusCode, Value) {
         self.call(Method::GET, path, token, None).await
     }
