@@ -128,12 +128,23 @@ async fn authorize(state: &AppState, method: &Method, path: &str, headers: &axum
 /// than the rest of the lookup. Our own tokens are checked against the database every time.
 pub async fn authenticated_caller(state: &AppState, authorization: Option<&str>) -> ApiResult<Caller> {
     let token = ferrometa_auth::bearer_token(authorization)?;
-    if let Some(cached) = state.callers.get(token) {
-        if let Some(auth) = &cached.auth {
-            state.auth.verifier().recheck(&auth.token)?;
-        }
-        return Ok(cached);
+    match cached_caller(state, token)? {
+        Some(cached) => Ok(cached),
+        // Boxed: verifying a token and finding its user make a future of several kilobytes,
+        // which every request's middleware future would otherwise carry, and a cache hit touch.
+        None => Box::pin(resolve_caller(state, authorization, token)).await,
     }
+}
+
+fn cached_caller(state: &AppState, token: &str) -> ApiResult<Option<Caller>> {
+    let Some(cached) = state.callers.get(token) else { return Ok(None) };
+    if let Some(auth) = &cached.auth {
+        state.auth.verifier().recheck(&auth.token)?;
+    }
+    Ok(Some(cached))
+}
+
+async fn resolve_caller(state: &AppState, authorization: Option<&str>, token: &str) -> ApiResult<Caller> {
     let auth = state.auth.authenticate(authorization).await?;
     let from_idp = auth.principal.sso_subject.is_some();
     let caller = caller_of(state, auth).await?;
@@ -236,7 +247,7 @@ mod tests {
     }
 
     /// A caller cached for an identity-provider token whose `exp` is `exp`.
-    fn cached_caller(state: &AppState, token: &str, exp: i64) {
+    fn cache_caller(state: &AppState, token: &str, exp: i64) {
         let claims = Claims(serde_json::from_value(json!({"exp": exp, "sub": "s-1", "iss": "https://idp"})).unwrap());
         let verified = VerifiedToken { claims, kind: TokenKind::IdpId, issuer: "https://idp".into(), expires_at: Some(exp), not_before: None, issued_at: None, hash: sha256_hex(token.as_bytes()) };
         let principal = Principal { name: "alice".into(), email: "alice@open-metadata.org".into(), is_bot: false, email_verified: true, sso_subject: Some(("https://idp".into(), "s-1".into())), groups: vec![] };
@@ -250,13 +261,25 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let state = state(dir.path()).await;
         let now = ferrometa_auth::tokens::now_secs();
-        cached_caller(&state, "fresh-token", now + 600);
+        cache_caller(&state, "fresh-token", now + 600);
         let caller = authenticated_caller(&state, Some("Bearer fresh-token")).await.expect("cached caller");
         assert_eq!(caller.name, "alice");
-        cached_caller(&state, "expired-token", now - 3600);
+        cache_caller(&state, "expired-token", now - 3600);
         let err = authenticated_caller(&state, Some("Bearer expired-token")).await.expect_err("expired while cached");
         assert_eq!((err.status, err.message.as_str()), (axum::http::StatusCode::UNAUTHORIZED, "Expired token!"));
         let err = authenticated_caller(&state, Some("Basic abc")).await.expect_err("no bearer token");
         assert_eq!(err.status, axum::http::StatusCode::UNAUTHORIZED);
+    }
+
+    /// Every request's middleware future holds `authorize`'s. The slow paths (verifying a
+    /// token, finding its user, a session cookie) are boxed, so that it stays small: a cache
+    /// hit then touches little memory.
+    #[tokio::test]
+    async fn the_authorization_future_of_every_request_stays_small() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = state(dir.path()).await;
+        let headers = axum::http::HeaderMap::new();
+        let size = std::mem::size_of_val(&authorize(&state, &Method::GET, "/api/v1/tables", &headers));
+        assert!(size <= 512, "authorize's future takes {size} bytes");
     }
 }

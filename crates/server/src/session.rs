@@ -340,6 +340,11 @@ impl SessionManager {
         if let Some(h) = headers.get(header::AUTHORIZATION) {
             return Ok(h.to_str().ok().map(Cow::Borrowed));
         }
+        // Boxed, so that requests with a bearer token do not carry the session lookup's future.
+        Box::pin(self.cookie_credentials(method, headers)).await
+    }
+
+    async fn cookie_credentials<'h>(&self, method: &Method, headers: &'h HeaderMap) -> ApiResult<Option<Cow<'h, str>>> {
         let Some(cookie_value) = cookie(headers, self.cookies.session) else { return Ok(None) };
         let Some(session) = self.resolve(cookie_value).await? else {
             return Err(ApiError::unauthorized("Not Authorized! The session has ended. Sign in again."));
