@@ -201,10 +201,12 @@ impl Catalog {
     /// parent) is never stored.
     async fn stored_ids(&self, side: &Side, listed: &Value) -> Result<Vec<String>> {
         let mut ids = ids_of(listed);
-        if side.relation.implied && !side.outgoing && let Some(under) = side.relation.shown_under {
-            if let Some(implied) = self.top_level(side.relation.from, under).await? {
-                ids.retain(|id| Some(id.as_str()) != implied["id"].as_str());
-            }
+        if side.relation.implied
+            && !side.outgoing
+            && let Some(under) = side.relation.shown_under
+            && let Some(implied) = self.top_level(side.relation.from, under).await?
+        {
+            ids.retain(|id| Some(id.as_str()) != implied["id"].as_str());
         }
         Ok(ids)
     }

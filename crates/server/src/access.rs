@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::Method;
@@ -86,6 +87,32 @@ impl Caller {
 
     pub fn user_id(&self) -> Option<&str> {
         self.user.as_ref().and_then(|u| u["id"].as_str())
+    }
+}
+
+/// Callers resolved from identity-provider tokens, keyed by the token itself, each reused for at
+/// most `ttl` (so that changes to the user reach its requests soon) and bounded in number. A
+/// hit costs a hash of the token and one comparison, with no bookkeeping on the read path.
+pub struct CallerCache {
+    callers: quick_cache::sync::Cache<String, (Caller, Instant)>,
+    ttl: Duration,
+}
+
+impl CallerCache {
+    pub fn new(capacity: usize, ttl: Duration) -> CallerCache {
+        CallerCache { callers: quick_cache::sync::Cache::new(capacity), ttl }
+    }
+
+    pub fn get(&self, token: &str) -> Option<Caller> {
+        self.callers.get(token).filter(|(_, cached_at)| cached_at.elapsed() < self.ttl).map(|(caller, _)| caller)
+    }
+
+    pub fn insert(&self, token: String, caller: Caller) {
+        self.callers.insert(token, (caller, Instant::now()));
+    }
+
+    pub fn clear(&self) {
+        self.callers.clear();
     }
 }
 

@@ -100,7 +100,7 @@ pub async fn assemble_state(config: Config, store: Store, keys: KeySet) -> Resul
     }
     let connection_secrets = ConnectionSecrets(auth.clone());
     let catalog = Catalog::new(store.clone(), &base_url(&config)).with_secret_cipher(Arc::new(connection_secrets));
-    let callers = moka::sync::Cache::builder().max_capacity(10_000).time_to_live(CALLER_CACHE_TTL).build_with_hasher(foldhash::fast::RandomState::default());
+    let callers = Arc::new(crate::access::CallerCache::new(10_000, CALLER_CACHE_TTL));
     let sessions = Arc::new(crate::session::SessionManager::new(config.clone(), store.clone(), auth.clone(), catalog.clone()));
     let sign_in_limiter = Arc::new(crate::ratelimit::SignInLimiter::new(config.authentication.sign_in_starts_per_minute));
     let state = AppState { config, store, catalog, auth, keys, started_at_ms: ferrometa_store::now_ms(), callers, sessions, sign_in_limiter };

@@ -17,7 +17,7 @@ pub struct AppState {
     pub keys: Arc<KeySet>,
     pub started_at_ms: i64,
     /// Callers resolved from identity-provider tokens, by token (see `access::authenticated_caller`).
-    pub callers: moka::sync::Cache<String, crate::access::Caller, foldhash::fast::RandomState>,
+    pub callers: Arc<crate::access::CallerCache>,
     /// Browser sessions and the provider sign-in (see `session`).
     pub sessions: Arc<crate::session::SessionManager>,
     /// Provider sign-in starts per client address (see `ratelimit`).
@@ -32,6 +32,6 @@ impl AppState {
     /// Called after any change to users (admin flag, roles, deletion): cached callers are
     /// resolved again on their next request.
     pub fn forget_callers(&self) {
-        self.callers.invalidate_all();
+        self.callers.clear();
     }
 }
