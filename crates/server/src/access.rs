@@ -309,4 +309,19 @@ mod tests {
         let size = std::mem::size_of_val(&authorize(&state, &Method::GET, "/api/v1/tables", &headers));
         assert!(size <= 512, "authorize's future takes {size} bytes");
     }
+
+    /// A cached caller is reused for its time to live only, and a change to users clears all.
+    #[test]
+    fn cached_callers_expire_and_are_cleared() {
+        let caller = Caller::anonymous();
+        let expired = CallerCache::new(10, Duration::ZERO);
+        expired.insert("t".into(), caller.clone());
+        assert!(expired.get("t").is_none(), "past its time to live");
+        let live = CallerCache::new(10, Duration::from_secs(60));
+        live.insert("t".into(), caller);
+        assert_eq!(live.get("t").map(|c| c.name.clone()).as_deref(), Some("anonymous"));
+        assert!(live.get("other").is_none());
+        live.clear();
+        assert!(live.get("t").is_none(), "cleared");
+    }
 }
