@@ -597,12 +597,6 @@ fn label_with_tag(label: &mut Value, tags: &HashMap<String, Option<Value>>) -> b
     true
 }
 
-/// FQNs of the containers of an entity, outermost first.
-pub fn ancestors_of(fqn: &str) -> Vec<String> {
-    let parts = fqn::split(fqn);
-    (1..parts.len()).map(|n| fqn::build(&parts[..n].iter().map(String::as_str).collect::<Vec<_>>())).collect()
-}
-
 // --- versions of tables: column by column, as OpenMetadata's `updateColumns` ---
 
 fn same_column(a: &Value, b: &Value) -> bool {
@@ -835,20 +829,10 @@ impl Catalog {
         if t.kind.name == TEAM.name { self.check_team_write(name, body, old).await } else { Ok(()) }
     }
 
-    /// Hierarchy rows of a written entity (the store indexes it for search itself).
-    async fn index_asset(&self, t: &AssetType, entity: &Value) -> Result<()> {
-        let id = entity["id"].as_str().unwrap_or_default();
-        let fqn = entity["fullyQualifiedName"].as_str().unwrap_or_default();
-        self.store().put_ancestors(id, t.kind.name, fqn, &ancestors_of(fqn)).await?;
-        Ok(())
-    }
-
     /// POST: creates the entity; 409 when its FQN is taken (also by a soft-deleted one).
     pub async fn create_asset(&self, t: &'static AssetType, request: Value, actor: &str) -> Result<Value> {
         let draft = self.asset_draft(t, request).await?;
-        let entity = self.create(draft, actor).await?;
-        self.index_asset(t, &entity).await?;
-        Ok(entity)
+        self.create(draft, actor).await
     }
 
     /// PUT: creates the entity or updates the one with this FQN (restoring it when it was soft
@@ -874,10 +858,7 @@ impl Catalog {
                 }
             }
             match self.create_or_update(draft, actor).await {
-                Ok((entity, created)) => {
-                    self.index_asset(t, &entity).await?;
-                    return Ok((entity, created));
-                }
+                Ok(written) => return Ok(written),
                 // Another request created it between our read and our insert: update it.
                 Err(CatalogError::AlreadyExists) if existing.is_none() && attempt == 0 => continue,
                 Err(e) => return Err(e),
@@ -921,9 +902,7 @@ impl Catalog {
         self.check_related(t, old["name"].as_str().unwrap_or_default(), &body, Some(&old)).await?;
         self.label_tags(&mut body, MissingTag::Refuse).await?;
         let parent = fqn::parent(&fqn).filter(|_| !t.containers.is_empty());
-        let entity = self.update(t.kind, &old, body, parent, actor).await?;
-        self.index_asset(t, &entity).await?;
-        Ok(entity)
+        self.update(t.kind, &old, body, parent, actor).await
     }
 
     /// One page of an asset type, optionally only those under a container (any level).
@@ -1118,11 +1097,5 @@ mod tests {
         seal_secrets(&mut legacy, &Refusing).unwrap();
         open_secrets(&mut legacy, &Refusing).unwrap();
         assert_eq!(legacy["connection"]["config"]["password"], json!("sealed:not-a-ciphertext"));
-    }
-
-    #[test]
-    fn ancestors() {
-        assert_eq!(ancestors_of("svc.db.\"s.x\".t"), ["svc", "svc.db", "svc.db.\"s.x\""]);
-        assert!(ancestors_of("svc").is_empty());
     }
 }

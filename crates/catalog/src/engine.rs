@@ -218,8 +218,7 @@ impl Catalog {
         body.insert("deleted".into(), json!(false));
         let entity = Value::Object(body);
         let row = self.row(draft.kind, &entity, draft.parent_fqn)?;
-        self.store.insert_entity(&row).await?;
-        self.store.put_entity_version(&row.id, "0.1", &row.json).await?;
+        self.store.insert_entity(&row, "0.1", &crate::fqn::ancestors(&row.fqn)).await?;
         self.sync_relations(draft.kind, None, &entity).await?;
         // As a read would return it (the relation fields a create leaves out are empty lists).
         self.with_relations(draft.kind, entity).await
@@ -264,8 +263,7 @@ impl Catalog {
         );
         let entity = Value::Object(new);
         let row = self.row(kind, &entity, parent_fqn)?;
-        self.store.update_entity(&row).await?;
-        self.store.put_entity_version(&row.id, &format!("{version:.1}"), &row.json).await?;
+        self.store.update_entity(&row, &format!("{version:.1}")).await?;
         self.sync_relations(kind, Some(old), &entity).await?;
         self.with_relations(kind, entity).await
     }
@@ -342,8 +340,7 @@ impl Catalog {
         entity["updatedBy"] = json!(actor);
         entity["changeDescription"] = json!({"fieldsAdded": [], "fieldsUpdated": [{"name": "deleted", "oldValue": "false", "newValue": "true"}], "fieldsDeleted": [], "previousVersion": previous});
         let new_row = EntityRow { deleted: true, json: self.stored_json(&entity)?, updated_at: now_ms(), ..row };
-        self.store.update_entity(&new_row).await?;
-        self.store.put_entity_version(id, &format!("{version:.1}"), &new_row.json).await?;
+        self.store.update_entity(&new_row, &format!("{version:.1}")).await?;
         Ok(entity)
     }
 
@@ -360,8 +357,7 @@ impl Catalog {
         entity["updatedAt"] = json!(now_ms());
         entity["updatedBy"] = json!(actor);
         let new_row = EntityRow { deleted: false, json: self.stored_json(&entity)?, updated_at: now_ms(), ..row };
-        self.store.update_entity(&new_row).await?;
-        self.store.put_entity_version(id, &format!("{version:.1}"), &new_row.json).await?;
+        self.store.update_entity(&new_row, &format!("{version:.1}")).await?;
         Ok(entity)
     }
 

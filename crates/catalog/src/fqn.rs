@@ -60,9 +60,21 @@ pub fn parent(fqn: &str) -> Option<String> {
     (parts.len() > 1).then(|| build(&parts[..parts.len() - 1].iter().map(String::as_str).collect::<Vec<_>>()))
 }
 
+/// FQNs of the containers of an entity, outermost first (none for a top-level name).
+pub fn ancestors(fqn: &str) -> Vec<String> {
+    let parts = split(fqn);
+    (1..parts.len()).map(|n| build(&parts[..n].iter().map(String::as_str).collect::<Vec<_>>())).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ancestors_are_the_containers_outermost_first() {
+        assert_eq!(ancestors("svc.db.\"s.x\".t"), ["svc", "svc.db", "svc.db.\"s.x\""]);
+        assert!(ancestors("svc").is_empty());
+    }
 
     #[test]
     fn parts_with_dots_are_quoted_and_split_back() {

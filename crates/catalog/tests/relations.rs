@@ -17,7 +17,7 @@ async fn relations_stored_in_json_are_backfilled_once() {
                           "roles": [c.reference(&ferrometa_catalog::kinds::ROLE, &role)], "teams": [], "version": 0.1, "deleted": false});
         let row = EntityRow { id: "u-1".into(), entity_type: "user".into(), fqn: "ingestion-bot".into(), secondary_key: Some("ingestion-bot@x.org".into()),
                               parent_fqn: None, deleted: false, updated_at: 1, json: user.to_string() };
-        store.insert_entity(&row).await.unwrap();
+        store.insert_entity(&row, "0.1", &[]).await.unwrap();
         assert_eq!(c.get(&USER, "u-1", Include::All).await.unwrap()["roles"], json!([]), "not yet an edge");
 
         c.backfill_relations().await.unwrap();

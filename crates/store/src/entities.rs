@@ -109,10 +109,21 @@ fn counted(e: &EntityRow) -> Counted {
 /// Locks an entity's row for the rest of the transaction and reads its counted state: a write
 /// first, so that on SQLite the transaction holds the write lock before it reads, and on
 /// PostgreSQL a concurrent writer of the same row waits (the same SQL serves both).
-pub(crate) async fn lock_entity(tx: &mut sqlx::Transaction<'static, sqlx::Any>, id: &str) -> Result<Option<Counted>> {
+async fn lock_entity(tx: &mut sqlx::Transaction<'static, sqlx::Any>, id: &str) -> Result<Option<Counted>> {
     let sql = format!("UPDATE entities SET id = id WHERE id = $1 RETURNING {COUNTED_COLUMNS}");
     let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(&mut **tx).await?;
     row.as_ref().map(Counted::from_row).transpose()
+}
+
+/// Stores the JSON of one version of an entity (a rewrite of the same version replaces it).
+async fn record_version(tx: &mut sqlx::Transaction<'static, sqlx::Any>, id: &str, version: &str, json: &str) -> Result<()> {
+    sqlx::query("INSERT INTO entity_versions (id, version, json) VALUES ($1, $2, $3) ON CONFLICT (id, version) DO UPDATE SET json = excluded.json")
+        .bind(id)
+        .bind(version)
+        .bind(json)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }
 
 pub(crate) fn include_clause(include: Include) -> &'static str {
@@ -124,21 +135,34 @@ pub(crate) fn include_clause(include: Include) -> &'static str {
 }
 
 impl Store {
-    /// Inserts an entity row and its search document.
-    pub async fn insert_entity(&self, e: &EntityRow) -> Result<()> {
+    /// Inserts an entity as its first version `version`: the row, its search document, the
+    /// stored version and its hierarchy rows (`ancestors`: the FQNs of its containers, outermost
+    /// first) with their counts, in one transaction, so a failure leaves none of them behind.
+    pub async fn insert_entity(&self, e: &EntityRow, version: &str, ancestors: &[String]) -> Result<()> {
         let sql = "INSERT INTO entities (id, entity_type, fqn, fqn_key, secondary_key, parent_fqn_key, deleted, updated_at, json) \
                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
         let mut tx = self.pool().begin().await?;
         bind_row(sqlx::query(sql), e).execute(&mut *tx).await?;
-        CountChanges::default().entity(&counted(e), 1).apply(&mut tx).await?;
+        let ancestors: Vec<String> = ancestors.iter().map(|a| fqn_key(a)).collect();
+        CountChanges::default().entity(&counted(e), 1).ancestors(&ancestors, &e.entity_type, e.deleted, 1).apply(&mut tx).await?;
         search::index_entity(&mut tx, self.backend(), e).await?;
+        record_version(&mut tx, &e.id, version, &e.json).await?;
+        for ancestor in &ancestors {
+            sqlx::query("INSERT INTO entity_ancestors (ancestor_key, entity_type, fqn_key, id) VALUES ($1, $2, $3, $4)")
+                .bind(ancestor)
+                .bind(&e.entity_type)
+                .bind(fqn_key(&e.fqn))
+                .bind(&e.id)
+                .execute(&mut *tx)
+                .await?;
+        }
         tx.commit().await?;
         Ok(())
     }
 
-    /// Replaces the stored row of `e.id` and its search document; returns false when there is
-    /// no such row.
-    pub async fn update_entity(&self, e: &EntityRow) -> Result<bool> {
+    /// Replaces the stored row of `e.id` and its search document and stores it as `version`, in
+    /// one transaction; returns false when there is no such row.
+    pub async fn update_entity(&self, e: &EntityRow, version: &str) -> Result<bool> {
         let sql = "UPDATE entities SET entity_type = $2, fqn = $3, fqn_key = $4, secondary_key = $5, parent_fqn_key = $6, \
                    deleted = $7, updated_at = $8, json = $9 WHERE id = $1";
         let mut tx = self.pool().begin().await?;
@@ -155,6 +179,7 @@ impl Store {
             changes.apply(&mut tx).await?;
         }
         search::index_entity(&mut tx, self.backend(), e).await?;
+        record_version(&mut tx, &e.id, version, &e.json).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -223,16 +248,6 @@ impl Store {
         search::unindex_entity(&mut tx, self.backend(), id).await?;
         tx.commit().await?;
         Ok(true)
-    }
-
-    pub async fn put_entity_version(&self, id: &str, version: &str, json: &str) -> Result<()> {
-        sqlx::query("INSERT INTO entity_versions (id, version, json) VALUES ($1, $2, $3) ON CONFLICT (id, version) DO UPDATE SET json = excluded.json")
-            .bind(id)
-            .bind(version)
-            .bind(json)
-            .execute(self.pool())
-            .await?;
-        Ok(())
     }
 
     /// Stored versions of an entity as (version, json).

@@ -3,42 +3,11 @@
 //! under this database (or schema, or service)" is one index range in FQN order with the same
 //! cursor paging as [`Store::list_entities`].
 
-use crate::counts::{CountChanges, Scope};
-use crate::entities::{E_COLUMNS, cursor_clause, finish_page, fqn_key, from_row, include_clause, lock_entity};
+use crate::counts::Scope;
+use crate::entities::{E_COLUMNS, cursor_clause, finish_page, fqn_key, from_row, include_clause};
 use crate::{EntityRow, Include, ListPage, Result, Store};
 
 impl Store {
-    /// Records the ancestors (FQNs of the containers, outermost first) of an entity; idempotent.
-    /// (An entity's FQN never changes, and [`Store::delete_entity`] removes these rows with it.)
-    pub async fn put_ancestors(&self, id: &str, entity_type: &str, fqn: &str, ancestors: &[String]) -> Result<()> {
-        let mut tx = self.pool().begin().await?;
-        let mut added = Vec::new();
-        for ancestor in ancestors.iter().map(|a| fqn_key(a)) {
-            let done = sqlx::query(
-                "INSERT INTO entity_ancestors (ancestor_key, entity_type, fqn_key, id) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (ancestor_key, entity_type, fqn_key) DO NOTHING",
-            )
-            .bind(&ancestor)
-            .bind(entity_type)
-            .bind(fqn_key(fqn))
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-            if done.rows_affected() > 0 {
-                added.push(ancestor);
-            }
-        }
-        if added.is_empty() {
-            return Ok(());
-        }
-        // Read after the inserts: a concurrent change of `deleted` either came first (and is
-        // read here) or waits for this transaction and then counts these rows itself.
-        let Some(entity) = lock_entity(&mut tx, id).await? else { return Ok(()) };
-        CountChanges::default().ancestors(&added, entity_type, entity.deleted, 1).apply(&mut tx).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
     /// One page of the entities of a type under a container, in FQN order.
     pub async fn list_entities_under(
         &self,
