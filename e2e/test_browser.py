@@ -30,6 +30,10 @@ ADMIN_PASSWORD = "Adm1n-Passw0rd!"
 CLIENT_ID = "om-public-client"
 INVALID_CREDENTIALS = "You have entered an invalid username or password."
 LOCKED_OUT = "Failed Login Attempts Exceeded. Use Forgot Password or retry after some time."
+# Page actions and assertions share one bound: a sign-out is six hops across two servers and a
+# browser, which on a loaded 2-core runner can take longer than Playwright's 5 s default.
+BROWSER_TIMEOUT_MS = 15_000
+expect.set_options(timeout=BROWSER_TIMEOUT_MS)
 
 
 # --------------------------------------------------------------------------------------------
@@ -67,7 +71,7 @@ class Shots:
 def page(browser, request):
     context = browser.new_context(viewport={"width": 1180, "height": 760})
     pg = context.new_page()
-    pg.set_default_timeout(15_000)
+    pg.set_default_timeout(BROWSER_TIMEOUT_MS)
     yield pg
     context.close()
 
