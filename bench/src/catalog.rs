@@ -343,7 +343,10 @@ pub fn reads_table(rows: &[(&str, &Reads)]) -> String {
 /// [`drop_postgres`].
 pub async fn fresh_postgres(admin_url: &str) -> Result<(String, String)> {
     sqlx::any::install_default_drivers();
-    let name = format!("ferrometa_bench_{}", std::process::id());
+    // Unique per call: a bench may hold several databases at once (one per catalog size).
+    static CREATED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = CREATED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let name = format!("ferrometa_bench_{}_{n}", std::process::id());
     let admin = sqlx::AnyPool::connect(admin_url).await.with_context(|| format!("connecting to {POSTGRES_ENV}"))?;
     sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&admin).await?;
     admin.close().await;
