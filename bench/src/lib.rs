@@ -283,15 +283,20 @@ pub fn pin_self(cpu: u32) -> Result<()> {
 /// Lets every thread of this process (and the threads it starts later) run on `cpus`, a
 /// `taskset` list such as `0-1`.
 pub fn pin_self_to(cpus: &str) -> Result<()> {
-    let status = Command::new("taskset")
-        .args(["-a", "-p", "-c", cpus, &std::process::id().to_string()])
-        .stdout(Stdio::null())
-        .status()
-        .context("running taskset")?;
-    if !status.success() {
-        bail!("taskset -a -p -c {cpus} failed");
+    // `taskset -a` walks the threads one by one and fails when one exits during the walk (a
+    // worker of a pool just closed); the walk is retried, and a thread that is gone needs no pin.
+    const ATTEMPTS: usize = 5;
+    for _ in 0..ATTEMPTS {
+        let status = Command::new("taskset")
+            .args(["-a", "-p", "-c", cpus, &std::process::id().to_string()])
+            .stdout(Stdio::null())
+            .status()
+            .context("running taskset")?;
+        if status.success() {
+            return Ok(());
+        }
     }
-    Ok(())
+    bail!("taskset -a -p -c {cpus} failed {ATTEMPTS} times")
 }
 
 /// Disk space used under `path` in bytes (`du -sb`), 0 when unknown.
