@@ -79,7 +79,7 @@ async fn bench(args: Args) -> Result<()> {
     let keys = Arc::new(KeyDir::new(dir.path()).load_or_generate()?);
     let issuer = TokenIssuer::new(keys.clone(), &config.jwt.issuer, jwt_algorithm(config.authentication.algorithm));
     let roles: Vec<String> = vec![];
-    let subject = Subject { name: "bench-user", email: "bench-user@open-metadata.org", is_bot: false, roles: &roles };
+    let subject = Subject { name: "bench-user", email: "bench-user@open-metadata.org", is_bot: false, roles: &roles, generation: 0 };
 
     eprintln!("minting {} tokens", args.tokens);
     let tokens: Vec<String> = (0..args.tokens).map(|_| issuer.mint(&subject, OwnTokenType::OmUser, Some(3600)).map(|m| m.token)).collect::<Result<_, _>>()?;

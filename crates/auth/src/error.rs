@@ -56,4 +56,6 @@ pub const INVALID_CREDENTIALS: &str = "You have entered an invalid username or p
 pub const LOCKED_OUT: &str = "Failed Login Attempts Exceeded. Use Forgot Password or retry after some time.";
 pub const BOT_TOKEN_MISMATCH: &str = "Not Authorized! The given token does not match the current bot's token!";
 pub const INVALID_PAT: &str = "Not Authorized! Invalid personal access token!";
+/// A token issued before its user was deleted.
+pub const USER_DELETED: &str = "Not Authorized! The user of this token was deleted; sign in again";
 pub const UNKNOWN_KID: &str = "Token signing key not found in configured public keys (unknown kid)";

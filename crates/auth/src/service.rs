@@ -31,8 +31,8 @@ pub struct Account {
 }
 
 impl Account {
-    fn subject(&self) -> Subject<'_> {
-        Subject { name: &self.name, email: &self.email, is_bot: self.is_bot, roles: &self.roles }
+    fn subject(&self, generation: i64) -> Subject<'_> {
+        Subject { name: &self.name, email: &self.email, is_bot: self.is_bot, roles: &self.roles, generation }
     }
 }
 
@@ -157,8 +157,19 @@ impl AuthService {
                 if principal.is_bot || self.store.is_token_revoked(&token.hash).await? {
                     return Err(AuthError::unauthorized("Invalid token, used after logout!"));
                 }
+                let (generation, _) = self.store.credential_generation(&principal.name).await?;
+                if token.claims.get("gen").and_then(serde_json::Value::as_i64).unwrap_or(0) != generation {
+                    return Err(AuthError::unauthorized(USER_DELETED));
+                }
             }
-            TokenKind::IdpId | TokenKind::IdpAccess => {}
+            TokenKind::IdpId | TokenKind::IdpAccess => {
+                // Issued before its user was deleted (in an earlier second: `iat` has no finer
+                // grain, and a token of the very second of the deletion is too close to tell).
+                let (_, revoked_at) = self.store.credential_generation(&principal.name).await?;
+                if revoked_at > 0 && token.issued_at.is_some_and(|iat| iat < revoked_at / 1000) {
+                    return Err(AuthError::unauthorized(USER_DELETED));
+                }
+            }
         }
         Ok(())
     }
@@ -228,7 +239,8 @@ impl AuthService {
     /// A new basic-auth session: access JWT (`OM_USER`) and a single-use refresh token.
     pub async fn issue_session(&self, account: &Account) -> Result<JwtResponse> {
         let lifetime = self.config.login.jwt_token_expiry_secs as i64;
-        let Minted { token, expires_at, .. } = self.issuer.mint(&account.subject(), OwnTokenType::OmUser, Some(lifetime))?;
+        let (generation, _) = self.store.credential_generation(&account.name).await?;
+        let Minted { token, expires_at, .. } = self.issuer.mint(&account.subject(generation), OwnTokenType::OmUser, Some(lifetime))?;
         let refresh = random_token();
         self.store.insert_refresh_token(&sha256_hex(refresh.as_bytes()), &account.id, now_ms() + REFRESH_TOKEN_LIFETIME_MS).await?;
         Ok(JwtResponse {
@@ -263,8 +275,11 @@ impl AuthService {
         Ok(())
     }
 
-    /// Ends every session (API and browser) and token of a user (deletion, disabling).
-    pub async fn revoke_everything(&self, user_id: &str) -> Result<()> {
+    /// Ends every credential of a deleted user at once: refresh tokens, personal access
+    /// tokens, the bot token, the password, browser sessions, and (through its credential
+    /// generation) the access tokens already issued.
+    pub async fn revoke_everything(&self, user_id: &str, user_name: &str) -> Result<()> {
+        self.store.advance_credential_generation(user_name).await?;
         self.store.delete_refresh_tokens_of(user_id).await?;
         self.store.delete_pats_of(user_id).await?;
         self.store.delete_bot_token(user_id).await?;
@@ -277,7 +292,7 @@ impl AuthService {
 
     /// Mints a new bot token; the previous one stops working at once on every replica.
     pub async fn generate_bot_token(&self, bot: &Account, expiry: TokenExpiry) -> Result<JwtAuthMechanism> {
-        let minted = self.issuer.mint(&bot.subject(), OwnTokenType::Bot, expiry.seconds())?;
+        let minted = self.issuer.mint(&bot.subject(0), OwnTokenType::Bot, expiry.seconds())?;
         self.store
             .put_bot_token(&BotTokenRow {
                 user_id: bot.id.clone(),
@@ -307,7 +322,7 @@ impl AuthService {
         }
         // A PAT always expires: Unlimited is for bot tokens only.
         let lifetime = expiry.seconds().ok_or_else(|| AuthError::BadRequest("Personal access tokens cannot be Unlimited; choose OneHour, 1, 7, 30, 60 or 90".into()))?;
-        let minted = self.issuer.mint(&user.subject(), OwnTokenType::PersonalAccess, Some(lifetime))?;
+        let minted = self.issuer.mint(&user.subject(0), OwnTokenType::PersonalAccess, Some(lifetime))?;
         let row = PatRow {
             id: random_token(),
             user_id: user.id.clone(),

@@ -86,6 +86,8 @@ pub struct Subject<'a> {
     pub email: &'a str,
     pub is_bot: bool,
     pub roles: &'a [String],
+    /// The user's credential generation (see `Store::credential_generation`).
+    pub generation: i64,
 }
 
 #[derive(Debug, Clone)]
@@ -138,6 +140,7 @@ impl TokenIssuer {
             "iat": now,
             "nbf": now - NBF_SKEW_SECS,
             "jti": uuid::Uuid::new_v4().to_string(),
+            "gen": subject.generation,
         });
         if let Some(exp) = expires_at {
             claims["exp"] = json!(exp);

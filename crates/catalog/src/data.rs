@@ -11,7 +11,8 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value, json};
 
-use crate::engine::{Catalog, Changes, Draft, EntityKind, Page, SecretCipher, diff_fields};
+use crate::engine::{Catalog, Changes, Draft, EntityKind, Listing, Page, SecretCipher, diff_fields};
+use crate::policy::{Operation, Subject, Target, edit_operations, view_operations};
 use crate::error::{CatalogError, Result, not_found};
 use crate::fqn::{self, EntityName, quote};
 use crate::governance::{CLASSIFICATIONS, POLICIES, ROLES, TAGS, TEAMS};
@@ -42,8 +43,9 @@ pub struct AssetType {
     /// table read without `fields=`) and a view's SQL.
     pub(crate) optional_fields: &'static [&'static str],
     pub(crate) check: Option<BodyCheck>,
-    /// List filters (`?service=`, `?database=`, ...): every entity under that container.
-    pub filters: &'static [&'static str],
+    /// List filters (`?service=`, `?database=`, ...) and the container type each names: every
+    /// entity under that container.
+    pub filters: &'static [(&'static str, &'static EntityKind)],
 }
 
 /// Checks (and normalises) the fields of an entity body that are a type's own, given its FQN.
@@ -90,7 +92,7 @@ pub static DATABASES: AssetType = AssetType {
     references: &[],
     optional_fields: &["owners", "tags", "followers", "votes", "domain", "dataProducts", "extension", "usageSummary", "databaseSchemas", "location"],
     check: None,
-    filters: &["service"],
+    filters: &[("service", &DATABASE_SERVICE)],
 };
 
 pub static DATABASE_SCHEMAS: AssetType = AssetType {
@@ -109,7 +111,7 @@ pub static DATABASE_SCHEMAS: AssetType = AssetType {
     references: &[],
     optional_fields: &["owners", "tags", "followers", "votes", "domain", "dataProducts", "extension", "usageSummary", "tables"],
     check: None,
-    filters: &["database", "service"],
+    filters: &[("database", &DATABASE), ("service", &DATABASE_SERVICE)],
 };
 
 pub static TABLES: AssetType = AssetType {
@@ -134,7 +136,7 @@ pub static TABLES: AssetType = AssetType {
         "profile", "sampleData",
     ],
     check: Some(check_table),
-    filters: &["databaseSchema", "database", "service"],
+    filters: &[("databaseSchema", &DATABASE_SCHEMA), ("database", &DATABASE), ("service", &DATABASE_SERVICE)],
 };
 
 pub static STORED_PROCEDURES: AssetType = AssetType {
@@ -154,7 +156,7 @@ pub static STORED_PROCEDURES: AssetType = AssetType {
     references: &[],
     optional_fields: &["owners", "tags", "followers", "votes", "domain", "dataProducts", "extension"],
     check: Some(check_stored_procedure),
-    filters: &["databaseSchema", "database", "service"],
+    filters: &[("databaseSchema", &DATABASE_SCHEMA), ("database", &DATABASE), ("service", &DATABASE_SERVICE)],
 };
 
 /// Every data asset type, containers before their contents.
@@ -826,18 +828,25 @@ impl Catalog {
     /// The checks of a type that read other entities (`old` is the entity as read before an
     /// update): a team's place in the team hierarchy.
     async fn check_related(&self, t: &AssetType, name: &str, body: &Map<String, Value>, old: Option<&Value>) -> Result<()> {
-        if t.kind.name == TEAM.name { self.check_team_write(name, body, old).await } else { Ok(()) }
+        match t.kind.name {
+            "team" => self.check_team_write(name, body, old).await,
+            "policy" => self.check_condition_names(body).await,
+            _ => Ok(()),
+        }
     }
 
-    /// POST: creates the entity; 409 when its FQN is taken (also by a soft-deleted one).
-    pub async fn create_asset(&self, t: &'static AssetType, request: Value, actor: &str) -> Result<Value> {
+    /// POST: creates the entity (`Create`, judged on its container); 409 when its FQN is
+    /// taken (also by a soft-deleted one).
+    pub async fn create_asset(&self, subject: &Subject, t: &'static AssetType, request: Value) -> Result<Value> {
         let draft = self.asset_draft(t, request).await?;
-        self.create(draft, actor).await
+        self.authorize_create(subject, t, &draft).await?;
+        self.create(draft, &subject.name).await
     }
 
-    /// PUT: creates the entity or updates the one with this FQN (restoring it when it was soft
-    /// deleted); no new version when nothing changed. Returns the entity and whether it is new.
-    pub async fn put_asset(&self, t: &'static AssetType, request: Value, actor: &str) -> Result<(Value, bool)> {
+    /// PUT: creates the entity (`Create`) or updates the one with this FQN (`EditAll`, as
+    /// OpenMetadata requires of any PUT on an existing entity), restoring it when it was soft
+    /// deleted; no new version when nothing changed. Returns the entity and whether it is new.
+    pub async fn put_asset(&self, subject: &Subject, t: &'static AssetType, request: Value) -> Result<(Value, bool)> {
         for attempt in 0..2 {
             let mut draft = self.asset_draft(t, request.clone()).await?;
             let existing = match self.get_by_name(t.kind, &draft.fqn, Include::All).await {
@@ -845,10 +854,14 @@ impl Catalog {
                 Err(CatalogError::NotFound(_)) => None,
                 Err(e) => return Err(e),
             };
+            match &existing {
+                None => self.authorize_create(subject, t, &draft).await?,
+                Some(old) => self.authorize_change(subject, t.kind, old, &[Operation::EditAll], &draft.body).await?,
+            }
             if let Some(old) = &existing {
                 self.check_related(t, &draft.name, &draft.body, Some(old)).await?;
                 if old["deleted"] == json!(true) {
-                    self.restore_asset(t, old["id"].as_str().unwrap_or_default(), actor).await?;
+                    self.restore_with_contents(t, old, &subject.name).await?;
                 }
                 if let (Some(new_cols), Some(old_cols)) = (draft.body.get_mut("columns"), old.get("columns")) {
                     carry_forward_columns(new_cols, old_cols);
@@ -857,7 +870,7 @@ impl Catalog {
                     unmask_secrets(new_conn, old_conn);
                 }
             }
-            match self.create_or_update(draft, actor).await {
+            match self.create_or_update(draft, &subject.name).await {
                 Ok(written) => return Ok(written),
                 // Another request created it between our read and our insert: update it.
                 Err(CatalogError::AlreadyExists) if existing.is_none() && attempt == 0 => continue,
@@ -868,8 +881,9 @@ impl Catalog {
     }
 
     /// PATCH (RFC 6902) of an asset: the result must still be a valid entity of its type; name,
-    /// FQN and containers cannot change.
-    pub async fn patch_asset(&self, t: &'static AssetType, id: &str, patch: &json_patch::Patch, actor: &str) -> Result<Value> {
+    /// FQN and containers cannot change. Authorized by what the result changes (see
+    /// `policy::edit_operations`), not by the patch's paths.
+    pub async fn patch_asset(&self, subject: &Subject, t: &'static AssetType, id: &str, patch: &json_patch::Patch) -> Result<Value> {
         let old = self.get(t.kind, id, Include::NonDeleted).await?;
         let mut doc = old.clone();
         json_patch::patch(&mut doc, patch).map_err(|e| bad(format!("JSON patch cannot be applied: {e}")))?;
@@ -901,19 +915,36 @@ impl Catalog {
         check_body(t, &fqn, &mut body)?;
         self.check_related(t, old["name"].as_str().unwrap_or_default(), &body, Some(&old)).await?;
         self.label_tags(&mut body, MissingTag::Refuse).await?;
+        self.authorize_change(subject, t.kind, &old, &edit_operations(&old, &body), &body).await?;
         let parent = fqn::parent(&fqn).filter(|_| !t.containers.is_empty());
-        self.update(t.kind, &old, body, parent, actor).await
+        self.update(t.kind, &old, body, parent, &subject.name).await
     }
 
-    /// One page of an asset type, optionally only those under a container (any level).
-    pub async fn list_assets(&self, t: &AssetType, under: Option<&str>, include: Include, limit: i64, after: Option<&str>, before: Option<&str>) -> Result<Page> {
-        let Some(container) = under else { return self.list(t.kind, None, include, limit, after, before).await };
-        if !(0..=1_000_000).contains(&limit) {
+    /// One page of an asset type, optionally only those under a container (any level): the
+    /// view operations of `fields`, judged on that container when there is one.
+    pub async fn list_assets(&self, subject: &Subject, t: &'static AssetType, listing: &Listing<'_>, fields: Option<&str>) -> Result<Page> {
+        let target = match listing.under {
+            Some(container) => self.container_target(t, container).await?,
+            None => Target::of_type(t.kind.name),
+        };
+        self.authorize(subject, &view_operations(t.kind.name, fields), &target).await?;
+        let Some(container) = listing.under else { return self.list(t.kind, None, listing.include, listing.limit, listing.after, listing.before).await };
+        if !(0..=1_000_000).contains(&listing.limit) {
             return Err(bad("limit must be between 0 and 1000000"));
         }
-        let page = self.store().list_entities_under(t.kind.name, container, include, limit, after, before).await?;
+        let page = self.store().list_entities_under(t.kind.name, container, listing.include, listing.limit, listing.after, listing.before).await?;
         let data = self.loaded_all(t.kind, &page.rows).await?;
         Ok(Page { data, before: page.before, after: page.after, total: page.total })
+    }
+
+    /// The container a list filter names, as the target its conditions read (none: type level).
+    async fn container_target(&self, t: &AssetType, container: &str) -> Result<Target> {
+        for (_, kind) in t.filters {
+            if let Some(row) = self.store().entity_by_fqn(kind.name, container).await? {
+                return Ok(Target::entity(t.kind.name, self.facts(kind, &self.entity_of(&row)?)));
+            }
+        }
+        Ok(Target::of_type(t.kind.name))
     }
 
     /// The rows of the entities a container holds (at any depth), outermost first: by FQN, or
@@ -929,11 +960,13 @@ impl Catalog {
         Ok(self.store().descendants(fqn).await?.into_iter().filter(|r| types.contains(&r.entity_type.as_str())).collect())
     }
 
-    /// DELETE: soft (a new version marked deleted) or hard (gone, with its history). A
-    /// container with contents needs `recursive`, which deletes the contents the same way.
-    /// Entities the system relies on (`allowDelete: false`, e.g. the bootstrap roles) stay.
-    pub async fn delete_asset(&self, t: &'static AssetType, id: &str, hard: bool, recursive: bool, actor: &str) -> Result<Value> {
+    /// DELETE: soft (a new version marked deleted) or hard (gone, with its history), needing
+    /// `Delete` on the entity. A container with contents needs `recursive`, which deletes the
+    /// contents the same way. Entities the system relies on (`allowDelete: false`, e.g. the
+    /// seeded roles and policies) stay.
+    pub async fn delete_asset(&self, subject: &Subject, t: &'static AssetType, id: &str, hard: bool, recursive: bool) -> Result<Value> {
         let entity = self.get(t.kind, id, if hard { Include::All } else { Include::NonDeleted }).await?;
+        self.authorize_change(subject, t.kind, &entity, &[Operation::Delete], &Map::new()).await?;
         let fqn = entity["fullyQualifiedName"].as_str().unwrap_or_default().to_string();
         if entity["teamType"] == json!(crate::governance::ORGANIZATION) {
             return Err(bad("Organization team type can't be deleted"));
@@ -949,18 +982,24 @@ impl Catalog {
         for row in contents.iter().rev() {
             let Some(child) = asset_type(&row.entity_type) else { continue };
             if hard {
-                self.delete(child.kind, &row.id, true, actor).await?;
+                self.delete(child.kind, &row.id, true, &subject.name).await?;
             } else if !row.deleted {
-                self.delete(child.kind, &row.id, false, actor).await?;
+                self.delete(child.kind, &row.id, false, &subject.name).await?;
             }
         }
-        self.delete(t.kind, id, hard, actor).await
+        self.delete(t.kind, id, hard, &subject.name).await
     }
 
-    /// Restores a soft-deleted asset and the contents deleted with it; its containers must not
-    /// be deleted.
-    pub async fn restore_asset(&self, t: &'static AssetType, id: &str, actor: &str) -> Result<Value> {
+    /// Restores a soft-deleted asset and the contents deleted with it (`EditAll` on it, as
+    /// OpenMetadata); its containers must not be deleted.
+    pub async fn restore_asset(&self, subject: &Subject, t: &'static AssetType, id: &str) -> Result<Value> {
         let entity = self.get(t.kind, id, Include::All).await?;
+        self.authorize_change(subject, t.kind, &entity, &[Operation::EditAll], &Map::new()).await?;
+        self.restore_with_contents(t, &entity, &subject.name).await
+    }
+
+    async fn restore_with_contents(&self, t: &'static AssetType, entity: &Value, actor: &str) -> Result<Value> {
+        let id = entity["id"].as_str().unwrap_or_default();
         let fqn = entity["fullyQualifiedName"].as_str().unwrap_or_default().to_string();
         for &(field, container_kind) in t.containers {
             if entity[field]["deleted"] == json!(true) {
@@ -971,7 +1010,7 @@ impl Catalog {
             }
         }
         let restored = self.restore(t.kind, id, actor).await?;
-        for row in self.contents(t, &entity).await? {
+        for row in self.contents(t, entity).await? {
             if row.deleted && let Some(child) = asset_type(&row.entity_type) {
                 self.restore(child.kind, &row.id, actor).await?;
             }

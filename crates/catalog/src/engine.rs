@@ -69,12 +69,24 @@ pub trait SecretCipher: Send + Sync {
     fn open(&self, sealed: &str) -> std::result::Result<String, String>;
 }
 
+/// One page request of a list: the container to list under, deleted or not, the size and the
+/// cursors of a previous page.
+#[derive(Debug, Clone, Copy)]
+pub struct Listing<'a> {
+    pub under: Option<&'a str>,
+    pub include: Include,
+    pub limit: i64,
+    pub after: Option<&'a str>,
+    pub before: Option<&'a str>,
+}
+
 #[derive(Clone)]
 pub struct Catalog {
     store: Store,
     base_url: String,
     /// Without one (catalog tests), secrets are stored as given.
     cipher: Option<Arc<dyn SecretCipher>>,
+    access: Arc<crate::access::AccessControl>,
 }
 
 fn version_of(v: &Value) -> f64 {
@@ -114,7 +126,11 @@ fn diff(old: &Value, new: &Map<String, Value>) -> Changes {
 
 impl Catalog {
     pub fn new(store: Store, base_url: &str) -> Catalog {
-        Catalog { store, base_url: base_url.trim_end_matches('/').to_string(), cipher: None }
+        Catalog { store, base_url: base_url.trim_end_matches('/').to_string(), cipher: None, access: Arc::new(crate::access::AccessControl::new()) }
+    }
+
+    pub(crate) fn access(&self) -> &crate::access::AccessControl {
+        &self.access
     }
 
     /// Stores the secrets of entities encrypted with `cipher`.
@@ -220,6 +236,7 @@ impl Catalog {
         let row = self.row(draft.kind, &entity, draft.parent_fqn)?;
         self.store.insert_entity(&row, "0.1", &crate::fqn::ancestors(&row.fqn)).await?;
         self.sync_relations(draft.kind, None, &entity).await?;
+        self.written(draft.kind);
         // As a read would return it (the relation fields a create leaves out are empty lists).
         self.with_relations(draft.kind, entity).await
     }
@@ -265,6 +282,7 @@ impl Catalog {
         let row = self.row(kind, &entity, parent_fqn)?;
         self.store.update_entity(&row, &format!("{version:.1}")).await?;
         self.sync_relations(kind, Some(old), &entity).await?;
+        self.written(kind);
         self.with_relations(kind, entity).await
     }
 
@@ -327,6 +345,7 @@ impl Catalog {
         let previous = version_of(&entity);
         if hard {
             self.store.delete_entity(id).await?;
+            self.written(kind);
             entity["deleted"] = json!(true);
             return Ok(entity);
         }
@@ -341,6 +360,7 @@ impl Catalog {
         entity["changeDescription"] = json!({"fieldsAdded": [], "fieldsUpdated": [{"name": "deleted", "oldValue": "false", "newValue": "true"}], "fieldsDeleted": [], "previousVersion": previous});
         let new_row = EntityRow { deleted: true, json: self.stored_json(&entity)?, updated_at: now_ms(), ..row };
         self.store.update_entity(&new_row, &format!("{version:.1}")).await?;
+        self.written(kind);
         Ok(entity)
     }
 
@@ -358,6 +378,7 @@ impl Catalog {
         entity["updatedBy"] = json!(actor);
         let new_row = EntityRow { deleted: false, json: self.stored_json(&entity)?, updated_at: now_ms(), ..row };
         self.store.update_entity(&new_row, &format!("{version:.1}")).await?;
+        self.written(kind);
         Ok(entity)
     }
 

@@ -11,6 +11,9 @@ pub enum CatalogError {
     /// 400: the request is malformed or violates a rule.
     #[error("{0}")]
     BadRequest(String),
+    /// 401: the caller's credentials no longer stand for a live user.
+    #[error("{0}")]
+    Unauthorized(String),
     /// 403: the caller may not do this.
     #[error("{0}")]
     Forbidden(String),

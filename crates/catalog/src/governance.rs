@@ -5,11 +5,13 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::data::{AssetType, Reference, array_of, bad, known_fields, one_of, shown, string_field};
-use crate::engine::Catalog;
-use crate::error::{Result, not_found};
-use crate::fqn::{EntityName, quote};
+use crate::data::{AssetType, Reference, bad, one_of, shown, string_field};
+use crate::engine::{Catalog, EntityKind};
+use crate::error::{CatalogError, Result, not_found};
+use crate::fqn::quote;
 use crate::kinds::{CLASSIFICATION, POLICY, ROLE, TAG, TEAM, USER};
+use crate::policy::{Condition, Function, Operation, Subject, Target, normalise_rules};
+use ferrometa_store::Include;
 
 pub static TEAMS: AssetType = AssetType {
     kind: &TEAM,
@@ -49,7 +51,7 @@ pub static ROLES: AssetType = AssetType {
     inherited: &[],
     references: &[Reference { field: "policies", kind: &POLICY, by_name: true }],
     optional_fields: &["policies", "teams", "users"],
-    check: None,
+    check: Some(check_role),
     filters: &[],
 };
 
@@ -102,7 +104,7 @@ pub static TAGS: AssetType = AssetType {
     references: &[],
     optional_fields: &["owners", "children", "usageCount", "reviewers", "domain", "dataProducts", "extension", "votes"],
     check: None,
-    filters: &["parent", "classification"],
+    filters: &[("parent", &TAG), ("classification", &CLASSIFICATION)],
 };
 
 /// The root of the team hierarchy, which OpenMetadata seeds: the parent of every team created
@@ -195,16 +197,6 @@ const TEAM_RULES: &[TeamRule] = &[
 ];
 
 const TEAM_TYPES: &[&str] = &["Group", "Department", "Division", "BusinessUnit", "Organization"];
-const RULE_EFFECTS: &[&str] = &["allow", "deny"];
-const RULE_FIELDS: &[&str] = &["name", "fullyQualifiedName", "description", "effect", "operations", "resources", "condition"];
-/// OpenMetadata's `MetadataOperation`s.
-const OPERATIONS: &[&str] = &[
-    "All", "Create", "Delete", "ViewAll", "ViewBasic", "ViewUsage", "ViewTests", "ViewQueries", "ViewDataProfile", "ViewProfilerGlobalConfiguration", "ViewSampleData",
-    "ViewTestCaseFailedRowsSample", "EditAll", "EditCustomFields", "EditDataProfile", "EditDescription", "EditDisplayName", "EditLineage", "EditEntityRelationship",
-    "EditPolicy", "EditOwners", "EditQueries", "EditReviewers", "EditRole", "EditSampleData", "EditStatus", "EditTags", "EditGlossaryTerms", "EditTeams", "EditTier",
-    "EditCertification", "EditTests", "EditUsage", "EditUsers", "EditLifeCycle", "EditKnowledgePanel", "EditPage", "EditIngestionPipelineStatus",
-    "DeleteTestCaseFailedRowsSample", "Deploy", "Trigger", "Kill", "GenerateToken", "CreateIngestionPipelineAutomator",
-];
 
 fn check_team(_fqn: &str, body: &mut Map<String, Value>) -> Result<()> {
     one_of("teamType", body.get("teamType").unwrap_or(&Value::Null), TEAM_TYPES)?;
@@ -214,74 +206,126 @@ fn check_team(_fqn: &str, body: &mut Map<String, Value>) -> Result<()> {
     Ok(())
 }
 
-/// Rules: OpenMetadata's `Rule` shape, unique names, each with its FQN under the policy.
+/// Rules: checked and normalised as OpenMetadata stores them (see `policy::normalise_rules`).
 fn check_policy(fqn: &str, body: &mut Map<String, Value>) -> Result<()> {
-    let rules = array_of("rules", body.get("rules").ok_or_else(|| bad("rules must not be null"))?)?;
-    let mut names: Vec<String> = vec![];
-    let mut checked = vec![];
-    for rule in rules {
-        let mut rule = rule.as_object().cloned().ok_or_else(|| bad("rules must hold Rule objects"))?;
-        rule.retain(|_, v| !v.is_null());
-        known_fields("Rule", &rule, RULE_FIELDS)?;
-        let name = EntityName::parse(rule.get("name").and_then(Value::as_str).ok_or_else(|| bad("rules: every rule needs a name"))?)?.as_str().to_string();
-        if names.contains(&name.to_lowercase()) {
-            return Err(bad(format!("Rule name {} is repeated", shown(&name))));
-        }
-        names.push(name.to_lowercase());
-        let path = format!("rules.{}", shown(&name));
-        one_of(&format!("{path}.effect"), rule.get("effect").unwrap_or(&Value::Null), RULE_EFFECTS)?;
-        let operations = array_of(&format!("{path}.operations"), rule.get("operations").unwrap_or(&Value::Null))?;
-        for operation in operations {
-            one_of(&format!("{path}.operations"), operation, OPERATIONS)?;
-        }
-        let resources = array_of(&format!("{path}.resources"), rule.get("resources").unwrap_or(&Value::Null))?;
-        for resource in resources {
-            string_field(&format!("{path}.resources"), resource)?;
-        }
-        for f in ["description", "condition"] {
-            if let Some(v) = rule.get(f) {
-                string_field(&format!("{path}.{f}"), v)?;
+    normalise_rules(fqn, body).map(|_| ())
+}
+
+/// A role needs at least one policy.
+fn check_role(_fqn: &str, body: &mut Map<String, Value>) -> Result<()> {
+    match body.get("policies").and_then(Value::as_array) {
+        Some(policies) if !policies.is_empty() => Ok(()),
+        _ => Err(bad("At least one policy is required in a role")),
+    }
+}
+
+impl Catalog {
+    /// The names a policy's conditions give name-taking functions must exist (OpenMetadata
+    /// evaluates each condition once when the policy is written): tags for `matchAllTags` and
+    /// `matchAnyTag`, teams for `inAnyTeam`, roles for `hasAnyRole`.
+    pub(crate) async fn check_condition_names(&self, body: &Map<String, Value>) -> Result<()> {
+        for rule in body.get("rules").and_then(Value::as_array).into_iter().flatten() {
+            let Some(text) = rule["condition"].as_str().filter(|c| !c.trim().is_empty()) else { continue };
+            let condition = Condition::parse(text).map_err(|e| bad(e.to_string()))?;
+            for (function, names) in condition.validate().map_err(|e| bad(e.to_string()))? {
+                let kind = match function {
+                    Function::MatchAllTags | Function::MatchAnyTag => &TAG,
+                    Function::InAnyTeam => &TEAM,
+                    Function::HasAnyRole => &ROLE,
+                    _ => continue,
+                };
+                for name in names {
+                    let fqn = if kind.name == TAG.name { name.clone() } else { quote(&name) };
+                    if self.store().entity_by_fqn(kind.name, &fqn).await?.is_none_or(|row| row.deleted) {
+                        return Err(bad(format!("Failed to evaluate - {} instance for {} not found", kind.name, shown(&name))));
+                    }
+                }
             }
         }
-        rule.insert("fullyQualifiedName".into(), json!(format!("{fqn}.{}", quote(&name))));
-        checked.push(Value::Object(rule));
+        Ok(())
     }
-    body.insert("rules".into(), Value::Array(checked));
-    Ok(())
+
+    /// Checks a condition as `GET /api/v1/policies/validation/condition/{expression}` does:
+    /// `EditAll` on policies, then syntax, functions and the names they are given.
+    pub async fn validate_condition(&self, subject: &Subject, expression: &str) -> Result<()> {
+        self.authorize(subject, &[Operation::EditAll], &Target::of_type(POLICY.name)).await?;
+        let mut body = Map::new();
+        body.insert("rules".into(), json!([{"condition": expression}]));
+        self.check_condition_names(&body).await
+    }
+}
+
+/// OpenMetadata 1.6's seeded policies and roles, and the Organization's default role and policy.
+const ACCESS_SEED: &str = include_str!("seed/access.json");
+/// Settings flag: the Organization got its default role and policy once; an admin may remove
+/// them afterwards and a restart does not bring them back.
+const ORGANIZATION_SEEDED: &str = "seed.organization-access";
+
+impl Catalog {
+    /// Seeds OpenMetadata's policies and roles that do not exist yet (system-provided, not
+    /// deletable); roles created empty by earlier versions get their policies; the
+    /// Organization gets `DataConsumer` as default role and `OrganizationPolicy`, once. Safe
+    /// when replicas start together.
+    pub async fn seed_access(&self) -> Result<()> {
+        let seed: Value = serde_json::from_str(ACCESS_SEED).map_err(|e| CatalogError::Internal(format!("access seed: {e}")))?;
+        for policy in seed["policies"].as_array().into_iter().flatten() {
+            self.seed_entity(&POLICIES, policy).await?;
+        }
+        for role in seed["roles"].as_array().into_iter().flatten() {
+            let stored = self.seed_entity(&ROLES, role).await?;
+            if stored["policies"].as_array().is_none_or(Vec::is_empty) {
+                let policies = self.names_to_references(&POLICY, &role["policies"]).await?;
+                self.update(&ROLE, &stored, with_field(&stored, "policies", policies), None, "system").await?;
+            }
+        }
+        if self.store().get_setting(ORGANIZATION_SEEDED).await?.is_none() {
+            let org = self.ensure_organization().await?;
+            let default_roles = self.names_to_references(&ROLE, &seed["organization"]["defaultRoles"]).await?;
+            let policies = self.names_to_references(&POLICY, &seed["organization"]["policies"]).await?;
+            let mut new = with_field(&org, "defaultRoles", default_roles);
+            new.insert("policies".into(), policies);
+            self.update(&TEAM, &org, new, None, "system").await?;
+            self.store().put_setting(ORGANIZATION_SEEDED, "true").await?;
+        }
+        Ok(())
+    }
+
+    /// A seeded policy or role, created by the system unless one of that name exists.
+    async fn seed_entity(&self, t: &'static AssetType, seed: &Value) -> Result<Value> {
+        let name = seed["name"].as_str().unwrap_or_default();
+        if let Ok(existing) = self.get_by_name(t.kind, &quote(name), Include::All).await {
+            return Ok(existing);
+        }
+        let mut request = seed.clone();
+        request["provider"] = json!("system");
+        let mut draft = self.asset_draft(t, request).await?;
+        draft.body.insert("allowDelete".into(), json!(false));
+        match self.create(draft, "system").await {
+            // Another replica seeded it first.
+            Err(CatalogError::AlreadyExists) => self.get_by_name(t.kind, &quote(name), Include::All).await,
+            other => other,
+        }
+    }
+
+    async fn names_to_references(&self, kind: &EntityKind, names: &Value) -> Result<Value> {
+        let mut refs = vec![];
+        for name in names.as_array().into_iter().flatten().filter_map(Value::as_str) {
+            refs.push(self.reference(kind, &self.get_by_name(kind, &quote(name), Include::NonDeleted).await?));
+        }
+        Ok(Value::Array(refs))
+    }
+}
+
+fn with_field(entity: &Value, field: &str, value: Value) -> Map<String, Value> {
+    let mut new = entity.as_object().cloned().unwrap_or_default();
+    new.insert(field.into(), value);
+    new
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::error::CatalogError;
-
-    fn rule(overrides: Value) -> Value {
-        let mut r = json!({"name": "read all", "effect": "allow", "operations": ["ViewAll"], "resources": ["all"]});
-        for (k, v) in overrides.as_object().unwrap() {
-            r[k] = v.clone();
-        }
-        r
-    }
-
-    #[test]
-    fn policy_rules_get_fqns_and_are_checked() {
-        let mut body = json!({"rules": [rule(json!({})), rule(json!({"name": "no.deletes", "effect": "deny", "operations": ["Delete"], "condition": "isOwner()"}))]});
-        check_policy("Readers", body.as_object_mut().unwrap()).unwrap();
-        assert_eq!(body["rules"][0]["fullyQualifiedName"], json!("Readers.read all"));
-        assert_eq!(body["rules"][1]["fullyQualifiedName"], json!("Readers.\"no.deletes\""));
-        for bad_rules in [
-            json!([rule(json!({"effect": "maybe"}))]),
-            json!([rule(json!({"operations": ["Juggle"]}))]),
-            json!([rule(json!({"resources": "all"}))]),
-            json!([rule(json!({"surprise": true}))]),
-            json!([rule(json!({"name": null}))]),
-            json!([rule(json!({})), rule(json!({"name": "READ ALL"}))]),
-            json!({"name": "not a list"}),
-        ] {
-            let mut body = json!({"rules": bad_rules});
-            assert!(matches!(check_policy("p", body.as_object_mut().unwrap()), Err(CatalogError::BadRequest(_))), "{bad_rules}");
-        }
-    }
 
     #[test]
     fn teams_need_a_known_type() {

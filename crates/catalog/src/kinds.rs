@@ -20,3 +20,11 @@ pub static TEST_CONNECTION_DEFINITION: EntityKind =
 pub static POLICY: EntityKind = EntityKind { name: "policy", collection: "policies", secondary_key: None, differ: None };
 pub static CLASSIFICATION: EntityKind = EntityKind { name: "classification", collection: "classifications", secondary_key: None, differ: None };
 pub static TAG: EntityKind = EntityKind { name: "tag", collection: "tags", secondary_key: None, differ: None };
+
+/// Every entity type, for lookups by OpenMetadata's type name.
+pub static KINDS: &[&EntityKind] = &[&USER, &BOT, &ROLE, &TEAM, &DATABASE_SERVICE, &DATABASE, &DATABASE_SCHEMA, &TABLE, &STORED_PROCEDURE, &TEST_CONNECTION_DEFINITION, &POLICY, &CLASSIFICATION, &TAG];
+
+/// The entity type of this name (`table`, `databaseService`, ...).
+pub fn kind_named(name: &str) -> Option<&'static EntityKind> {
+    KINDS.iter().copied().find(|k| k.name.eq_ignore_ascii_case(name))
+}

@@ -2,6 +2,7 @@
 //! ...) with their JSON shapes, FQNs, versions and JSON Patch, over the store. No HTTP and no
 //! token logic in here.
 
+pub mod access;
 pub mod data;
 pub mod email;
 pub mod engine;
@@ -9,8 +10,12 @@ pub mod error;
 pub mod fqn;
 pub mod governance;
 pub mod kinds;
+pub mod policy;
+mod reads;
 pub mod relations;
 pub mod users;
 
-pub use engine::{Catalog, Changes, Draft, EntityKind, Page, SecretCipher};
+pub use access::Key;
+pub use engine::{Catalog, Changes, Draft, EntityKind, Listing, Page, SecretCipher};
+pub use policy::Subject;
 pub use error::{CatalogError, Result};

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use crate::engine::{Catalog, EntityKind};
 use crate::error::{Result, not_found};
 use crate::governance::ORGANIZATION;
-use crate::kinds::{ROLE, TEAM, USER};
+use crate::kinds::{ROLE, TEAM, USER, kind_named};
 use ferrometa_store::{Include, RelationSide};
 
 /// A relationship between two entity types and the field listing it on each side.
@@ -88,10 +88,6 @@ fn sides_of(kind: &EntityKind) -> impl Iterator<Item = Side> + '_ {
 /// The ids a relation field lists (references with an `id`, or bare ids).
 fn ids_of(listed: &Value) -> Vec<String> {
     listed.as_array().into_iter().flatten().filter_map(|r| r["id"].as_str().or(r.as_str()).map(str::to_string)).collect()
-}
-
-fn kind_named(name: &str) -> Option<&'static EntityKind> {
-    RELATIONS.iter().flat_map(|r| [r.from, r.to]).find(|k| k.name == name)
 }
 
 impl Catalog {

@@ -5,7 +5,9 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use crate::email::Email;
+use crate::access::privileged_change;
 use crate::engine::{Catalog, Draft, EntityKind};
+use crate::policy::{Operation, Subject, Target, edit_operations};
 use crate::error::{CatalogError, Result};
 use crate::fqn::{EntityName, quote};
 use crate::kinds::{BOT, ROLE, TEAM, USER};
@@ -173,18 +175,6 @@ impl Catalog {
         self.create(Draft { kind: &BOT, name: name.as_str().into(), fqn: quote(name.as_str()), parent_fqn: None, body }, actor).await
     }
 
-    /// Creates a role with the given name unless it exists; returns it. The server relies on
-    /// these roles, so they cannot be deleted.
-    pub async fn ensure_role(&self, name: &str, description: &str) -> Result<Value> {
-        let mut body = Map::new();
-        body.insert("displayName".into(), json!(name));
-        body.insert("description".into(), json!(description));
-        body.insert("policies".into(), json!([]));
-        body.insert("provider".into(), json!("system"));
-        body.insert("allowDelete".into(), json!(false));
-        self.ensure(&ROLE, name, body).await
-    }
-
     /// The entity of this type and (top-level) name, created by the system with `body` unless
     /// it exists (in any state).
     pub(crate) async fn ensure(&self, kind: &'static EntityKind, name: &str, body: Map<String, Value>) -> Result<Value> {
@@ -196,5 +186,155 @@ impl Catalog {
             },
             found => found,
         }
+    }
+}
+
+/// The bots the server seeds and relies on; their users cannot be deleted.
+pub const SYSTEM_BOTS: &[&str] = &["ingestion-bot"];
+
+/// The fields of an entity after a JSON Patch, which may not rename it or change its id.
+fn patched(kind: &EntityKind, old: &Value, patch: &json_patch::Patch) -> Result<Map<String, Value>> {
+    let mut doc = old.clone();
+    json_patch::patch(&mut doc, patch).map_err(|e| CatalogError::BadRequest(format!("JSON patch cannot be applied: {e}")))?;
+    for f in ["name", "id"] {
+        if doc.get(f) != old.get(f) {
+            return Err(CatalogError::BadRequest(format!("the field {f} cannot be changed with PATCH")));
+        }
+    }
+    match doc {
+        Value::Object(body) => Ok(body),
+        _ => Err(CatalogError::BadRequest(format!("the patched {} is not an object", kind.name))),
+    }
+}
+
+impl Catalog {
+    /// POST /users by a signed-in caller: `Create` on users; admins only for admins, bots,
+    /// roles and teams.
+    pub async fn create_user_as(&self, subject: &Subject, req: &CreateUser) -> Result<Value> {
+        let body = self.user_fields_of(req).await?;
+        self.authorize(subject, &[Operation::Create], &Target::entity(USER.name, Default::default())).await?;
+        if privileged_change(&USER, None, &body).is_some() {
+            self.require_admin(subject)?;
+        }
+        self.create_user(req, &subject.name).await
+    }
+
+    /// The fields a create or update request sets that decide what the user may do.
+    async fn user_fields_of(&self, req: &CreateUser) -> Result<Map<String, Value>> {
+        let mut body = self.user_relations(req).await?;
+        set_opt(&mut body, "isAdmin", req.is_admin.map(Value::from));
+        set_opt(&mut body, "isBot", req.is_bot.map(Value::from));
+        Ok(body)
+    }
+
+    /// PUT /users: creates as [`Catalog::create_user_as`], or updates (`EditAll` on the user:
+    /// a user may update itself) with admin rights for the privileged fields.
+    pub async fn put_user(&self, subject: &Subject, req: &CreateUser) -> Result<(Value, bool)> {
+        let Some(existing) = self.user_by_name(&req.name).await? else { return Ok((self.create_user_as(subject, req).await?, true)) };
+        let body = self.user_fields_of(req).await?;
+        self.authorize_change(subject, &USER, &existing, &[Operation::EditAll], &body).await?;
+        self.create_or_update_user(req, &subject.name).await
+    }
+
+    /// PATCH /users/{id}, judged by what the result changes. A user may join a team that is
+    /// open to everyone (`isJoinable`) or leave a team by itself; every other change of teams,
+    /// roles, admin or bot flags or email needs an admin.
+    pub async fn patch_user(&self, subject: &Subject, id: &str, patch: &json_patch::Patch) -> Result<Value> {
+        let old = self.get(&USER, id, Include::NonDeleted).await?;
+        let new = patched(&USER, &old, patch)?;
+        let operations = edit_operations(&old, &new);
+        self.authorize(subject, if operations.is_empty() { &[Operation::ViewBasic] } else { &operations }, &Target::entity(USER.name, self.facts(&USER, &old))).await?;
+        let mut judged = new.clone();
+        if self.joins_open_teams_only(subject, &old, &new).await? {
+            judged.remove("teams");
+        }
+        if privileged_change(&USER, Some(&old), &judged).is_some() {
+            self.require_admin(subject)?;
+        }
+        self.update(&USER, &old, new, None, &subject.name).await
+    }
+
+    /// Whether a change of a user's teams is the user joining open teams or leaving teams.
+    async fn joins_open_teams_only(&self, subject: &Subject, old: &Value, new: &Map<String, Value>) -> Result<bool> {
+        if old["id"].as_str() != Some(subject.user_id.as_str()) {
+            return Ok(false);
+        }
+        let ids = |v: Option<&Value>| -> Vec<String> { v.and_then(Value::as_array).into_iter().flatten().filter_map(|t| t["id"].as_str().or(t.as_str()).map(str::to_string)).collect() };
+        let before = ids(old.get("teams"));
+        for joined in ids(new.get("teams")).into_iter().filter(|t| !before.contains(t)) {
+            let team = self.get(&TEAM, &joined, Include::NonDeleted).await?;
+            if team["isJoinable"] != json!(true) {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// DELETE /users/{id} (`Delete` on the user; a user may delete itself). The users of the
+    /// system bots stay.
+    pub async fn delete_user_as(&self, subject: &Subject, id: &str, hard: bool) -> Result<Value> {
+        let user = self.get(&USER, id, Include::All).await?;
+        self.authorize_change(subject, &USER, &user, &[Operation::Delete], &Map::new()).await?;
+        let name = user["name"].as_str().unwrap_or_default();
+        if user["isBot"] == json!(true) && SYSTEM_BOTS.contains(&name) {
+            return Err(CatalogError::BadRequest(format!("System bot user {name} cannot be deleted.")));
+        }
+        self.delete(&USER, id, hard, &subject.name).await
+    }
+
+    /// PUT /users/restore (`EditAll` on the user).
+    pub async fn restore_user_as(&self, subject: &Subject, id: &str) -> Result<Value> {
+        let user = self.get(&USER, id, Include::All).await?;
+        self.authorize_change(subject, &USER, &user, &[Operation::EditAll], &Map::new()).await?;
+        self.restore(&USER, id, &subject.name).await
+    }
+
+    /// POST /bots (admins: a bot acts with its own rights).
+    pub async fn create_bot_as(&self, subject: &Subject, req: &CreateBot) -> Result<Value> {
+        self.authorize(subject, &[Operation::Create], &Target::entity(BOT.name, Default::default())).await?;
+        self.require_admin(subject)?;
+        self.create_bot(req, &subject.name).await
+    }
+
+    /// PUT /bots: create, or update the description and display name of an existing bot.
+    pub async fn put_bot(&self, subject: &Subject, req: &CreateBot) -> Result<(Value, bool)> {
+        let existing = match self.get_by_name(&BOT, &quote(&req.name), Include::NonDeleted).await {
+            Ok(bot) => bot,
+            Err(CatalogError::NotFound(_)) => return Ok((self.create_bot_as(subject, req).await?, true)),
+            Err(e) => return Err(e),
+        };
+        let mut new = existing.as_object().cloned().unwrap_or_default();
+        set_opt(&mut new, "description", req.description.clone().map(Value::from));
+        set_opt(&mut new, "displayName", req.display_name.clone().map(Value::from));
+        self.authorize_change(subject, &BOT, &existing, &edit_operations(&existing, &new), &new).await?;
+        Ok((self.update(&BOT, &existing, new, None, &subject.name).await?, false))
+    }
+
+    /// PATCH /bots/{id}: its bot user and provider stay.
+    pub async fn patch_bot(&self, subject: &Subject, id: &str, patch: &json_patch::Patch) -> Result<Value> {
+        let old = self.get(&BOT, id, Include::NonDeleted).await?;
+        let new = patched(&BOT, &old, patch)?;
+        if ["botUser", "provider"].iter().any(|f| new.get(*f) != old.get(*f)) {
+            return Err(CatalogError::BadRequest("botUser and provider of a bot cannot be changed".into()));
+        }
+        self.authorize_change(subject, &BOT, &old, &edit_operations(&old, &new), &new).await?;
+        self.update(&BOT, &old, new, None, &subject.name).await
+    }
+
+    /// DELETE /bots/{id}; the system bots stay.
+    pub async fn delete_bot_as(&self, subject: &Subject, id: &str, hard: bool) -> Result<Value> {
+        let bot = self.get(&BOT, id, Include::All).await?;
+        self.authorize_change(subject, &BOT, &bot, &[Operation::Delete], &Map::new()).await?;
+        if bot["provider"] == json!("system") {
+            return Err(CatalogError::BadRequest(format!("System bot {} cannot be deleted.", bot["name"].as_str().unwrap_or_default())));
+        }
+        self.delete(&BOT, id, hard, &subject.name).await
+    }
+
+    /// PUT /bots/restore; its bot user is restored separately, as it was deleted separately.
+    pub async fn restore_bot_as(&self, subject: &Subject, id: &str) -> Result<Value> {
+        let bot = self.get(&BOT, id, Include::All).await?;
+        self.authorize_change(subject, &BOT, &bot, &[Operation::EditAll], &Map::new()).await?;
+        self.restore(&BOT, id, &subject.name).await
     }
 }

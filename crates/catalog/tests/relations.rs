@@ -7,11 +7,15 @@ use ferrometa_store::testing::fresh_stores;
 use ferrometa_store::{EntityRow, Include, RelationSide};
 use serde_json::json;
 
+mod common;
+use common::admin;
+
 #[tokio::test]
 async fn relations_stored_in_json_are_backfilled_once() {
     for (store, _dir) in fresh_stores().await {
         let c = Catalog::new(store.clone(), "http://localhost:8585/");
-        let role = c.ensure_role("IngestionBotRole", "r").await.unwrap();
+        c.seed_access().await.unwrap();
+        let role = c.get_by_name(&ferrometa_catalog::kinds::ROLE, "IngestionBotRole", Include::All).await.unwrap();
         // A bot user as an older ferrometa stored it: its roles only in its JSON.
         let user = json!({"id": "u-1", "name": "ingestion-bot", "fullyQualifiedName": "ingestion-bot", "email": "ingestion-bot@x.org", "isBot": true,
                           "roles": [c.reference(&ferrometa_catalog::kinds::ROLE, &role)], "teams": [], "version": 0.1, "deleted": false});
@@ -57,10 +61,10 @@ async fn teams_form_a_hierarchy_under_the_organization() {
         let team = |name: &str, team_type: &str, parents: Vec<&serde_json::Value>| {
             json!({"name": name, "teamType": team_type, "parents": parents.iter().map(|p| p["id"].clone()).collect::<Vec<_>>()})
         };
-        let sales = c.create_asset(&TEAMS, json!({"name": "sales", "teamType": "BusinessUnit"}), "admin").await.unwrap();
+        let sales = c.create_asset(&admin(&c, "admin").await, &TEAMS, json!({"name": "sales", "teamType": "BusinessUnit"})).await.unwrap();
         assert_eq!(names(&sales["parents"]), ["Organization"], "a team without parents is under the Organization");
-        let emea = c.create_asset(&TEAMS, team("emea", "Division", vec![&sales]), "admin").await.unwrap();
-        let group = c.create_asset(&TEAMS, team("emea-analysts", "Group", vec![&emea]), "admin").await.unwrap();
+        let emea = c.create_asset(&admin(&c, "admin").await, &TEAMS, team("emea", "Division", vec![&sales])).await.unwrap();
+        let group = c.create_asset(&admin(&c, "admin").await, &TEAMS, team("emea-analysts", "Group", vec![&emea])).await.unwrap();
         let analyst = c.create_user(&CreateUser { name: "ana".into(), email: "ana@x.org".into(), teams: Some(vec![group["id"].as_str().unwrap().into()]), ..Default::default() }, "admin").await.unwrap();
         let loner = c.create_user(&CreateUser { name: "lone".into(), email: "lone@x.org".into(), ..Default::default() }, "admin").await.unwrap();
         assert_eq!(names(&loner["teams"]), ["Organization"], "a user in no team is in the Organization");
@@ -88,7 +92,7 @@ async fn teams_form_a_hierarchy_under_the_organization() {
             (team("emea", "Group", vec![&sales]), "A team with children cannot be updated to type Group"),
         ];
         for (request, expected) in refused {
-            assert_eq!(message(c.put_asset(&TEAMS, request.clone(), "admin").await.unwrap_err()), expected, "{request}");
+            assert_eq!(message(c.put_asset(&admin(&c, "admin").await, &TEAMS, request.clone()).await.unwrap_err()), expected, "{request}");
         }
 
         // A user's teams naming a team that does not exist: 404, and the user is unchanged.
@@ -98,9 +102,9 @@ async fn teams_form_a_hierarchy_under_the_organization() {
 
         // A team with teams below it is deleted only recursively, with them; its users are
         // then in no team, so in the Organization.
-        let refused = c.delete_asset(&TEAMS, emea["id"].as_str().unwrap(), true, false, "admin").await.unwrap_err();
+        let refused = c.delete_asset(&admin(&c, "admin").await, &TEAMS, emea["id"].as_str().unwrap(), true, false).await.unwrap_err();
         assert_eq!(message(refused), "team is not empty");
-        c.delete_asset(&TEAMS, emea["id"].as_str().unwrap(), true, true, "admin").await.unwrap();
+        c.delete_asset(&admin(&c, "admin").await, &TEAMS, emea["id"].as_str().unwrap(), true, true).await.unwrap();
         assert!(get(&group["id"]).await.is_err(), "the group below went with it");
         assert_eq!(names(&get(&org["id"]).await.unwrap()["children"]), ["sales"]);
         assert_eq!(names(&c.get(&USER, analyst["id"].as_str().unwrap(), Include::NonDeleted).await.unwrap()["teams"]), ["Organization"]);

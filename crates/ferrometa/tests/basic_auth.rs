@@ -189,8 +189,9 @@ async fn non_admins_cannot_reach_admin_endpoints_or_promote_themselves() {
     assert_eq!(status, StatusCode::OK);
     let (_, session) = s.login("dan@open-metadata.org", "D4n-passw0rd!").await;
     let dan = session["accessToken"].as_str().unwrap();
-    let (status, body) = s.call(Method::DELETE, &format!("/api/v1/users/{id}"), Some(dan), None).await;
-    assert_eq!((status, body["message"].clone()), (StatusCode::FORBIDDEN, json!("Principal: CatalogPrincipal{name='dan'} is not admin")));
+    let (_, erin) = s.call(Method::POST, "/api/v1/users", Some(&admin), Some(json!({"name": "erin", "email": "erin@open-metadata.org"}))).await;
+    let (status, body) = s.call(Method::DELETE, &format!("/api/v1/users/{}", erin["id"].as_str().unwrap()), Some(dan), None).await;
+    assert_eq!((status, body["message"].clone()), (StatusCode::FORBIDDEN, json!("Principal: CatalogPrincipal{name='dan'} operations [Delete] not allowed")), "only admins delete other users");
     let promote = json!([{"op": "replace", "path": "/isAdmin", "value": true}]);
     let resp = s.client.patch(s.url(&format!("/api/v1/users/{id}"))).bearer_auth(dan).header("content-type", "application/json-patch+json").body(promote.to_string()).send().await.unwrap();
     assert_eq!(resp.status(), StatusCode::FORBIDDEN);

@@ -496,11 +496,13 @@ async fn readers_cannot_write_tags_or_teams() {
     let s = TestServer::start(&[]).await;
     let admin = s.admin_token().await;
     let rita = common::reader(&s, &admin).await;
+    let (status, _) = s.call(Method::PUT, "/api/v1/classifications", Some(&admin), Some(json!({"name": "Owned", "description": "d"}))).await;
+    assert_eq!(status, StatusCode::CREATED);
     for (path, body) in [
         ("/api/v1/classifications", json!({"name": "PII", "description": "d"})),
-        ("/api/v1/tags", json!({"name": "x", "description": "d", "classification": "PII"})),
+        ("/api/v1/tags", json!({"name": "x", "description": "d", "classification": "Owned"})),
         ("/api/v1/teams", json!({"name": "t", "teamType": "Group"})),
-        ("/api/v1/roles", json!({"name": "r", "policies": []})),
+        ("/api/v1/roles", json!({"name": "r", "policies": ["DataConsumerPolicy"]})),
     ] {
         let (status, answer) = s.call(Method::PUT, path, Some(&rita), Some(body)).await;
         assert_eq!((status, answer["code"].clone()), (StatusCode::FORBIDDEN, json!(403)), "{path}");

@@ -24,7 +24,7 @@ async fn names(s: &TestServer, token: &str, collection: &str, entity: &Value, fi
 
 async fn both_sides(s: &TestServer) {
     let admin = s.admin_token().await;
-    let role = created(s, "/api/v1/roles", &admin, json!({"name": "Reader", "policies": []})).await;
+    let role = created(s, "/api/v1/roles", &admin, json!({"name": "Reader", "policies": ["DataConsumerPolicy"]})).await;
     let alice = created(s, "/api/v1/users", &admin, json!({"name": "alice", "email": "alice@open-metadata.org", "roles": [role["id"]]})).await;
     assert_eq!(names(s, &admin, "roles", &role, "users").await, ["alice"], "a user's roles list the user on the role");
 
@@ -109,7 +109,7 @@ async fn a_role_listing_users_reaches_cached_sso_callers() {
     let token = idp.id_token(None, 600);
     let (status, me) = s.get("/api/v1/users/loggedInUser", Some(&token)).await;
     assert_eq!((status, me["roles"].clone()), (StatusCode::OK, json!([])), "{me}");
-    let role = created(&s, "/api/v1/roles", &token, json!({"name": "Steward", "policies": []})).await;
+    let role = created(&s, "/api/v1/roles", &token, json!({"name": "Steward", "policies": ["DataConsumerPolicy"]})).await;
     let (status, _) = s.patch(&format!("/api/v1/roles/{}", role["id"].as_str().unwrap()), &token, json!([{"op": "add", "path": "/users", "value": [{"id": me["id"], "type": "user"}]}])).await;
     assert_eq!(status, StatusCode::OK);
     let (_, me) = s.get("/api/v1/users/loggedInUser", Some(&token)).await;

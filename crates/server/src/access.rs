@@ -11,6 +11,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 use ferrometa_auth::{Authenticated, Principal};
 use ferrometa_auth::verify::TokenKind;
+use ferrometa_catalog::Subject;
 use ferrometa_catalog::kinds::USER;
 use ferrometa_store::Include;
 use serde_json::{Value, json};
@@ -22,13 +23,12 @@ use crate::state::AppState;
 pub enum Access {
     /// No token needed (contract §3.1 and the UI's sign-in pages).
     Public,
-    /// A valid token; the caller may not have a user yet (first SSO login).
-    Authenticated,
-    /// Writes to the data catalog (services, databases, tables, ...): admins and bots (the
-    /// ingestion bot's role).
-    Write,
-    /// A valid token of a user with `isAdmin`.
-    Admin,
+    /// Valid credentials whose user may not exist yet: an SSO user's first sign-up, asking who
+    /// it is, logging out.
+    SignedIn,
+    /// Valid credentials of a live (existing, not deleted) user; what that user may do is
+    /// decided by the use case the endpoint calls (`Catalog::authorize`).
+    User,
 }
 
 use Access::*;
@@ -65,24 +65,32 @@ impl std::ops::Deref for Caller {
 pub struct CallerData {
     pub name: String,
     pub email: String,
-    pub is_admin: bool,
-    pub is_bot: bool,
     /// The caller's user entity; `None` before an SSO user's first sign-up.
     pub user: Option<Value>,
+    /// The caller as the catalog authorizes it; `Some` exactly when the user is live.
+    pub subject: Option<Subject>,
     pub principal: Option<Principal>,
     pub auth: Option<Authenticated>,
 }
 
 impl Caller {
-    fn anonymous() -> Caller {
-        static ANONYMOUS: OnceLock<Caller> = OnceLock::new();
-        ANONYMOUS
-            .get_or_init(|| Caller(Arc::new(CallerData { name: "anonymous".into(), email: String::new(), is_admin: true, is_bot: false, user: None, principal: None, auth: None })))
-            .clone()
+    /// With authentication off (development only): an admin named `anonymous`.
+    fn anonymous(catalog: &ferrometa_catalog::Catalog) -> Caller {
+        let user = json!({"id": "anonymous", "name": "anonymous", "isAdmin": true, "isBot": false});
+        Caller(Arc::new(CallerData { name: "anonymous".into(), email: String::new(), subject: catalog.subject(&user).ok(), user: Some(user), principal: None, auth: None }))
     }
 
-    pub fn require_admin(&self) -> ApiResult<()> {
-        if self.is_admin { Ok(()) } else { Err(ApiError::not_admin(&self.name)) }
+    /// The caller as a live user, for the use cases that act for one.
+    pub fn subject(&self) -> ApiResult<&Subject> {
+        self.subject.as_ref().ok_or_else(|| ApiError::unauthorized(format!("Not Authorized! There is no user {} here", self.name)))
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.subject.as_ref().is_some_and(Subject::is_admin)
+    }
+
+    pub fn is_bot(&self) -> bool {
+        self.subject.as_ref().is_some_and(Subject::is_bot) || self.principal.as_ref().is_some_and(|p| p.is_bot)
     }
 
     pub fn user_id(&self) -> Option<&str> {
@@ -91,10 +99,10 @@ impl Caller {
 }
 
 /// Callers resolved from identity-provider tokens, keyed by the token itself, each reused for at
-/// most `ttl` (so that changes to the user reach its requests soon) and bounded in number. A
-/// hit costs a hash of the token and one comparison, with no bookkeeping on the read path.
+/// most `ttl` and only while nothing changed who may do what (the catalog's access
+/// generation), bounded in number. A hit costs a hash of the token and two comparisons.
 pub struct CallerCache {
-    callers: quick_cache::sync::Cache<String, (Caller, Instant)>,
+    callers: quick_cache::sync::Cache<String, (Caller, Instant, u64)>,
     ttl: Duration,
 }
 
@@ -103,16 +111,12 @@ impl CallerCache {
         CallerCache { callers: quick_cache::sync::Cache::new(capacity), ttl }
     }
 
-    pub fn get(&self, token: &str) -> Option<Caller> {
-        self.callers.get(token).filter(|(_, cached_at)| cached_at.elapsed() < self.ttl).map(|(caller, _)| caller)
+    pub fn get(&self, token: &str, generation: u64) -> Option<Caller> {
+        self.callers.get(token).filter(|(_, cached_at, g)| cached_at.elapsed() < self.ttl && *g == generation).map(|(caller, _, _)| caller)
     }
 
-    pub fn insert(&self, token: String, caller: Caller) {
-        self.callers.insert(token, (caller, Instant::now()));
-    }
-
-    pub fn clear(&self) {
-        self.callers.clear();
+    pub fn insert(&self, token: String, caller: Caller, generation: u64) {
+        self.callers.insert(token, (caller, Instant::now(), generation));
     }
 }
 
@@ -134,7 +138,7 @@ async fn authorize(state: &AppState, method: &Method, path: &str, headers: &axum
         return Err(ApiError::forbidden("No access rule is declared for this endpoint"));
     };
     if !state.config.authorizer.authenticate_requests {
-        return Ok(Some(Caller::anonymous()));
+        return Ok(Some(Caller::anonymous(&state.catalog)));
     }
     if access == Public {
         return Ok(None);
@@ -144,8 +148,27 @@ async fn authorize(state: &AppState, method: &Method, path: &str, headers: &axum
     let caller = authenticated_caller(state, credentials.as_deref()).await?;
     static SUCCESSES: OnceLock<metrics::Counter> = OnceLock::new();
     SUCCESSES.get_or_init(|| metrics::counter!("ferrometa_auth_success_total")).increment(1);
-    permits(access, &caller)?;
+    if access == User {
+        live_user(state, &caller)?;
+    }
     Ok(Some(caller))
+}
+
+/// Only live users act: a valid token whose user does not exist (or no longer does) reaches
+/// nothing but sign-up, who-am-I and logout.
+pub fn live_user(state: &AppState, caller: &Caller) -> ApiResult<()> {
+    if caller.subject.is_some() {
+        return Ok(());
+    }
+    let from_idp = caller.principal.as_ref().is_some_and(|p| p.sso_subject.is_some());
+    if !from_idp {
+        return Err(ApiError::unauthorized(format!("Not Authorized! The user {} of this token no longer exists", caller.name)));
+    }
+    if state.config.authentication.enable_self_signup {
+        Err(ApiError::forbidden(format!("User {} has not signed up yet: sign up first (POST /api/v1/users)", caller.name)))
+    } else {
+        Err(ApiError::forbidden(format!("User {} is not provisioned and self-signup is disabled. Ask an administrator to create the user.", caller.name)))
+    }
 }
 
 /// The caller of an `Authorization` value. A caller resolved from an identity-provider token is
@@ -164,7 +187,7 @@ pub async fn authenticated_caller(state: &AppState, authorization: Option<&str>)
 }
 
 fn cached_caller(state: &AppState, token: &str) -> ApiResult<Option<Caller>> {
-    let Some(cached) = state.callers.get(token) else { return Ok(None) };
+    let Some(cached) = state.callers.get(token, state.catalog.access_generation()) else { return Ok(None) };
     if let Some(auth) = &cached.auth {
         state.auth.verifier().recheck(&auth.token)?;
     }
@@ -172,23 +195,15 @@ fn cached_caller(state: &AppState, token: &str) -> ApiResult<Option<Caller>> {
 }
 
 async fn resolve_caller(state: &AppState, authorization: Option<&str>, token: &str) -> ApiResult<Caller> {
+    // Read before resolving: a change made while this caller is resolved makes it stale.
+    let generation = state.catalog.access_generation();
     let auth = state.auth.authenticate(authorization).await?;
     let from_idp = auth.principal.sso_subject.is_some();
     let caller = caller_of(state, auth).await?;
-    if from_idp && caller.user.is_some() {
-        state.callers.insert(token.to_string(), caller.clone());
+    if from_idp && caller.subject.is_some() {
+        state.callers.insert(token.to_string(), caller.clone(), generation);
     }
     Ok(caller)
-}
-
-/// Whether an authenticated caller has the access an endpoint declares (also used by the web
-/// UI, which offers only what the API would allow).
-pub fn permits(access: Access, caller: &Caller) -> ApiResult<()> {
-    match access {
-        Admin => caller.require_admin(),
-        Write if !caller.is_admin && !caller.is_bot => Err(ApiError::forbidden(format!("Principal: CatalogPrincipal{{name='{}'}} is not allowed to change the catalog", caller.name))),
-        _ => Ok(()),
-    }
 }
 
 /// Finds the caller's user. SSO users are bound to `(iss, sub)` on their first sign-in with a
@@ -199,9 +214,19 @@ pub async fn caller_of(state: &AppState, auth: Authenticated) -> ApiResult<Calle
         None => state.catalog.user_by_name(&p.name).await?,
         Some((iss, sub)) => sso_user(state, &p, iss, sub, auth.token.kind).await?,
     };
-    let is_admin = !state.config.authorizer.enforce_authorization || user.as_ref().is_some_and(|u| u["isAdmin"] == Value::Bool(true));
-    let is_bot = p.is_bot || user.as_ref().is_some_and(|u| u["isBot"] == Value::Bool(true));
-    Ok(Caller(Arc::new(CallerData { name: p.name.clone(), email: p.email.clone(), is_admin, is_bot, user, principal: Some(p), auth: Some(auth) })))
+    let subject = match &user {
+        // NoopAuthorizer: every signed-in user is an admin.
+        Some(u) if !state.config.authorizer.enforce_authorization => Some(state.catalog.subject(&with_admin(u))?),
+        Some(u) => Some(state.catalog.subject(u)?),
+        None => None,
+    };
+    Ok(Caller(Arc::new(CallerData { name: p.name.clone(), email: p.email.clone(), subject, user, principal: Some(p), auth: Some(auth) })))
+}
+
+fn with_admin(user: &Value) -> Value {
+    let mut user = user.clone();
+    user["isAdmin"] = json!(true);
+    user
 }
 
 /// With `jitProvisioning` (and self-signup on), a verified ID token creates its user at once.
@@ -211,7 +236,7 @@ async fn just_in_time(state: &AppState, p: &Principal, kind: TokenKind) -> ApiRe
         return Ok(None);
     }
     let req = ferrometa_catalog::users::CreateUser { name: p.name.clone(), email: p.email.clone(), ..Default::default() };
-    match crate::routes::users::sign_up_self(state, p, req).await {
+    match crate::ops::users::sign_up_self(state, p, req).await {
         Ok(user) => Ok(Some(user)),
         // A concurrent first request created it; the next request finds the binding.
         Err(e) if e.status == axum::http::StatusCode::CONFLICT => Ok(None),
@@ -279,8 +304,9 @@ mod tests {
         let verified = VerifiedToken { claims, kind: TokenKind::IdpId, issuer: "https://idp".into(), expires_at: Some(exp), not_before: None, issued_at: None, hash: sha256_hex(token.as_bytes()) };
         let principal = Principal { name: "alice".into(), email: "alice@open-metadata.org".into(), is_bot: false, email_verified: true, sso_subject: Some(("https://idp".into(), "s-1".into())), groups: vec![] };
         let auth = Authenticated { principal: principal.clone(), token: Arc::new(verified) };
-        let data = CallerData { name: "alice".into(), email: principal.email.clone(), is_admin: false, is_bot: false, user: Some(json!({"id": "u-1"})), principal: Some(principal), auth: Some(auth) };
-        state.callers.insert(token.into(), Caller(Arc::new(data)));
+        let user = json!({"id": "u-1", "name": "alice"});
+        let data = CallerData { name: "alice".into(), email: principal.email.clone(), subject: state.catalog.subject(&user).ok(), user: Some(user), principal: Some(principal), auth: Some(auth) };
+        state.callers.insert(token.into(), Caller(Arc::new(data)), state.catalog.access_generation());
     }
 
     #[tokio::test]
@@ -310,18 +336,19 @@ mod tests {
         assert!(size <= 512, "authorize's future takes {size} bytes");
     }
 
-    /// A cached caller is reused for its time to live only, and a change to users clears all.
-    #[test]
-    fn cached_callers_expire_and_are_cleared() {
-        let caller = Caller::anonymous();
+    /// A cached caller is reused for its time to live only, and only while nothing changed
+    /// who may do what.
+    #[tokio::test]
+    async fn cached_callers_expire_and_go_stale_with_access_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let caller = Caller::anonymous(&state(dir.path()).await.catalog);
         let expired = CallerCache::new(10, Duration::ZERO);
-        expired.insert("t".into(), caller.clone());
-        assert!(expired.get("t").is_none(), "past its time to live");
+        expired.insert("t".into(), caller.clone(), 0);
+        assert!(expired.get("t", 0).is_none(), "past its time to live");
         let live = CallerCache::new(10, Duration::from_secs(60));
-        live.insert("t".into(), caller);
-        assert_eq!(live.get("t").map(|c| c.name.clone()).as_deref(), Some("anonymous"));
-        assert!(live.get("other").is_none());
-        live.clear();
-        assert!(live.get("t").is_none(), "cleared");
+        live.insert("t".into(), caller, 3);
+        assert_eq!(live.get("t", 3).map(|c| c.name.clone()).as_deref(), Some("anonymous"));
+        assert!(live.get("other", 3).is_none());
+        assert!(live.get("t", 4).is_none(), "stale after a change to users, teams, roles or policies");
     }
 }

@@ -74,6 +74,7 @@ impl From<CatalogError> for ApiError {
             CatalogError::NotFound(m) => Self::not_found(m),
             CatalogError::AlreadyExists => Self::new(StatusCode::CONFLICT, "Entity already exists"),
             CatalogError::BadRequest(m) => Self::bad_request(m),
+            CatalogError::Unauthorized(m) => Self::unauthorized(m),
             CatalogError::Forbidden(m) => Self::forbidden(m),
             CatalogError::Internal(m) => Self::internal(m),
             CatalogError::Store(e) => Self::internal(e),

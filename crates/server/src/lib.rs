@@ -4,6 +4,7 @@
 pub mod access;
 pub mod error;
 pub mod extract;
+pub mod ops;
 pub mod ratelimit;
 pub mod routes;
 pub mod session;

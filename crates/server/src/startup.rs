@@ -18,7 +18,6 @@ use serde_json::json;
 use crate::routes::users::account_of;
 use crate::state::AppState;
 
-pub const SYSTEM_BOTS: &[&str] = &["ingestion-bot"];
 /// How long a caller resolved from an identity-provider token is reused without a database
 /// read; user changes on this replica clear it at once, other replicas see them within this.
 const CALLER_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(5);
@@ -126,7 +125,7 @@ fn deleted_admin_setting(name: &str) -> String {
     format!("deleted-admin:{name}")
 }
 
-/// A deleted admin principal is not re-created at the next start.
+/// A deleted admin principal is not re-created at the next start, and no sign-in claims it.
 pub async fn remember_deleted_admin(state: &AppState, name: &str) -> Result<(), ferrometa_store::StoreError> {
     if state.config.authorizer.admin_principals.iter().any(|a| a.name == name) {
         state.store.put_setting(&deleted_admin_setting(name), "true").await?;
@@ -134,21 +133,20 @@ pub async fn remember_deleted_admin(state: &AppState, name: &str) -> Result<(), 
     Ok(())
 }
 
+/// Whether this admin principal was deleted on purpose.
+pub async fn was_deleted_admin(state: &AppState, name: &str) -> Result<bool, ferrometa_store::StoreError> {
+    Ok(state.store.get_setting(&deleted_admin_setting(name)).await?.is_some())
+}
+
 async fn bootstrap(state: &AppState) -> Result<(), StartupError> {
     // Before anything reads a user's roles: they come from the relationships from now on.
     state.catalog.backfill_relations().await?;
     state.catalog.ensure_organization().await?;
-    for (name, description) in [
-        ("IngestionBotRole", "Role for the ingestion bot: writes metadata."),
-        ("DataConsumer", "Users who read the catalog."),
-        ("DataSteward", "Users who curate the catalog."),
-    ] {
-        state.catalog.ensure_role(name, description).await?;
-    }
+    state.catalog.seed_access().await?;
     for admin in &state.config.authorizer.admin_principals {
         bootstrap_admin(state, admin).await?;
     }
-    for bot in SYSTEM_BOTS {
+    for bot in ferrometa_catalog::users::SYSTEM_BOTS {
         bootstrap_bot(state, bot).await?;
     }
     state.catalog.seed_test_connection_definitions().await?;
@@ -156,7 +154,7 @@ async fn bootstrap(state: &AppState) -> Result<(), StartupError> {
 }
 
 async fn bootstrap_admin(state: &AppState, admin: &AdminPrincipal) -> Result<(), StartupError> {
-    if state.store.get_setting(&deleted_admin_setting(&admin.name)).await?.is_some() {
+    if was_deleted_admin(state, &admin.name).await? {
         tracing::info!(admin = %admin.name, "admin principal was deleted on purpose; not re-creating it");
         return Ok(());
     }

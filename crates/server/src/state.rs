@@ -29,9 +29,4 @@ impl AppState {
         self.started_at_ms
     }
 
-    /// Called after any change to users (admin flag, roles, deletion): cached callers are
-    /// resolved again on their next request.
-    pub fn forget_callers(&self) {
-        self.callers.clear();
-    }
 }

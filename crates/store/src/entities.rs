@@ -233,6 +233,14 @@ impl Store {
         Ok(finish_page(rows, limit, after, before, total))
     }
 
+    /// Every live entity of a type, in FQN order: for the small governance types (teams, roles,
+    /// policies) that authorization reads as a whole.
+    pub async fn live_entities_of_type(&self, entity_type: &str) -> Result<Vec<EntityRow>> {
+        let sql = format!("SELECT {COLUMNS} FROM entities WHERE entity_type = $1 AND deleted = 0 ORDER BY fqn_key");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(entity_type).fetch_all(self.pool()).await?;
+        rows.iter().map(from_row).collect()
+    }
+
     /// Deletes an entity with its versions, hierarchy rows, relationship edges (both ends) and
     /// search document, in one transaction.
     pub async fn delete_entity(&self, id: &str) -> Result<bool> {

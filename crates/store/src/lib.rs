@@ -89,6 +89,7 @@ const MIGRATIONS: &[(i64, &[Step])] = &[
     ),
     (5, &[Step::Sql(include_str!("../migrations/0005_entity_counts.sql"))]),
     (6, &[Step::Sql(include_str!("../migrations/0006_entity_relations.sql"))]),
+    (8, &[Step::Sql(include_str!("../migrations/0008_credential_generations.sql"))]),
 ];
 
 pub fn now_ms() -> i64 {

@@ -2,6 +2,8 @@
 //! to another. One side's write replaces its edges; both sides read them, joined with the
 //! entity at the other end; [`Store::delete_entity`] removes an entity's edges with it.
 
+use sqlx::Row;
+
 use crate::entities::E_COLUMNS;
 use crate::{EntityRow, Result, Store};
 
@@ -51,6 +53,17 @@ impl Store {
         }
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Every edge of one relation between two entity types, as (from id, to id).
+    pub async fn relation_edges(&self, relation: &str, from_type: &str, to_type: &str) -> Result<Vec<(String, String)>> {
+        let rows = sqlx::query("SELECT from_id, to_id FROM entity_relations WHERE relation = $1 AND from_type = $2 AND to_type = $3")
+            .bind(relation)
+            .bind(from_type)
+            .bind(to_type)
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
     }
 
     /// The entities at the other end of one entity's edges on one side, in FQN order.

@@ -103,6 +103,35 @@ impl Store {
         Ok(())
     }
 
+    // --- credential generations ---
+
+    /// A user's credential generation and when it last moved (epoch ms); (0, 0) for a user
+    /// never deleted.
+    pub async fn credential_generation(&self, user_name: &str) -> Result<(i64, i64)> {
+        let row = sqlx::query("SELECT generation, revoked_at FROM credential_generations WHERE user_name = $1")
+            .bind(user_name.to_lowercase())
+            .fetch_optional(self.pool())
+            .await?;
+        Ok(match row {
+            Some(r) => (r.try_get(0)?, r.try_get(1)?),
+            None => (0, 0),
+        })
+    }
+
+    /// Moves a user's credential generation on (when the user is deleted); returns the new one.
+    pub async fn advance_credential_generation(&self, user_name: &str) -> Result<i64> {
+        let row = sqlx::query(
+            "INSERT INTO credential_generations (user_name, generation, revoked_at) VALUES ($1, 1, $2) \
+             ON CONFLICT (user_name) DO UPDATE SET generation = credential_generations.generation + 1, revoked_at = $2 \
+             RETURNING generation",
+        )
+        .bind(user_name.to_lowercase())
+        .bind(now_ms())
+        .fetch_one(self.pool())
+        .await?;
+        Ok(row.try_get(0)?)
+    }
+
     // --- logout denylist ---
 
     pub async fn revoke_token(&self, token_hash: &str, expires_at: i64) -> Result<()> {

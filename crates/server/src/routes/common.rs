@@ -2,11 +2,12 @@
 
 use axum::Json;
 use ferrometa_catalog::data::{omitted_fields, without_fields};
-use ferrometa_catalog::{EntityKind, Page};
+use ferrometa_catalog::{EntityKind, Key, Listing, Page};
 use ferrometa_store::Include;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::access::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
@@ -95,12 +96,20 @@ pub fn with_fields((known, optional): Fields, requested: Option<&str>, entity: V
     Ok(without_fields(entity, &omitted_fields(known, optional, requested)?))
 }
 
-/// A list endpoint of any entity type.
-pub async fn list_of(s: &AppState, kind: &EntityKind, (known, optional): Fields, q: ListParams) -> ApiResult<Json<Value>> {
+/// A list endpoint of any entity type without containers, for the caller.
+pub async fn list_of(s: &AppState, caller: &Caller, kind: &EntityKind, (known, optional): Fields, q: ListParams) -> ApiResult<Json<Value>> {
     let omitted = omitted_fields(known, optional, q.fields.as_deref())?;
     let after = decode_cursor(q.after.as_deref())?;
     let before = decode_cursor(q.before.as_deref())?;
-    let mut page = s.catalog.list(kind, None, include(q.include.as_deref())?, limit(q.limit)?, after.as_deref(), before.as_deref()).await?;
+    let listing = Listing { under: None, include: include(q.include.as_deref())?, limit: limit(q.limit)?, after: after.as_deref(), before: before.as_deref() };
+    let mut page = s.catalog.read_list(caller.subject()?, kind, &listing, q.fields.as_deref()).await?;
     page.data = page.data.into_iter().map(|e| without_fields(e, &omitted)).collect();
     Ok(Json(page_body(page)))
+}
+
+/// A get endpoint (by id or name) of any entity type, for the caller.
+pub async fn read_one(s: &AppState, caller: &Caller, kind: &EntityKind, fields: Fields, key: Key<'_>, q: GetParams) -> ApiResult<Json<Value>> {
+    omitted_fields(fields.0, fields.1, q.fields.as_deref())?;
+    let entity = s.catalog.read(caller.subject()?, kind, key, include(q.include.as_deref())?, q.fields.as_deref()).await?;
+    Ok(Json(with_fields(fields, q.fields.as_deref(), entity)?))
 }

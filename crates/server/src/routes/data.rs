@@ -13,6 +13,7 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use ferrometa_catalog::data::{self, AssetType, without_fields};
 use ferrometa_catalog::governance;
+use ferrometa_catalog::{Key, Listing};
 use ferrometa_catalog::kinds::TEST_CONNECTION_DEFINITION;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -20,7 +21,7 @@ use serde_json::{Value, json};
 use crate::access::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Body, Query};
-use crate::routes::common::{Fields, GetParams, ListParams, RestoreRequest, decode_cursor, include, limit, list_of, page_body, with_fields};
+use crate::routes::common::{Fields, GetParams, ListParams, RestoreRequest, decode_cursor, include, limit, list_of, page_body, read_one};
 use crate::state::AppState;
 
 /// One asset type, as a type parameter of the generic handlers.
@@ -52,7 +53,7 @@ asset!(Tags, governance::TAGS);
 
 /// Secrets of service connections are for bots (and an unauthenticated development server).
 pub fn shown_to(caller: &Caller, mut entity: Value) -> Value {
-    if !caller.is_bot && caller.principal.is_some() {
+    if !caller.is_bot() && caller.principal.is_some() {
         data::mask_secrets(&mut entity);
     }
     entity
@@ -78,7 +79,7 @@ impl AssetListParams {
     /// The container filter this type supports, innermost first (OpenMetadata accepts any
     /// enclosing FQN, e.g. a schema's FQN as `database=`).
     fn container(&self, t: &AssetType) -> Option<String> {
-        t.filters.iter().find_map(|f| match *f {
+        t.filters.iter().find_map(|(f, _)| match *f {
             "databaseSchema" => self.database_schema.clone(),
             "database" => self.database.clone(),
             "service" => self.service.clone(),
@@ -96,14 +97,6 @@ pub struct AssetDeleteParams {
     pub recursive: Option<bool>,
 }
 
-/// After a write of a type whose entities list users' roles (a role's `users`, read back as
-/// the users' `roles`): cached callers carry roles, so they are resolved again.
-fn written(s: &AppState, t: &AssetType) {
-    if t.kind.name == ferrometa_catalog::kinds::ROLE.name {
-        s.forget_callers();
-    }
-}
-
 fn status(created: bool) -> StatusCode {
     if created { StatusCode::CREATED } else { StatusCode::OK }
 }
@@ -114,51 +107,46 @@ pub async fn list<A: Asset>(State(s): State<AppState>, Extension(caller): Extens
     let before = decode_cursor(q.before.as_deref())?;
     let container = q.container(t);
     let omitted = t.omitted_fields(q.fields.as_deref())?;
-    let mut page = s
-        .catalog
-        .list_assets(t, container.as_deref(), include(q.include.as_deref())?, limit(q.limit)?, after.as_deref(), before.as_deref())
-        .await?;
+    let listing = Listing { under: container.as_deref(), include: include(q.include.as_deref())?, limit: limit(q.limit)?, after: after.as_deref(), before: before.as_deref() };
+    let mut page = s.catalog.list_assets(caller.subject()?, t, &listing, q.fields.as_deref()).await?;
     page.data = page.data.into_iter().map(|e| shown_to(&caller, without_fields(e, &omitted))).collect();
     Ok(Json(page_body(page)))
 }
 
-pub async fn get<A: Asset>(State(s): State<AppState>, Extension(caller): Extension<Caller>, Path(id): Path<String>, Query(q): Query<GetParams>) -> ApiResult<Json<Value>> {
+async fn read_asset<A: Asset>(s: &AppState, caller: &Caller, key: Key<'_>, q: GetParams) -> ApiResult<Json<Value>> {
     let t = A::asset();
     let omitted = t.omitted_fields(q.fields.as_deref())?;
-    let entity = s.catalog.get(t.kind, &id, include(q.include.as_deref())?).await?;
-    Ok(Json(shown_to(&caller, without_fields(entity, &omitted))))
+    let entity = s.catalog.read(caller.subject()?, t.kind, key, include(q.include.as_deref())?, q.fields.as_deref()).await?;
+    Ok(Json(shown_to(caller, without_fields(entity, &omitted))))
+}
+
+pub async fn get<A: Asset>(State(s): State<AppState>, Extension(caller): Extension<Caller>, Path(id): Path<String>, Query(q): Query<GetParams>) -> ApiResult<Json<Value>> {
+    read_asset::<A>(&s, &caller, Key::Id(&id), q).await
 }
 
 pub async fn get_by_name<A: Asset>(State(s): State<AppState>, Extension(caller): Extension<Caller>, Path(fqn): Path<String>, Query(q): Query<GetParams>) -> ApiResult<Json<Value>> {
-    let t = A::asset();
-    let omitted = t.omitted_fields(q.fields.as_deref())?;
-    let entity = s.catalog.get_by_name(t.kind, &fqn, include(q.include.as_deref())?).await?;
-    Ok(Json(shown_to(&caller, without_fields(entity, &omitted))))
+    read_asset::<A>(&s, &caller, Key::Fqn(&fqn), q).await
 }
 
 pub async fn create<A: Asset>(State(s): State<AppState>, Extension(caller): Extension<Caller>, Body(req): Body<Value>) -> ApiResult<impl IntoResponse> {
-    let entity = s.catalog.create_asset(A::asset(), req, &caller.name).await?;
-    written(&s, A::asset());
+    let entity = s.catalog.create_asset(caller.subject()?, A::asset(), req).await?;
     Ok((StatusCode::CREATED, Json(shown_to(&caller, entity))))
 }
 
 pub async fn put<A: Asset>(State(s): State<AppState>, Extension(caller): Extension<Caller>, Body(req): Body<Value>) -> ApiResult<impl IntoResponse> {
-    let (entity, created) = s.catalog.put_asset(A::asset(), req, &caller.name).await?;
-    written(&s, A::asset());
+    let (entity, created) = s.catalog.put_asset(caller.subject()?, A::asset(), req).await?;
     Ok((status(created), Json(shown_to(&caller, entity))))
 }
 
 pub async fn patch<A: Asset>(State(s): State<AppState>, Extension(caller): Extension<Caller>, Path(id): Path<String>, Body(patch): Body<json_patch::Patch>) -> ApiResult<Json<Value>> {
-    let entity = s.catalog.patch_asset(A::asset(), &id, &patch, &caller.name).await?;
-    written(&s, A::asset());
+    let entity = s.catalog.patch_asset(caller.subject()?, A::asset(), &id, &patch).await?;
     Ok(Json(shown_to(&caller, entity)))
 }
 
 pub async fn delete<A: Asset>(State(s): State<AppState>, Extension(caller): Extension<Caller>, Path(id): Path<String>, Query(q): Query<AssetDeleteParams>) -> ApiResult<Json<Value>> {
     let t = A::asset();
     let hard = q.hard_delete.unwrap_or(false);
-    let entity = s.catalog.delete_asset(t, &id, hard, q.recursive.unwrap_or(false), &caller.name).await?;
-    written(&s, t);
+    let entity = s.catalog.delete_asset(caller.subject()?, t, &id, hard, q.recursive.unwrap_or(false)).await?;
     let target = entity["fullyQualifiedName"].as_str().unwrap_or_default();
     s.store.audit(&caller.name, &format!("{}.{}", t.kind.name, if hard { "hard_delete" } else { "delete" }), target, "").await?;
     Ok(Json(shown_to(&caller, entity)))
@@ -170,19 +158,18 @@ pub async fn delete_by_name<A: Asset>(
     Path(fqn): Path<String>,
     Query(q): Query<AssetDeleteParams>,
 ) -> ApiResult<Json<Value>> {
-    let entity = s.catalog.get_by_name(A::asset().kind, &fqn, ferrometa_store::Include::All).await?;
+    let entity = s.catalog.read(caller.subject()?, A::asset().kind, Key::Fqn(&fqn), ferrometa_store::Include::All, None).await?;
     let id = entity["id"].as_str().unwrap_or_default().to_string();
     delete::<A>(State(s), Extension(caller), Path(id), Query(q)).await
 }
 
 pub async fn restore<A: Asset>(State(s): State<AppState>, Extension(caller): Extension<Caller>, Body(req): Body<RestoreRequest>) -> ApiResult<Json<Value>> {
-    let entity = s.catalog.restore_asset(A::asset(), &req.id, &caller.name).await?;
-    written(&s, A::asset());
+    let entity = s.catalog.restore_asset(caller.subject()?, A::asset(), &req.id).await?;
     Ok(Json(shown_to(&caller, entity)))
 }
 
 pub async fn versions<A: Asset>(State(s): State<AppState>, Extension(caller): Extension<Caller>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    let mut history = s.catalog.versions(A::asset().kind, &id).await?;
+    let mut history = s.catalog.read_versions(caller.subject()?, A::asset().kind, &id).await?;
     if let Some(versions) = history["versions"].as_array_mut() {
         for v in versions.iter_mut() {
             // Each version is a JSON string, as in OpenMetadata's EntityHistory.
@@ -197,31 +184,26 @@ pub async fn versions<A: Asset>(State(s): State<AppState>, Extension(caller): Ex
 }
 
 pub async fn version<A: Asset>(State(s): State<AppState>, Extension(caller): Extension<Caller>, Path((id, v)): Path<(String, String)>) -> ApiResult<Json<Value>> {
-    Ok(Json(shown_to(&caller, s.catalog.version(A::asset().kind, &id, &v).await?)))
+    Ok(Json(shown_to(&caller, s.catalog.read_version(caller.subject()?, A::asset().kind, &id, &v).await?)))
 }
 
 // --- test connection definitions (seeded at start-up, read-only) ---
 
 const TEST_CONNECTION_FIELDS: Fields = (data::TEST_CONNECTION_DEFINITION_FIELDS, &[]);
 
-pub async fn list_test_connections(State(s): State<AppState>, Query(q): Query<ListParams>) -> ApiResult<Json<Value>> {
-    list_of(&s, &TEST_CONNECTION_DEFINITION, TEST_CONNECTION_FIELDS, q).await
+pub async fn list_test_connections(State(s): State<AppState>, Extension(caller): Extension<Caller>, Query(q): Query<ListParams>) -> ApiResult<Json<Value>> {
+    list_of(&s, &caller, &TEST_CONNECTION_DEFINITION, TEST_CONNECTION_FIELDS, q).await
 }
 
-pub async fn test_connection(State(s): State<AppState>, Path(id): Path<String>, Query(q): Query<GetParams>) -> ApiResult<Json<Value>> {
-    let definition = s.catalog.get(&TEST_CONNECTION_DEFINITION, &id, include(q.include.as_deref())?).await?;
-    Ok(Json(with_fields(TEST_CONNECTION_FIELDS, q.fields.as_deref(), definition)?))
+pub async fn test_connection(State(s): State<AppState>, Extension(caller): Extension<Caller>, Path(id): Path<String>, Query(q): Query<GetParams>) -> ApiResult<Json<Value>> {
+    read_one(&s, &caller, &TEST_CONNECTION_DEFINITION, TEST_CONNECTION_FIELDS, Key::Id(&id), q).await
 }
 
 /// By `<ServiceType>.testConnectionDefinition` (what the client asks for) or by the bare name.
-pub async fn test_connection_by_name(State(s): State<AppState>, Path(name): Path<String>, Query(q): Query<GetParams>) -> ApiResult<Json<Value>> {
-    let include = include(q.include.as_deref())?;
-    let definition = match s.catalog.get_by_name(&TEST_CONNECTION_DEFINITION, &name, include).await {
-        Err(ferrometa_catalog::CatalogError::NotFound(_)) if !name.to_lowercase().ends_with(".testconnectiondefinition") => {
-            let fqn = format!("{}.testConnectionDefinition", ferrometa_catalog::fqn::quote(&name));
-            s.catalog.get_by_name(&TEST_CONNECTION_DEFINITION, &fqn, include).await.map_err(|_| ApiError::not_found(format!("testConnectionDefinition instance for {name} not found")))?
-        }
-        other => other?,
-    };
-    Ok(Json(with_fields(TEST_CONNECTION_FIELDS, q.fields.as_deref(), definition)?))
+pub async fn test_connection_by_name(State(s): State<AppState>, Extension(caller): Extension<Caller>, Path(name): Path<String>, Query(q): Query<GetParams>) -> ApiResult<Json<Value>> {
+    let fqn = if name.to_lowercase().ends_with(".testconnectiondefinition") { name.clone() } else { format!("{}.testConnectionDefinition", ferrometa_catalog::fqn::quote(&name)) };
+    read_one(&s, &caller, &TEST_CONNECTION_DEFINITION, TEST_CONNECTION_FIELDS, Key::Fqn(&fqn), q).await.map_err(|e| match e.status {
+        StatusCode::NOT_FOUND => ApiError::not_found(format!("testConnectionDefinition instance for {name} not found")),
+        _ => e,
+    })
 }

@@ -1,10 +1,12 @@
 //! Route handlers, one module per resource, and the one table that declares every endpoint:
-//! method, path, required access and handler. The router and the access check are both built
-//! from it, so no endpoint can exist without an access rule.
+//! method, path, who may reach it (public, signed in, live user) and handler. The router and
+//! the access check are both built from it, so no endpoint can exist without an access rule;
+//! what a live user may do is decided by the catalog's use cases the handlers call.
 
 pub mod bots;
 pub mod common;
 pub mod data;
+pub mod permissions;
 pub mod search;
 pub mod system;
 pub mod users;
@@ -38,59 +40,66 @@ pub fn endpoints() -> Vec<Endpoint> {
         endpoint!(GET, "/api/v1/system/config/authorizer", Public, system::authorizer_config),
         endpoint!(GET, "/api/v1/system/config/jwks", Public, system::jwks),
         endpoint!(GET, "/api/v1/system/config/customUiThemePreference", Public, system::ui_theme),
-        endpoint!(GET, "/api/v1/system/config/loginConfig", Authenticated, system::login_config),
+        endpoint!(GET, "/api/v1/system/config/loginConfig", SignedIn, system::login_config),
         endpoint!(POST, "/api/v1/users/login", Public, users::login),
         endpoint!(POST, "/api/v1/users/refresh", Public, users::refresh),
         endpoint!(POST, "/api/v1/users/signup", Public, users::signup),
-        endpoint!(POST, "/api/v1/users/logout", Authenticated, users::logout),
-        endpoint!(PUT, "/api/v1/users/changePassword", Authenticated, users::change_password),
-        endpoint!(GET, "/api/v1/users/loggedInUser", Authenticated, users::logged_in_user),
-        endpoint!(GET, "/api/v1/users/loggedInUser/groupTeams", Authenticated, users::group_teams),
-        endpoint!(GET, "/api/v1/users", Authenticated, users::list),
-        endpoint!(POST, "/api/v1/users", Authenticated, users::create),
-        endpoint!(PUT, "/api/v1/users", Admin, users::put),
-        endpoint!(GET, "/api/v1/users/{id}", Authenticated, users::get),
-        endpoint!(PATCH, "/api/v1/users/{id}", Authenticated, users::patch),
-        endpoint!(DELETE, "/api/v1/users/{id}", Admin, users::delete),
-        endpoint!(GET, "/api/v1/users/name/{name}", Authenticated, users::get_by_name),
-        endpoint!(PUT, "/api/v1/users/restore", Admin, users::restore),
-        endpoint!(GET, "/api/v1/users/{id}/versions", Authenticated, users::versions),
-        endpoint!(GET, "/api/v1/users/{id}/versions/{version}", Authenticated, users::version),
-        endpoint!(PUT, "/api/v1/users/generateToken/{id}", Admin, users::generate_token),
-        endpoint!(PUT, "/api/v1/users/revokeToken", Admin, users::revoke_token),
-        endpoint!(GET, "/api/v1/users/token/{id}", Admin, users::get_token),
-        endpoint!(GET, "/api/v1/users/auth-mechanism/{id}", Admin, users::auth_mechanism),
-        endpoint!(GET, "/api/v1/users/security/token", Authenticated, users::list_pats),
-        endpoint!(PUT, "/api/v1/users/security/token", Authenticated, users::create_pat),
-        endpoint!(PUT, "/api/v1/users/security/token/revoke", Authenticated, users::revoke_pats),
-        endpoint!(GET, "/api/v1/bots", Authenticated, bots::list),
-        endpoint!(POST, "/api/v1/bots", Admin, bots::create),
-        endpoint!(PUT, "/api/v1/bots", Admin, bots::put),
-        endpoint!(GET, "/api/v1/bots/{id}", Authenticated, bots::get),
-        endpoint!(PATCH, "/api/v1/bots/{id}", Admin, bots::patch),
-        endpoint!(DELETE, "/api/v1/bots/{id}", Admin, bots::delete),
-        endpoint!(GET, "/api/v1/bots/name/{name}", Authenticated, bots::get_by_name),
-        endpoint!(PUT, "/api/v1/bots/restore", Admin, bots::restore),
-        endpoint!(GET, "/api/v1/bots/{id}/versions", Authenticated, bots::versions),
-        endpoint!(GET, "/api/v1/bots/{id}/versions/{version}", Authenticated, bots::version),
-        endpoint!(GET, "/api/v1/services/testConnectionDefinitions", Authenticated, data::list_test_connections),
-        endpoint!(GET, "/api/v1/services/testConnectionDefinitions/{id}", Authenticated, data::test_connection),
-        endpoint!(GET, "/api/v1/services/testConnectionDefinitions/name/{name}", Authenticated, data::test_connection_by_name),
-        endpoint!(GET, "/api/v1/search/query", Authenticated, search::query),
-        endpoint!(GET, "/api/v1/search/fieldQuery", Authenticated, search::field_query),
+        endpoint!(POST, "/api/v1/users/logout", SignedIn, users::logout),
+        endpoint!(PUT, "/api/v1/users/changePassword", User, users::change_password),
+        endpoint!(GET, "/api/v1/users/loggedInUser", SignedIn, users::logged_in_user),
+        endpoint!(GET, "/api/v1/users/loggedInUser/groupTeams", User, users::group_teams),
+        endpoint!(GET, "/api/v1/users", User, users::list),
+        endpoint!(POST, "/api/v1/users", SignedIn, users::create),
+        endpoint!(PUT, "/api/v1/users", User, users::put),
+        endpoint!(GET, "/api/v1/users/{id}", User, users::get),
+        endpoint!(PATCH, "/api/v1/users/{id}", User, users::patch),
+        endpoint!(DELETE, "/api/v1/users/{id}", User, users::delete),
+        endpoint!(GET, "/api/v1/users/name/{name}", User, users::get_by_name),
+        endpoint!(PUT, "/api/v1/users/restore", User, users::restore),
+        endpoint!(GET, "/api/v1/users/{id}/versions", User, users::versions),
+        endpoint!(GET, "/api/v1/users/{id}/versions/{version}", User, users::version),
+        endpoint!(PUT, "/api/v1/users/generateToken/{id}", User, users::generate_token),
+        endpoint!(PUT, "/api/v1/users/revokeToken", User, users::revoke_token),
+        endpoint!(GET, "/api/v1/users/token/{id}", User, users::get_token),
+        endpoint!(GET, "/api/v1/users/auth-mechanism/{id}", User, users::auth_mechanism),
+        endpoint!(GET, "/api/v1/users/security/token", User, users::list_pats),
+        endpoint!(PUT, "/api/v1/users/security/token", User, users::create_pat),
+        endpoint!(PUT, "/api/v1/users/security/token/revoke", User, users::revoke_pats),
+        endpoint!(GET, "/api/v1/bots", User, bots::list),
+        endpoint!(POST, "/api/v1/bots", User, bots::create),
+        endpoint!(PUT, "/api/v1/bots", User, bots::put),
+        endpoint!(GET, "/api/v1/bots/{id}", User, bots::get),
+        endpoint!(PATCH, "/api/v1/bots/{id}", User, bots::patch),
+        endpoint!(DELETE, "/api/v1/bots/{id}", User, bots::delete),
+        endpoint!(GET, "/api/v1/bots/name/{name}", User, bots::get_by_name),
+        endpoint!(PUT, "/api/v1/bots/restore", User, bots::restore),
+        endpoint!(GET, "/api/v1/bots/{id}/versions", User, bots::versions),
+        endpoint!(GET, "/api/v1/bots/{id}/versions/{version}", User, bots::version),
+        endpoint!(GET, "/api/v1/services/testConnectionDefinitions", User, data::list_test_connections),
+        endpoint!(GET, "/api/v1/services/testConnectionDefinitions/{id}", User, data::test_connection),
+        endpoint!(GET, "/api/v1/services/testConnectionDefinitions/name/{name}", User, data::test_connection_by_name),
+        endpoint!(GET, "/api/v1/search/query", User, search::query),
+        endpoint!(GET, "/api/v1/search/fieldQuery", User, search::field_query),
+        endpoint!(GET, "/api/v1/permissions", User, permissions::all),
+        endpoint!(GET, "/api/v1/permissions/policies", User, permissions::of_policies),
+        endpoint!(GET, "/api/v1/permissions/{resource}", User, permissions::of_resource),
+        endpoint!(GET, "/api/v1/permissions/{resource}/{id}", User, permissions::of_entity),
+        endpoint!(GET, "/api/v1/permissions/{resource}/name/{fqn}", User, permissions::of_entity_by_name),
+        endpoint!(GET, "/api/v1/policies/resources", User, permissions::resources),
+        endpoint!(GET, "/api/v1/policies/functions", User, permissions::functions),
+        endpoint!(GET, "/api/v1/policies/validation/condition/{expression}", User, permissions::validate_condition),
     ];
     for entity_type in [
-        entity_endpoints::<data::DatabaseServices>(Write),
-        entity_endpoints::<data::Databases>(Write),
-        entity_endpoints::<data::DatabaseSchemas>(Write),
-        entity_endpoints::<data::Tables>(Write),
-        entity_endpoints::<data::StoredProcedures>(Write),
-        entity_endpoints::<data::Teams>(Admin),
-        entity_endpoints::<data::Roles>(Admin),
-        entity_endpoints::<data::Policies>(Admin),
-        // The ingestion bot creates the classifications and tags it finds at the source.
-        entity_endpoints::<data::Classifications>(Write),
-        entity_endpoints::<data::Tags>(Write),
+        entity_endpoints::<data::DatabaseServices>(),
+        entity_endpoints::<data::Databases>(),
+        entity_endpoints::<data::DatabaseSchemas>(),
+        entity_endpoints::<data::Tables>(),
+        entity_endpoints::<data::StoredProcedures>(),
+        entity_endpoints::<data::Teams>(),
+        entity_endpoints::<data::Roles>(),
+        entity_endpoints::<data::Policies>(),
+        entity_endpoints::<data::Classifications>(),
+        entity_endpoints::<data::Tags>(),
     ] {
         endpoints.extend(entity_type);
     }
@@ -98,8 +107,9 @@ pub fn endpoints() -> Vec<Endpoint> {
 }
 
 /// The endpoints of one entity type served by the generic handlers of [`data`] under
-/// `/api/v1/<collection>`: reads for any authenticated caller, writes with `write` access.
-pub fn entity_endpoints<T: data::Asset>(write: Access) -> Vec<Endpoint> {
+/// `/api/v1/<collection>`: each for live users, what they may do decided by the catalog's use
+/// cases.
+pub fn entity_endpoints<T: data::Asset>() -> Vec<Endpoint> {
     let collection = T::asset().kind.collection;
     let endpoint = |method: Method, suffix: &str, access: Access, router: MethodRouter<AppState>| Endpoint {
         method,
@@ -108,17 +118,17 @@ pub fn entity_endpoints<T: data::Asset>(write: Access) -> Vec<Endpoint> {
         router,
     };
     vec![
-        endpoint(Method::GET, "", Authenticated, get(data::list::<T>)),
-        endpoint(Method::POST, "", write, post(data::create::<T>)),
-        endpoint(Method::PUT, "", write, put(data::put::<T>)),
-        endpoint(Method::GET, "/{id}", Authenticated, get(data::get::<T>)),
-        endpoint(Method::PATCH, "/{id}", write, patch(data::patch::<T>)),
-        endpoint(Method::DELETE, "/{id}", write, delete(data::delete::<T>)),
-        endpoint(Method::GET, "/name/{fqn}", Authenticated, get(data::get_by_name::<T>)),
-        endpoint(Method::DELETE, "/name/{fqn}", write, delete(data::delete_by_name::<T>)),
-        endpoint(Method::PUT, "/restore", write, put(data::restore::<T>)),
-        endpoint(Method::GET, "/{id}/versions", Authenticated, get(data::versions::<T>)),
-        endpoint(Method::GET, "/{id}/versions/{version}", Authenticated, get(data::version::<T>)),
+        endpoint(Method::GET, "", User, get(data::list::<T>)),
+        endpoint(Method::POST, "", User, post(data::create::<T>)),
+        endpoint(Method::PUT, "", User, put(data::put::<T>)),
+        endpoint(Method::GET, "/{id}", User, get(data::get::<T>)),
+        endpoint(Method::PATCH, "/{id}", User, patch(data::patch::<T>)),
+        endpoint(Method::DELETE, "/{id}", User, delete(data::delete::<T>)),
+        endpoint(Method::GET, "/name/{fqn}", User, get(data::get_by_name::<T>)),
+        endpoint(Method::DELETE, "/name/{fqn}", User, delete(data::delete_by_name::<T>)),
+        endpoint(Method::PUT, "/restore", User, put(data::restore::<T>)),
+        endpoint(Method::GET, "/{id}/versions", User, get(data::versions::<T>)),
+        endpoint(Method::GET, "/{id}/versions/{version}", User, get(data::version::<T>)),
     ]
 }
 

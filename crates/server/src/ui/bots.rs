@@ -1,47 +1,46 @@
 //! Bots: administrators generate a bot's token with an expiry (shown once, with a copy button)
 //! and revoke it; the previous token stops working at once on every replica.
 
-use axum::extract::{Form, Path, State};
+use axum::extract::{Form, Path};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::{Extension, Json};
+use ferrometa_catalog::Listing;
 use ferrometa_catalog::kinds::BOT;
 use ferrometa_store::Include;
 use serde::Deserialize;
-use serde_json::json;
 
 use super::html::{esc, expiry_select, notice, shown_once, when};
 use super::{Viewer, error_page};
-use crate::extract::Body;
+use crate::ops::tokens;
 
 pub async fn list(v: Viewer) -> Response {
     render(&v, String::new()).await
 }
 
 async fn render(v: &Viewer, top: String) -> Response {
-    let bots = match v.state.catalog.list(&BOT, None, Include::NonDeleted, 1000, None, None).await {
+    let bots = match v.state.catalog.read_list(v.subject(), &BOT, &Listing { under: None, include: Include::NonDeleted, limit: 1000, after: None, before: None }, None).await {
         Ok(p) => p.data,
         Err(e) => return error_page(StatusCode::INTERNAL_SERVER_ERROR, "Bots", "The bots could not be read.", "internal", &e.to_string()),
     };
     let mut body = top;
-    if !v.caller.is_admin {
+    if !v.caller.is_admin() {
         body.push_str(&notice("info", "bots-readonly", "Only administrators can generate or revoke bot tokens."));
     }
     body.push_str(r#"<table class="list" id="bots"><thead><tr><th scope="col">Bot</th><th scope="col">Description</th><th scope="col">Token</th>"#);
-    if v.caller.is_admin {
+    if v.caller.is_admin() {
         body.push_str(r#"<th scope="col">Actions</th>"#);
     }
     body.push_str("</tr></thead><tbody>");
     for b in &bots {
         let name = b["name"].as_str().unwrap_or_default();
         let user_id = b["botUser"]["id"].as_str().unwrap_or_default();
-        let token = if v.caller.is_admin { v.state.auth.bot_token(user_id).await.ok().flatten() } else { None };
+        let token = if v.caller.is_admin() { v.state.auth.bot_token(user_id).await.ok().flatten() } else { None };
         let status = match &token {
             Some(t) => match t.jwt_token_expires_at {
                 Some(at) => format!("Active, expires {}", when(at)),
                 None => "Active, never expires (Unlimited)".into(),
             },
-            None if v.caller.is_admin => "No token".into(),
+            None if v.caller.is_admin() => "No token".into(),
             None => "–".into(),
         };
         body.push_str(&format!(
@@ -50,7 +49,7 @@ async fn render(v: &Viewer, top: String) -> Response {
             d = esc(b["description"].as_str().unwrap_or_default()),
             status = esc(&status)
         ));
-        if v.caller.is_admin {
+        if v.caller.is_admin() {
             let sel_id = format!("expiry-{}", esc(name));
             body.push_str(&format!(
                 r#"<td class="actions"><form method="post" action="/bots/{uid}/token">{csrf}{select}<button type="submit" class="generate" aria-label="Generate a new token for {n}">Generate new token</button></form>"#,
@@ -85,15 +84,12 @@ pub async fn generate(v: Viewer, Path(user_id): Path<String>, Form(form): Form<G
     if let Err(r) = v.check_admin_form(&form.csrf) {
         return r;
     }
-    let req = match serde_json::from_value(json!({"JWTTokenExpiry": form.expiry})) {
-        Ok(r) => r,
-        Err(e) => return error_page(StatusCode::BAD_REQUEST, "Bots", "Unknown expiry.", "bad_expiry", &e.to_string()),
+    let expiry = match tokens::parse_expiry(&form.expiry) {
+        Ok(expiry) => expiry,
+        Err(e) => return error_page(StatusCode::BAD_REQUEST, "Bots", "Unknown expiry.", "bad_expiry", &e.message),
     };
-    match crate::routes::users::generate_token(State(v.state.clone()), Extension(v.caller.clone()), Path(user_id), Body(req)).await {
-        Ok(Json(mechanism)) => {
-            let token = mechanism["JWTToken"].as_str().unwrap_or_default();
-            render(&v, shown_once("new-bot-token", "New bot token", token)).await
-        }
+    match tokens::generate_bot_token(&v.state, &v.caller, &user_id, expiry).await {
+        Ok(mechanism) => render(&v, shown_once("new-bot-token", "New bot token", &mechanism.jwt_token)).await,
         Err(e) => error_page(e.status, "Bots", &e.message, "bot_token_failed", ""),
     }
 }
@@ -107,12 +103,8 @@ pub async fn revoke(v: Viewer, Path(user_id): Path<String>, Form(form): Form<Rev
     if let Err(r) = v.check_admin_form(&form.csrf) {
         return r;
     }
-    let req = match serde_json::from_value(json!({"id": user_id})) {
-        Ok(r) => r,
-        Err(e) => return error_page(StatusCode::BAD_REQUEST, "Bots", "Bad request.", "bad_request", &e.to_string()),
-    };
-    match crate::routes::users::revoke_token(State(v.state.clone()), Extension(v.caller.clone()), Body(req)).await {
-        Ok(Json(user)) => render(&v, notice("ok", "bots-message", &format!("The token of {} is revoked.", user["name"].as_str().unwrap_or_default()))).await,
+    match tokens::revoke_bot_token(&v.state, &v.caller, &user_id).await {
+        Ok(user) => render(&v, notice("ok", "bots-message", &format!("The token of {} is revoked.", user["name"].as_str().unwrap_or_default()))).await,
         Err(e) => error_page(e.status, "Bots", &e.message, "bot_revoke_failed", ""),
     }
 }

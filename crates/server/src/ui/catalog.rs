@@ -1,40 +1,43 @@
 //! The data catalog pages: database services → databases → schemas → tables (with columns),
-//! each with its description, editable by whoever the API lets change the catalog (the same
-//! endpoint table decides). Entities are addressed by kind and fully qualified name:
+//! each with its description, editable by whoever the catalog's policies let edit it (the same
+//! use case as the API's PATCH decides). Entities are addressed by kind and fully qualified name:
 //! `/catalog/{service|database|schema|table}?fqn=…`.
 
 use axum::extract::{Form, Path, Query};
-use axum::http::{Method, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
-use axum::{Extension, Json};
 use ferrometa_catalog::data::{self, AssetType};
 use ferrometa_catalog::kinds::{BOT, ROLE, USER};
+use ferrometa_catalog::policy::Operation;
+use ferrometa_catalog::{Key, Listing};
 use ferrometa_store::Include;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::html::{esc, notice, query_value};
 use super::{Viewer, error_page};
-use crate::extract::Body;
+
+/// The first page of live entities, under a container or not.
+fn listing(under: Option<&str>) -> Listing<'_> {
+    Listing { under, include: Include::NonDeleted, limit: PAGE, after: None, before: None }
+}
 
 /// How many children a page lists.
 const PAGE: i64 = 200;
 
-/// A catalog page kind: its URL word, asset type, API path (for the access rule), and the
-/// kind of its children.
+/// A catalog page kind: its URL word, asset type, and the kind of its children.
 struct Level {
     word: &'static str,
     label: &'static str,
     asset: &'static AssetType,
-    api_item: &'static str,
     child: Option<&'static str>,
 }
 
 const LEVELS: &[Level] = &[
-    Level { word: "service", label: "Database service", asset: &data::DATABASE_SERVICES, api_item: "/api/v1/services/databaseServices/{id}", child: Some("database") },
-    Level { word: "database", label: "Database", asset: &data::DATABASES, api_item: "/api/v1/databases/{id}", child: Some("schema") },
-    Level { word: "schema", label: "Schema", asset: &data::DATABASE_SCHEMAS, api_item: "/api/v1/databaseSchemas/{id}", child: Some("table") },
-    Level { word: "table", label: "Table", asset: &data::TABLES, api_item: "/api/v1/tables/{id}", child: None },
+    Level { word: "service", label: "Database service", asset: &data::DATABASE_SERVICES, child: Some("database") },
+    Level { word: "database", label: "Database", asset: &data::DATABASES, child: Some("schema") },
+    Level { word: "schema", label: "Schema", asset: &data::DATABASE_SCHEMAS, child: Some("table") },
+    Level { word: "table", label: "Table", asset: &data::TABLES, child: None },
 ];
 
 fn level(word: &str) -> Option<&'static Level> {
@@ -58,7 +61,7 @@ fn label_of(e: &Value) -> String {
 }
 
 pub async fn index(v: Viewer) -> Response {
-    let services = match v.state.catalog.list_assets(&data::DATABASE_SERVICES, None, Include::NonDeleted, PAGE, None, None).await {
+    let services = match v.state.catalog.list_assets(v.subject(), &data::DATABASE_SERVICES, &listing(None), None).await {
         Ok(p) => p.data,
         Err(e) => return error_page(StatusCode::INTERNAL_SERVER_ERROR, "Data catalog", "The catalog could not be read.", "internal", &e.to_string()),
     };
@@ -79,7 +82,7 @@ pub async fn index(v: Viewer) -> Response {
     }
     body.push_str(r#"<h2 id="entities">People and automation</h2><table class="list"><thead><tr><th scope="col">Entity type</th><th scope="col">Count</th><th scope="col">Examples</th></tr></thead><tbody>"#);
     for (kind, link) in [(&USER, "/users"), (&BOT, "/bots"), (&ROLE, "")] {
-        let Ok(page) = v.state.catalog.list(kind, None, Include::NonDeleted, 5, None, None).await else { continue };
+        let Ok(page) = v.state.catalog.read_list(v.subject(), kind, &Listing { limit: 5, ..listing(None) }, None).await else { continue };
         let examples: Vec<String> = page.data.iter().filter_map(|e| e["name"].as_str()).map(esc).collect();
         let label = if link.is_empty() { esc(kind.collection) } else { format!(r#"<a href="{link}">{}</a>"#, esc(kind.collection)) };
         body.push_str(&format!("<tr><td>{label}</td><td>{}</td><td>{}</td></tr>", page.total, examples.join(", ")));
@@ -102,7 +105,7 @@ async fn render_entity(v: &Viewer, word: &str, fqn: &str, top: String) -> Respon
     let Some(l) = level(word) else {
         return error_page(StatusCode::NOT_FOUND, "Not found", "There is no such catalog page.", "not_found", "");
     };
-    let e = match v.state.catalog.get_by_name(l.asset.kind, fqn, Include::NonDeleted).await {
+    let e = match v.state.catalog.read(v.subject(), l.asset.kind, Key::Fqn(fqn), Include::NonDeleted, None).await {
         Ok(e) => crate::routes::data::shown_to(&v.caller, e),
         Err(_) => return error_page(StatusCode::NOT_FOUND, "Not found", &format!("No {} named {fqn}.", l.label.to_lowercase()), "not_found", ""),
     };
@@ -129,7 +132,7 @@ async fn render_entity(v: &Viewer, word: &str, fqn: &str, top: String) -> Respon
     let description = e["description"].as_str().unwrap_or_default();
     body.push_str(r#"<h2 id="description-heading">Description</h2>"#);
     body.push_str(&format!(r#"<p id="description">{}</p>"#, if description.is_empty() { "<em>No description.</em>".to_string() } else { esc(description) }));
-    if v.may(&Method::PATCH, l.api_item) {
+    if v.may(l.asset.kind, &e, Operation::EditDescription).await {
         body.push_str(&format!(
             r#"<form method="post" action="/catalog/{word}/description" class="stack" id="description-form">{csrf}
 <input type="hidden" name="fqn" value="{fqn}">
@@ -146,7 +149,7 @@ async fn render_entity(v: &Viewer, word: &str, fqn: &str, top: String) -> Respon
         body.push_str(&columns(&e));
     }
     if let Some(child) = l.child.and_then(level) {
-        let children = v.state.catalog.list_assets(child.asset, Some(fqn), Include::NonDeleted, PAGE, None, None).await.map(|p| p.data).unwrap_or_default();
+        let children = v.state.catalog.list_assets(v.subject(), child.asset, &listing(Some(fqn)), None).await.map(|p| p.data).unwrap_or_default();
         body.push_str(&format!(r#"<h2 id="children">{}s</h2>"#, esc(child.label)));
         if children.is_empty() {
             body.push_str(&notice("info", "no-children", "None yet."));
@@ -196,10 +199,7 @@ pub async fn save_description(v: Viewer, Path(word): Path<String>, Form(form): F
     let Some(l) = level(&word) else {
         return error_page(StatusCode::NOT_FOUND, "Not found", "There is no such catalog page.", "not_found", "");
     };
-    if !v.may(&Method::PATCH, l.api_item) {
-        return error_page(StatusCode::FORBIDDEN, "Not allowed", "You may not change the catalog.", "forbidden", "");
-    }
-    let Ok(e) = v.state.catalog.get_by_name(l.asset.kind, &form.fqn, Include::NonDeleted).await else {
+    let Ok(e) = v.state.catalog.read(v.subject(), l.asset.kind, Key::Fqn(&form.fqn), Include::NonDeleted, None).await else {
         return error_page(StatusCode::NOT_FOUND, "Not found", "That entity no longer exists.", "not_found", "");
     };
     let id = e["id"].as_str().unwrap_or_default().to_string();
@@ -207,17 +207,12 @@ pub async fn save_description(v: Viewer, Path(word): Path<String>, Form(form): F
         Ok(p) => p,
         Err(err) => return error_page(StatusCode::BAD_REQUEST, "Catalog", "Bad request.", "bad_request", &err.to_string()),
     };
-    let state = axum::extract::State(v.state.clone());
-    let caller = Extension(v.caller.clone());
-    let result = match word.as_str() {
-        "service" => crate::routes::data::patch::<crate::routes::data::DatabaseServices>(state, caller, Path(id), Body(patch)).await,
-        "database" => crate::routes::data::patch::<crate::routes::data::Databases>(state, caller, Path(id), Body(patch)).await,
-        "schema" => crate::routes::data::patch::<crate::routes::data::DatabaseSchemas>(state, caller, Path(id), Body(patch)).await,
-        _ => crate::routes::data::patch::<crate::routes::data::Tables>(state, caller, Path(id), Body(patch)).await,
-    };
-    match result {
-        Ok(Json(_)) => render_entity(&v, &word, &form.fqn, notice("ok", "description-saved", "Description saved.")).await,
-        Err(err) => error_page(err.status, "Catalog", &err.message, "patch_failed", ""),
+    match v.state.catalog.patch_asset(v.subject(), l.asset, &id, &patch).await {
+        Ok(_) => render_entity(&v, &word, &form.fqn, notice("ok", "description-saved", "Description saved.")).await,
+        Err(err) => {
+            let err = crate::error::ApiError::from(err);
+            error_page(err.status, "Catalog", &err.message, "patch_failed", "")
+        }
     }
 }
 
@@ -227,7 +222,7 @@ pub async fn search(v: &Viewer, needle: &str) -> Vec<(String, String, String)> {
         Ok(p) => p,
         Err(_) => return vec![],
     };
-    let Ok(Json(found)) = crate::routes::search::query(axum::extract::State(v.state.clone()), Extension(v.caller.clone()), crate::extract::Query(params)).await else { return vec![] };
+    let Ok(found) = crate::ops::search::query(&v.state, &v.caller, params).await else { return vec![] };
     found["hits"]["hits"]
         .as_array()
         .cloned()

@@ -2,7 +2,7 @@
 
 use axum::extract::Query;
 use axum::response::Response;
-use ferrometa_catalog::EntityKind;
+use ferrometa_catalog::{EntityKind, Listing};
 use ferrometa_catalog::kinds::{BOT, ROLE, USER};
 use ferrometa_store::Include;
 use serde::Deserialize;
@@ -40,10 +40,10 @@ pub async fn home(v: Viewer) -> Response {
 <li><a href="/profile">My profile and personal access tokens</a></li>"#,
         name = esc(&name),
         email = esc(user["email"].as_str().unwrap_or_default()),
-        admin = if v.caller.is_admin { " (administrator)" } else { "" },
+        admin = if v.caller.is_admin() { " (administrator)" } else { "" },
         search = search_form("")
     );
-    if v.caller.is_admin {
+    if v.caller.is_admin() {
         body.push_str(r#"<li><a href="/security">Security checklist</a></li>"#);
     }
     body.push_str("</ul></section>");
@@ -72,7 +72,8 @@ pub async fn search(v: Viewer, Query(q): Query<SearchQuery>) -> Response {
     let mut hits: Vec<(String, String, String)> = vec![];
     let kinds: Vec<(&EntityKind, &str)> = vec![(&USER, "/users"), (&BOT, "/bots"), (&ROLE, "/roles")];
     for (kind, _) in &kinds {
-        if let Ok(page) = v.state.catalog.list(kind, None, Include::NonDeleted, SEARCH_SCAN, None, None).await {
+        let listing = Listing { under: None, include: Include::NonDeleted, limit: SEARCH_SCAN, after: None, before: None };
+        if let Ok(page) = v.state.catalog.read_list(v.subject(), kind, &listing, None).await {
             for e in page.data.iter().filter(|e| matches(e, &needle)) {
                 let name = e["name"].as_str().unwrap_or_default();
                 let label = match e["displayName"].as_str().filter(|d| !d.is_empty() && *d != name) {

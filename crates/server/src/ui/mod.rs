@@ -145,7 +145,7 @@ pub struct Viewer {
 #[allow(clippy::result_large_err)]
 impl Viewer {
     pub fn nav(&self) -> Nav<'_> {
-        Nav { name: display_name(&self.caller), is_admin: self.caller.is_admin, csrf: &self.session.csrf_token }
+        Nav { name: display_name(&self.caller), is_admin: self.caller.is_admin(), csrf: &self.session.csrf_token }
     }
 
     pub fn render(&self, title: &str, body: &str) -> Response {
@@ -161,13 +161,19 @@ impl Viewer {
         }
     }
 
-    /// Whether the API's endpoint table lets this caller call `method path`.
-    pub fn may(&self, method: &axum::http::Method, path: &str) -> bool {
-        crate::access::required(method, path).is_some_and(|a| crate::access::permits(a, &self.caller).is_ok())
+    /// The signed-in person as the catalog authorizes them (a viewer is always a live user).
+    pub fn subject(&self) -> &ferrometa_catalog::Subject {
+        self.caller.subject.as_ref().unwrap_or_else(|| unreachable!("a viewer is made only for a live user"))
+    }
+
+    /// Whether this person may do `operation` on an entity: what the catalog's use case would
+    /// decide, so a page offers only what the API would allow.
+    pub async fn may(&self, kind: &ferrometa_catalog::EntityKind, entity: &serde_json::Value, operation: ferrometa_catalog::policy::Operation) -> bool {
+        self.state.catalog.may(self.subject(), kind, Some(entity), operation).await
     }
 
     pub fn require_admin(&self) -> Result<(), Response> {
-        if self.caller.is_admin {
+        if self.caller.is_admin() {
             Ok(())
         } else {
             Err(respond(StatusCode::FORBIDDEN, page("Administrators only", Some(&self.nav()), &html::notice("error", "forbidden", "Only administrators can open this page."))))
@@ -205,7 +211,7 @@ impl FromRequestParts<AppState> for Viewer {
             Err(e) => return Err(error_page(e.status, "Something went wrong", "Your session could not be checked.", "session", &e.message)),
         };
         match authenticated_caller(state, Some(&session.bearer)).await {
-            Ok(caller) if caller.user.is_some() => Ok(Viewer { caller, session, state: state.clone() }),
+            Ok(caller) if caller.subject.is_some() => Ok(Viewer { caller, session, state: state.clone() }),
             Ok(_) => Err(error_page(StatusCode::FORBIDDEN, "No user", "Your sign-in is valid but there is no user for it here.", "user_not_provisioned", "")),
             Err(e) if e.status == StatusCode::UNAUTHORIZED => {
                 // The token behind the session no longer verifies (expired, revoked): sign in again.

@@ -1,16 +1,15 @@
 //! My profile: who I am, and my personal access tokens (create with an expiry, shown once,
 //! revoke).
 
-use axum::extract::{Form, State};
+use axum::extract::Form;
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::{Extension, Json};
+use ferrometa_auth::PersonalAccessToken;
 use serde::Deserialize;
-use serde_json::{Value, json};
 
 use super::html::{esc, expiry_select, notice, shown_once, when};
 use super::{Viewer, display_name, error_page};
-use crate::extract::{Body, Query};
+use crate::ops::tokens;
 
 pub async fn page(v: Viewer) -> Response {
     render(&v, String::new()).await
@@ -18,8 +17,8 @@ pub async fn page(v: Viewer) -> Response {
 
 async fn render(v: &Viewer, top: String) -> Response {
     let user = v.caller.user.clone().unwrap_or_default();
-    let tokens = match crate::routes::users::list_pats(State(v.state.clone()), Extension(v.caller.clone()), Query(Default::default())).await {
-        Ok(Json(list)) => list["data"].as_array().cloned().unwrap_or_default(),
+    let tokens = match tokens::list_pats(&v.state, &v.caller, None).await {
+        Ok(list) => list,
         Err(e) => return error_page(e.status, "Profile", &e.message, "pat_list_failed", ""),
     };
     let sign_in = match v.session.kind {
@@ -42,7 +41,7 @@ async fn render(v: &Viewer, top: String) -> Response {
         name = esc(display_name(&v.caller)),
         uname = esc(user["name"].as_str().unwrap_or_default()),
         email = esc(user["email"].as_str().unwrap_or_default()),
-        admin = if v.caller.is_admin { "yes" } else { "no" },
+        admin = if v.caller.is_admin() { "yes" } else { "no" },
         sessions = v.state.store.count_sessions_of(&v.session.user_id).await.unwrap_or(1),
         csrf = v.csrf_field(),
     ));
@@ -69,7 +68,8 @@ async fn render(v: &Viewer, top: String) -> Response {
     v.render("My profile", &body)
 }
 
-fn pat_row(v: &Viewer, t: &Value) -> String {
+fn pat_row(v: &Viewer, t: &PersonalAccessToken) -> String {
+    let t = serde_json::to_value(t).unwrap_or_default();
     let name = t["tokenName"].as_str().unwrap_or_default();
     format!(
         r#"<tr><td>{n}</td><td>{exp}</td><td><form method="post" action="/profile/tokens/revoke">{csrf}<input type="hidden" name="id" value="{id}"><button type="submit" class="danger" aria-label="Revoke token {n}">Revoke</button></form></td></tr>"#,
@@ -91,12 +91,12 @@ pub async fn create(v: Viewer, Form(form): Form<CreateForm>) -> Response {
     if let Err(r) = v.check_csrf(&form.csrf) {
         return r;
     }
-    let req = match serde_json::from_value(json!({"tokenName": form.name, "JWTTokenExpiry": form.expiry})) {
-        Ok(r) => r,
-        Err(e) => return error_page(StatusCode::BAD_REQUEST, "Profile", "Bad request.", "bad_request", &e.to_string()),
+    let created = match tokens::parse_expiry(&form.expiry) {
+        Ok(expiry) => tokens::create_pat(&v.state, &v.caller, &form.name, expiry).await,
+        Err(e) => Err(e),
     };
-    match crate::routes::users::create_pat(State(v.state.clone()), Extension(v.caller.clone()), Body(req)).await {
-        Ok(Json(pat)) => render(&v, shown_once("new-pat-token", &format!("New token \u{201c}{}\u{201d}", form.name.trim()), pat["jwtToken"].as_str().unwrap_or_default())).await,
+    match created {
+        Ok(pat) => render(&v, shown_once("new-pat-token", &format!("New token \u{201c}{}\u{201d}", form.name.trim()), pat.jwt_token.as_deref().unwrap_or_default())).await,
         Err(e) => render(&v, notice("error", "pat-error", &e.message)).await,
     }
 }
@@ -111,11 +111,7 @@ pub async fn revoke(v: Viewer, Form(form): Form<RevokeForm>) -> Response {
     if let Err(r) = v.check_csrf(&form.csrf) {
         return r;
     }
-    let req = match serde_json::from_value(json!({"tokenIds": [form.id]})) {
-        Ok(r) => r,
-        Err(e) => return error_page(StatusCode::BAD_REQUEST, "Profile", "Bad request.", "bad_request", &e.to_string()),
-    };
-    match crate::routes::users::revoke_pats(State(v.state.clone()), Extension(v.caller.clone()), Query(Default::default()), Body(req)).await {
+    match tokens::revoke_pats(&v.state, &v.caller, None, &[form.id], false).await {
         Ok(_) => render(&v, notice("ok", "pat-message", "The token is revoked.")).await,
         Err(e) => error_page(e.status, "Profile", &e.message, "pat_revoke_failed", ""),
     }

@@ -194,22 +194,13 @@ async fn signed_in_response(state: &AppState, signed_in: ferrometa_auth::oidc::S
     let user = match caller.user.clone() {
         // A user created before its first sign-in (e.g. an admin principal) takes its name from the provider.
         Some(u) if u["displayName"].as_str().is_none_or(str::is_empty) && display_name.is_some() => {
-            match state.catalog.set_user_fields(&u, serde_json::json!({"displayName": display_name}), "system").await {
-                Ok(updated) => {
-                    state.forget_callers();
-                    updated
-                }
-                Err(_) => u,
-            }
+            state.catalog.set_user_fields(&u, serde_json::json!({"displayName": display_name}), "system").await.unwrap_or(u)
         }
         Some(u) => u,
         None if state.config.authentication.enable_self_signup => {
             let req = CreateUser { name: principal.name.clone(), email: principal.email.clone(), display_name, ..Default::default() };
-            match crate::routes::users::sign_up_self(state, &principal, req).await {
-                Ok(u) => {
-                    state.forget_callers();
-                    u
-                }
+            match crate::ops::users::sign_up_self(state, &principal, req).await {
+                Ok(u) => u,
                 Err(e) => return error_page(e.status, "Sign-up failed", &e.message, "signup_failed", ""),
             }
         }
@@ -240,7 +231,7 @@ async fn signed_in_response(state: &AppState, signed_in: ferrometa_auth::oidc::S
         Err(e) => return error_page(e.status, "Sign-in failed", "Your session could not be created.", "session", &e.message),
     };
     let _ = state.store.audit(&user_name, "login", &user_name, "browser sso").await;
-    let _ = crate::routes::users::sync_roles_from_provider(state, &caller, user).await;
+    let _ = crate::ops::users::sync_roles_from_provider(state, &caller, user).await;
     with_session_cookie(state, see_other(safe_return_to(&signed_in.return_to)), &session.cookie_value)
 }
 

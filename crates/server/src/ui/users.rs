@@ -3,7 +3,7 @@
 
 use axum::extract::{Form, Path};
 use axum::response::Response;
-use axum::{Extension, Json};
+use ferrometa_catalog::Listing;
 use ferrometa_catalog::kinds::USER;
 use ferrometa_store::Include;
 use serde::Deserialize;
@@ -11,21 +11,19 @@ use serde_json::json;
 
 use super::html::{esc, notice, see_other};
 use super::{Viewer, error_page};
-use crate::extract::{Body, Query};
-use crate::routes::common::DeleteParams;
 
 pub async fn list(v: Viewer) -> Response {
     render(&v, None).await
 }
 
 async fn render(v: &Viewer, message: Option<String>) -> Response {
-    let users = match v.state.catalog.list(&USER, None, Include::NonDeleted, 1000, None, None).await {
+    let users = match v.state.catalog.read_list(v.subject(), &USER, &Listing { under: None, include: Include::NonDeleted, limit: 1000, after: None, before: None }, None).await {
         Ok(p) => p.data,
         Err(e) => return error_page(axum::http::StatusCode::INTERNAL_SERVER_ERROR, "Users", "The users could not be read.", "internal", &e.to_string()),
     };
     let mut body = message.map(|m| notice("ok", "users-message", &m)).unwrap_or_default();
     body.push_str(r#"<table class="list" id="users"><thead><tr><th scope="col">Name</th><th scope="col">Email</th><th scope="col">Role</th>"#);
-    if v.caller.is_admin {
+    if v.caller.is_admin() {
         body.push_str(r#"<th scope="col">Actions</th>"#);
     }
     body.push_str("</tr></thead><tbody>");
@@ -39,7 +37,7 @@ async fn render(v: &Viewer, message: Option<String>) -> Response {
             email = esc(u["email"].as_str().unwrap_or_default()),
             role = if is_admin { "Administrator" } else { "User" }
         ));
-        if v.caller.is_admin {
+        if v.caller.is_admin() {
             let myself = v.caller.user_id() == Some(id);
             let toggle = if is_admin { "Remove admin" } else { "Make admin" };
             body.push_str("<td class=\"actions\">");
@@ -77,12 +75,15 @@ pub async fn set_admin(v: Viewer, Path(id): Path<String>, Form(form): Form<Admin
         Ok(p) => p,
         Err(e) => return error_page(axum::http::StatusCode::INTERNAL_SERVER_ERROR, "Users", "The change could not be made.", "internal", &e.to_string()),
     };
-    match crate::routes::users::patch(axum::extract::State(v.state.clone()), Extension(v.caller.clone()), Path(id), Body(patch)).await {
-        Ok(Json(user)) => {
+    match v.state.catalog.patch_user(v.subject(), &id, &patch).await {
+        Ok(user) => {
             let name = user["name"].as_str().unwrap_or_default().to_string();
             render(&v, Some(if form.admin { format!("{name} is now an administrator.") } else { format!("{name} is no longer an administrator.") })).await
         }
-        Err(e) => error_page(e.status, "Users", &e.message, "user_update_failed", ""),
+        Err(e) => {
+            let e = crate::error::ApiError::from(e);
+            error_page(e.status, "Users", &e.message, "user_update_failed", "")
+        }
     }
 }
 
@@ -98,8 +99,7 @@ pub async fn delete(v: Viewer, Path(id): Path<String>, Form(form): Form<DeleteFo
     if v.caller.user_id() == Some(id.as_str()) {
         return error_page(axum::http::StatusCode::BAD_REQUEST, "Users", "You cannot delete yourself while signed in.", "self_delete", "");
     }
-    let params = DeleteParams { hard_delete: Some(true), recursive: None };
-    match crate::routes::users::delete(axum::extract::State(v.state.clone()), Extension(v.caller.clone()), Path(id), Query(params)).await {
+    match crate::ops::users::delete(&v.state, &v.caller, &id, true).await {
         Ok(_) => see_other("/users"),
         Err(e) => error_page(e.status, "Users", &e.message, "user_delete_failed", ""),
     }

@@ -1,0 +1,65 @@
+//! Reads for a caller, for every entity type: by id or name, lists, versions. Each needs the
+//! view operations of what it returns, judged on the entity read.
+
+use serde_json::Value;
+
+use crate::access::Key;
+use crate::engine::{Catalog, EntityKind, Listing, Page};
+use crate::error::{CatalogError, Result};
+use crate::policy::{Operation, Subject, Target, view_operations};
+use ferrometa_store::Include;
+
+impl Catalog {
+    /// An entity by id or FQN, needing the view operations of `fields` on it. A caller who may
+    /// not read the type learns nothing of which names exist: the check comes before the 404.
+    pub async fn read(&self, subject: &Subject, kind: &EntityKind, key: Key<'_>, include: Include, fields: Option<&str>) -> Result<Value> {
+        let operations = view_operations(kind.name, fields);
+        let found = match key {
+            Key::Id(id) => self.get(kind, id, include).await,
+            Key::Fqn(fqn) => self.get_by_name(kind, fqn, include).await,
+        };
+        match found {
+            Ok(entity) => {
+                self.authorize(subject, &operations, &Target::entity(kind.name, self.facts(kind, &entity))).await?;
+                Ok(entity)
+            }
+            Err(CatalogError::NotFound(m)) => {
+                self.authorize(subject, &operations, &Target::of_type(kind.name)).await?;
+                Err(CatalogError::NotFound(m))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// A page of the entities of a type that have no container (users, bots, ...).
+    pub async fn read_list(&self, subject: &Subject, kind: &EntityKind, listing: &Listing<'_>, fields: Option<&str>) -> Result<Page> {
+        self.authorize(subject, &view_operations(kind.name, fields), &Target::of_type(kind.name)).await?;
+        self.list(kind, None, listing.include, listing.limit, listing.after, listing.before).await
+    }
+
+    /// The entity whose history is read: versions show every field, so they need `ViewAll`.
+    async fn read_history_of(&self, subject: &Subject, kind: &EntityKind, id: &str) -> Result<()> {
+        self.read(subject, kind, Key::Id(id), Include::All, Some("*")).await.map(|_| ())
+    }
+
+    pub async fn read_versions(&self, subject: &Subject, kind: &EntityKind, id: &str) -> Result<Value> {
+        self.read_history_of(subject, kind, id).await?;
+        self.versions(kind, id).await
+    }
+
+    pub async fn read_version(&self, subject: &Subject, kind: &EntityKind, id: &str, version: &str) -> Result<Value> {
+        self.read_history_of(subject, kind, id).await?;
+        self.version(kind, id, version).await
+    }
+
+    /// Whether a caller may do `operation` on an entity (or, without one, on its type): what
+    /// the web UI asks before it offers an action.
+    pub async fn may(&self, subject: &Subject, kind: &EntityKind, entity: Option<&Value>, operation: Operation) -> bool {
+        let target = match entity {
+            Some(e) => Target::entity(kind.name, self.facts(kind, e)),
+            None => Target::of_type(kind.name),
+        };
+        let needs_admin = !operation.is_view() && crate::access::privileged_change(kind, None, &serde_json::Map::new()).is_some();
+        self.authorize(subject, &[operation], &target).await.is_ok() && (subject.is_admin || !needs_admin)
+    }
+}
