@@ -1,6 +1,8 @@
 //! Keys of the identity provider, from every remote `publicKeyUrls` entry.
 //!
-//! - keys cached per `kid`; loaded in the background at startup;
+//! - every usable key cached, also keys without `kid` (so that none shadows another); a token
+//!   without `kid` verifies only when exactly one key is published in all sets; loaded in the
+//!   background at startup;
 //! - unknown `kid`: one refetch of each URL, at most one fetch per URL per 10 s (penalty box);
 //! - stale-if-error: cached keys keep verifying while the IdP is unreachable;
 //! - a key that left the JWKS stops verifying: a key not confirmed for `max_key_age` triggers a
@@ -8,7 +10,6 @@
 //! - unusable JWKs (other `kty`, another `alg`, `use` other than `sig`, RSA < 2048 or > 8192
 //!   bits) are skipped; all URLs are fetched in parallel, each bounded by the fetch timeout.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -35,7 +36,7 @@ struct CachedKey {
 struct UrlState {
     last_attempt: Option<Instant>,
     last_success: Option<Instant>,
-    keys: HashMap<String, CachedKey>,
+    keys: Vec<CachedKey>,
 }
 
 pub struct RemoteJwks {
@@ -94,10 +95,11 @@ impl RemoteJwks {
     fn lookup(&self, kid: Option<&str>) -> Option<CachedKey> {
         let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         match kid {
-            Some(kid) => state.iter().find_map(|u| u.keys.get(kid).cloned()),
+            // A key without kid (stored as "") never matches a token's kid, not even "".
+            Some(kid) => state.iter().flat_map(|u| &u.keys).find(|c| !c.key.jwk.kid.is_empty() && c.key.jwk.kid == kid).cloned(),
             // No kid: only a single key in all sets is unambiguous (OIDC kid-absent rules).
             None => {
-                let mut all = state.iter().flat_map(|u| u.keys.values());
+                let mut all = state.iter().flat_map(|u| &u.keys);
                 match (all.next(), all.next()) {
                     (Some(only), None) => Some(only.clone()),
                     _ => None,
@@ -132,7 +134,6 @@ impl RemoteJwks {
             None => Err(AuthError::unauthorized(UNKNOWN_KID)),
         }
     }
-
 
     /// Fetches the due URLs in parallel (the caller holds `fetch_lock`). Returns whether any
     /// fetch succeeded now or within the penalty window (so that a refused refetch is not
@@ -174,7 +175,7 @@ impl RemoteJwks {
                 metrics::counter!("ferrometa_jwks_fetch_total", "url" => url.clone(), "result" => "ok").increment(1);
                 let now = Instant::now();
                 state[i].last_success = Some(now);
-                state[i].keys = keys.into_iter().map(|k| (k.jwk.kid.clone(), CachedKey { key: k, confirmed_at: now })).collect();
+                state[i].keys = keys.into_iter().map(|key| CachedKey { key, confirmed_at: now }).collect();
             }
             Err(e) => {
                 metrics::counter!("ferrometa_jwks_fetch_total", "url" => url.clone(), "result" => "error").increment(1);
@@ -206,10 +207,87 @@ mod tests {
     use serde_json::json;
 
     fn rsa_jwk(bits: usize) -> serde_json::Value {
-        // A syntactically valid modulus of the given size (value irrelevant for the size policy).
-        let n = vec![0xC5u8; bits / 8];
+        distinct_jwk(bits, 0xC5)
+    }
+
+    /// A syntactically valid modulus of the given size (value irrelevant for the size policy);
+    /// `fill` tells keys apart.
+    fn distinct_jwk(bits: usize, fill: u8) -> serde_json::Value {
+        let n = vec![fill; bits / 8];
         use base64::Engine;
         json!({"kty": "RSA", "kid": format!("k{bits}"), "n": base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(n), "e": "AQAB"})
+    }
+
+    fn without_kid(mut jwk: serde_json::Value) -> serde_json::Value {
+        jwk.as_object_mut().expect("a JWK is an object").remove("kid");
+        jwk
+    }
+
+    fn with_kid(mut jwk: serde_json::Value, kid: &str) -> serde_json::Value {
+        jwk["kid"] = json!(kid);
+        jwk
+    }
+
+    /// Serves `{"keys": keys}` on 127.0.0.1; the socket is bound before this returns, so the
+    /// first fetch is queued rather than refused.
+    async fn serve_jwks(keys: Vec<serde_json::Value>) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind JWKS server");
+        let url = format!("http://{}/jwks.json", listener.local_addr().expect("JWKS server address"));
+        let app = axum::Router::new().route(
+            "/jwks.json",
+            axum::routing::get(move || {
+                let keys = keys.clone();
+                async move { axum::Json(json!({"keys": keys})) }
+            }),
+        );
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        url
+    }
+
+    async fn jwks_of(sets: Vec<Vec<serde_json::Value>>) -> Arc<RemoteJwks> {
+        let mut urls = Vec::new();
+        for keys in sets {
+            urls.push(serve_jwks(keys).await);
+        }
+        RemoteJwks::new(urls, "RS256", Duration::from_secs(5), Duration::from_secs(3600))
+    }
+
+    fn modulus(jwk: &serde_json::Value) -> &str {
+        jwk["n"].as_str().expect("n")
+    }
+
+    fn refused_as_ambiguous(result: Result<VerifyingKey>) -> bool {
+        matches!(result, Err(AuthError::Unauthorized(m)) if m.contains("no kid"))
+    }
+
+    #[tokio::test]
+    async fn two_keys_without_kid_are_both_kept_and_a_token_without_kid_is_refused() {
+        let (a, b) = (without_kid(distinct_jwk(2048, 0xC5)), without_kid(distinct_jwk(2048, 0xC7)));
+        let jwks = jwks_of(vec![vec![a, b]]).await;
+        let result = jwks.key(None).await;
+        assert!(refused_as_ambiguous(result.clone()), "a kid-less token against two kid-less keys must be a 401, got {:?}", result.map(|k| k.jwk.n));
+        let across_sets = jwks_of(vec![vec![without_kid(distinct_jwk(2048, 0xC5))], vec![without_kid(distinct_jwk(2048, 0xC7))]]).await;
+        assert!(refused_as_ambiguous(across_sets.key(None).await), "one kid-less key in each of two sets is two keys");
+        assert!(matches!(jwks.key(Some("")).await, Err(AuthError::Unauthorized(_))), "an empty kid must not pick a kid-less key");
+    }
+
+    #[tokio::test]
+    async fn a_single_key_without_kid_verifies_a_token_without_kid() {
+        let only = without_kid(distinct_jwk(2048, 0xC5));
+        let jwks = jwks_of(vec![vec![only.clone()]]).await;
+        let key = jwks.key(None).await.unwrap_or_else(|e| panic!("the only published key must verify kid-less tokens: {e}"));
+        assert_eq!(key.jwk.n, modulus(&only), "the kid-less token got another key than the only one published");
+    }
+
+    #[tokio::test]
+    async fn keys_with_distinct_kids_are_found_by_kid_but_not_for_a_token_without_kid() {
+        let (a, b) = (with_kid(distinct_jwk(2048, 0xC5), "a"), with_kid(distinct_jwk(2048, 0xC7), "b"));
+        let jwks = jwks_of(vec![vec![a.clone(), b.clone(), without_kid(distinct_jwk(2048, 0xC9))]]).await;
+        for (kid, jwk) in [("a", &a), ("b", &b)] {
+            let key = jwks.key(Some(kid)).await.unwrap_or_else(|e| panic!("kid {kid} must be found: {e}"));
+            assert_eq!(key.jwk.n, modulus(jwk), "kid {kid} returned another key");
+        }
+        assert!(refused_as_ambiguous(jwks.key(None).await), "three published keys leave a kid-less token ambiguous");
     }
 
     #[test]

@@ -195,7 +195,9 @@ impl AuthService {
             .and_then(|b| String::from_utf8(b).ok())
             .ok_or_else(|| AuthError::BadRequest("Password needs to be encoded in Base-64.".into()))?;
         let email_key = email.trim().to_lowercase();
-        if self.store.login_failures(&email_key, self.window_ms()).await? >= self.config.login.max_login_fail_attempts as i64 {
+        // Counted before the slow password check, so parallel guesses cannot all get past it.
+        let max = i64::from(self.config.login.max_login_fail_attempts);
+        if !self.store.claim_login_attempt(&email_key, max, self.window_ms()).await? {
             return Err(AuthError::unauthorized(LOCKED_OUT));
         }
         let account = account.filter(|a| !a.is_bot);
@@ -211,10 +213,8 @@ impl AuthService {
                 }
                 Ok(())
             }
-            _ => {
-                self.store.record_login_failure(&email_key, self.window_ms()).await?;
-                Err(AuthError::unauthorized(INVALID_CREDENTIALS))
-            }
+            // The claimed attempt stays counted: that is the failure.
+            _ => Err(AuthError::unauthorized(INVALID_CREDENTIALS)),
         }
     }
 

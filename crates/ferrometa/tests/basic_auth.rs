@@ -3,6 +3,7 @@
 
 mod common;
 
+use base64::Engine;
 use common::*;
 use ferrometa_testkit::{ADMIN_EMAIL, ADMIN_PASSWORD, TestServer};
 use reqwest::{Method, StatusCode};
@@ -65,6 +66,55 @@ async fn three_failures_lock_the_account_even_for_the_right_password() {
     let (status, body) = s.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
     assert_eq!((status, body["message"].clone()), (StatusCode::UNAUTHORIZED, json!(LOCKED)));
     s.stop().await;
+}
+
+/// Sends `n` wrong-password logins for the admin at once, spread over `servers`; returns the
+/// answers. Each request runs on its own task, so all of them are in flight together.
+async fn parallel_wrong_logins(servers: &[&TestServer], n: usize) -> Vec<(StatusCode, serde_json::Value)> {
+    let b64 = base64::engine::general_purpose::STANDARD.encode("Wrong-passw0rd!");
+    let mut logins = tokio::task::JoinSet::new();
+    for i in 0..n {
+        let server = servers[i % servers.len()];
+        let request = server.client.post(server.url("/api/v1/users/login")).json(&json!({"email": ADMIN_EMAIL, "password": b64}));
+        logins.spawn(async move {
+            let response = request.send().await.expect("login request reaches the server");
+            (response.status(), response.json().await.expect("login answers JSON"))
+        });
+    }
+    logins.join_all().await
+}
+
+/// 20 parallel wrong logins: only `maxLoginFailAttempts` (3) are checked against the password,
+/// the others are refused as locked, and then so is the right password.
+async fn assert_a_burst_of_wrong_logins_is_evaluated_three_times(servers: &[&TestServer]) {
+    let answers = parallel_wrong_logins(servers, 20).await;
+    let evaluated = answers.iter().filter(|(_, body)| body["message"] == json!(INVALID)).count();
+    let locked = answers.iter().filter(|(_, body)| body["message"] == json!(LOCKED)).count();
+    assert_eq!((evaluated, locked), (3, 17), "20 parallel wrong logins with a limit of 3: {answers:?}");
+    assert!(answers.iter().all(|(status, _)| *status == StatusCode::UNAUTHORIZED), "every refused login is a 401: {answers:?}");
+    for server in servers {
+        let (status, body) = server.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+        assert_eq!((status, body["message"].clone()), (StatusCode::UNAUTHORIZED, json!(LOCKED)), "the right password during the block on {}", server.base);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_wrong_logins_cannot_race_past_the_lockout() {
+    let s = TestServer::start(&[]).await;
+    assert_a_burst_of_wrong_logins_is_evaluated_three_times(&[&s]).await;
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_wrong_logins_on_two_replicas_of_one_postgres_cannot_race_past_the_lockout() {
+    let Some(url) = ferrometa_store::testing::fresh_postgres_url().await else { return };
+    let env = [("FERROMETA_DATABASE_URL", url.as_str())];
+    let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let a = TestServer::start_in(da.path(), &env).await;
+    let b = TestServer::start_in(db.path(), &env).await;
+    assert_a_burst_of_wrong_logins_is_evaluated_three_times(&[&a, &b]).await;
+    a.stop().await;
+    b.stop().await;
 }
 
 #[tokio::test]

@@ -94,13 +94,26 @@ impl FakeIdp {
     }
 }
 
-fn id_token(key: &IdpKey, kid: &str, iss: &str) -> String {
+fn id_claims(iss: &str) -> Value {
     static SERIAL: AtomicUsize = AtomicUsize::new(0);
     let now = now();
     // A distinct jti per token, so that each is verified afresh (no verified-token cache hit).
-    let claims = json!({"jti": SERIAL.fetch_add(1, Ordering::SeqCst), "iss": iss, "aud": CLIENT, "token_use": "id", "sub": "0e4b-sub", "email": "alice@open-metadata.org",
-        "email_verified": true, "cognito:username": "alice", "iat": now, "auth_time": now, "exp": now + 3600});
-    sign(&json!({"alg": "RS256", "kid": kid}), &claims, &key.encoding, Algorithm::RS256)
+    json!({"jti": SERIAL.fetch_add(1, Ordering::SeqCst), "iss": iss, "aud": CLIENT, "token_use": "id", "sub": "0e4b-sub", "email": "alice@open-metadata.org",
+        "email_verified": true, "cognito:username": "alice", "iat": now, "auth_time": now, "exp": now + 3600})
+}
+
+fn id_token(key: &IdpKey, kid: &str, iss: &str) -> String {
+    sign(&json!({"alg": "RS256", "kid": kid}), &id_claims(iss), &key.encoding, Algorithm::RS256)
+}
+
+fn kidless_id_token(key: &IdpKey) -> String {
+    sign(&json!({"alg": "RS256"}), &id_claims(AUTHORITY), &key.encoding, Algorithm::RS256)
+}
+
+fn kidless_jwk(key: &IdpKey) -> Value {
+    let mut jwk = serde_json::to_value(&key.jwk).unwrap();
+    jwk.as_object_mut().unwrap().remove("kid");
+    jwk
 }
 
 async fn ferrometa_for(idp: &FakeIdp, extra: &[(&str, &str)]) -> TestServer {
@@ -204,6 +217,25 @@ async fn a_storm_of_random_kids_makes_at_most_one_fetch_per_url_per_window() {
     assert!(extra as u64 <= windows, "{extra} fetches for 10 000 unknown kids over {:?}", started.elapsed());
     assert_eq!(status(&s, &id_token(&a, "key-a", AUTHORITY)).await.0, StatusCode::OK, "valid cached kids still verify");
     Arc::try_unwrap(s).ok().unwrap().stop().await;
+}
+
+#[tokio::test]
+async fn a_token_without_kid_verifies_only_when_the_idp_publishes_exactly_one_key() {
+    let (a, b) = (idp_key("unused-a"), idp_key("unused-b"));
+    let single = FakeIdp::start(vec![kidless_jwk(&a)]).await;
+    let s = ferrometa_for(&single, &[]).await;
+    let (code, body) = status(&s, &kidless_id_token(&a)).await;
+    assert_eq!(code, StatusCode::OK, "a kid-less token with the only published key must verify: {body}");
+    s.stop().await;
+
+    let two = FakeIdp::start(vec![kidless_jwk(&a), kidless_jwk(&b)]).await;
+    let s = ferrometa_for(&two, &[]).await;
+    for (name, key) in [("first", &a), ("second", &b)] {
+        let (code, body) = status(&s, &kidless_id_token(key)).await;
+        assert_eq!(code, StatusCode::UNAUTHORIZED, "a kid-less token signed by the {name} of two kid-less keys must be a 401: {body}");
+        assert!(body["message"].as_str().unwrap_or_default().contains("no kid"), "the 401 must say the token has no kid: {body}");
+    }
+    s.stop().await;
 }
 
 fn with_kid(token: &str, kid: &str) -> String {

@@ -68,34 +68,30 @@ impl Store {
 
     // --- failed logins ---
 
-    /// Current failure count for an email, ignoring failures older than `window_ms`.
-    pub async fn login_failures(&self, email_key: &str, window_ms: i64) -> Result<i64> {
-        let row = sqlx::query("SELECT failures, last_failure_at FROM login_failures WHERE email_key = $1")
-            .bind(email_key)
-            .fetch_optional(self.pool())
-            .await?;
-        Ok(match row {
-            Some(r) if r.try_get::<i64, _>(1)? + window_ms > now_ms() => r.try_get(0)?,
-            _ => 0,
-        })
-    }
-
-    /// Counts one more failure; the window restarts at each failure (expire-after-write).
-    pub async fn record_login_failure(&self, email_key: &str, window_ms: i64) -> Result<i64> {
-        let now = now_ms();
+    /// Claims one login attempt for an email before its password is checked: granted while
+    /// fewer than `max` (≥ 1, see the config) attempts were claimed within `window_ms`. One
+    /// statement counts and decides, so parallel requests on any replica cannot all pass. A
+    /// granted claim restarts the window (expire-after-write) and stays counted unless the login
+    /// succeeds; a refused one changes nothing, so it never extends a block. `failures` counts
+    /// claimed attempts, in flight or failed.
+    pub async fn claim_login_attempt(&self, email_key: &str, max: i64, window_ms: i64) -> Result<bool> {
+        // A DO UPDATE whose WHERE is false returns no row, on SQLite as on PostgreSQL (which
+        // re-checks the WHERE against the row it locked, so concurrent claims serialise).
         let row = sqlx::query(
             "INSERT INTO login_failures (email_key, failures, last_failure_at) VALUES ($1, 1, $2) \
              ON CONFLICT (email_key) DO UPDATE SET \
                failures = CASE WHEN login_failures.last_failure_at + $3 > $2 THEN login_failures.failures + 1 ELSE 1 END, \
                last_failure_at = $2 \
+             WHERE login_failures.last_failure_at + $3 <= $2 OR login_failures.failures < $4 \
              RETURNING failures",
         )
         .bind(email_key)
-        .bind(now)
+        .bind(now_ms())
         .bind(window_ms)
-        .fetch_one(self.pool())
+        .bind(max)
+        .fetch_optional(self.pool())
         .await?;
-        Ok(row.try_get(0)?)
+        Ok(row.is_some())
     }
 
     pub async fn clear_login_failures(&self, email_key: &str) -> Result<()> {
@@ -267,5 +263,31 @@ impl Store {
     pub async fn users_with_passwords(&self) -> Result<Vec<String>> {
         let rows = sqlx::query("SELECT user_id FROM credentials ORDER BY user_id").fetch_all(self.pool()).await?;
         rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sqlx::Row;
+
+    use crate::testing::fresh_stores;
+    use crate::{Store, now_ms};
+
+    async fn claim_row(store: &Store, email_key: &str) -> (i64, i64) {
+        let row = sqlx::query("SELECT failures, last_failure_at FROM login_failures WHERE email_key = $1").bind(email_key).fetch_one(store.pool()).await.unwrap();
+        (row.try_get(0).unwrap(), row.try_get(1).unwrap())
+    }
+
+    #[tokio::test]
+    async fn a_refused_claim_neither_counts_nor_extends_the_block() {
+        for (store, _dir) in fresh_stores().await {
+            for _ in 0..3 {
+                assert!(store.claim_login_attempt("a@x", 3, 60_000).await.unwrap());
+            }
+            // An old block start, still inside a window as long as the clock's reading.
+            sqlx::query("UPDATE login_failures SET last_failure_at = 1000 WHERE email_key = 'a@x'").execute(store.pool()).await.unwrap();
+            assert!(!store.claim_login_attempt("a@x", 3, now_ms()).await.unwrap(), "blocked on {:?}", store.backend());
+            assert_eq!(claim_row(&store, "a@x").await, (3, 1000), "a refused attempt changed the count or the window start on {:?}", store.backend());
+        }
     }
 }

@@ -129,17 +129,34 @@ async fn refresh_tokens_are_single_use() {
 }
 
 #[tokio::test]
-async fn login_failures_count_within_the_window_and_reset() {
+async fn login_attempts_are_claimed_up_to_the_limit_within_the_window_and_reset() {
     each_store(async |s| {
-        assert_eq!(s.login_failures("a@x", 60_000).await.unwrap(), 0);
-        for expected in 1..=3 {
-            assert_eq!(s.record_login_failure("a@x", 60_000).await.unwrap(), expected);
+        for n in 1..=3 {
+            assert!(s.claim_login_attempt("a@x", 3, 60_000).await.unwrap(), "attempt {n} of 3 is granted");
         }
-        assert_eq!(s.login_failures("a@x", 60_000).await.unwrap(), 3);
-        assert_eq!(s.login_failures("a@x", -1).await.unwrap(), 0, "failures outside the window do not count");
-        assert_eq!(s.record_login_failure("a@x", -1).await.unwrap(), 1, "an old window restarts at 1");
+        assert!(!s.claim_login_attempt("a@x", 3, 60_000).await.unwrap(), "the 4th attempt within the window is refused");
+        assert!(s.claim_login_attempt("b@x", 3, 60_000).await.unwrap(), "other emails have their own count");
+        assert!(s.claim_login_attempt("a@x", 3, -1).await.unwrap(), "claims outside the window do not count");
+        for n in 2..=3 {
+            assert!(s.claim_login_attempt("a@x", 3, 60_000).await.unwrap(), "an expired window restarts at 1: attempt {n} is granted");
+        }
+        assert!(!s.claim_login_attempt("a@x", 3, 60_000).await.unwrap(), "the restarted window blocks after 3 again");
         s.clear_login_failures("a@x").await.unwrap();
-        assert_eq!(s.login_failures("a@x", 60_000).await.unwrap(), 0);
+        assert!(s.claim_login_attempt("a@x", 3, 60_000).await.unwrap(), "clearing (a successful login) unblocks");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_login_claims_grant_exactly_the_limit() {
+    each_store(async |s| {
+        let mut claims = tokio::task::JoinSet::new();
+        for _ in 0..20 {
+            let store = s.clone();
+            claims.spawn(async move { store.claim_login_attempt("race@x", 3, 60_000).await.unwrap() });
+        }
+        let granted = claims.join_all().await.into_iter().filter(|granted| *granted).count();
+        assert_eq!(granted, 3, "20 concurrent claims with a limit of 3 on {:?}", s.backend());
     })
     .await;
 }
