@@ -10,6 +10,7 @@ pub mod fqn;
 pub mod governance;
 pub mod kinds;
 pub mod relations;
+pub mod secrets;
 pub mod users;
 
 pub use engine::{Catalog, Changes, Draft, EntityKind, Page, SecretCipher};

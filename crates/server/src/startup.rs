@@ -137,6 +137,8 @@ pub async fn remember_deleted_admin(state: &AppState, name: &str) -> Result<(), 
 async fn bootstrap(state: &AppState) -> Result<(), StartupError> {
     // Before anything reads a user's roles: they come from the relationships from now on.
     state.catalog.backfill_relations().await?;
+    // Before anything reads a service: its secrets are sealed where the schemas say.
+    state.catalog.reseal_connection_secrets().await?;
     state.catalog.ensure_organization().await?;
     for (name, description) in [
         ("IngestionBotRole", "Role for the ingestion bot: writes metadata."),
