@@ -11,12 +11,13 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value, json};
 
-use crate::engine::{Catalog, Changes, Draft, EntityKind, Listing, Page, SecretCipher, diff_fields};
+use crate::engine::{Catalog, Changes, Draft, EntityKind, Listing, Page, diff_fields};
 use crate::policy::{Operation, Subject, Target, edit_operations, view_operations};
 use crate::error::{CatalogError, Result, not_found};
 use crate::fqn::{self, EntityName, quote};
 use crate::governance::{CLASSIFICATIONS, POLICIES, ROLES, TAGS, TEAMS};
 use crate::kinds::{DATABASE, DATABASE_SCHEMA, DATABASE_SERVICE, STORED_PROCEDURE, TABLE, TAG, TEAM, TEST_CONNECTION_DEFINITION, USER};
+use crate::secrets::unmask_secrets;
 use ferrometa_store::Include;
 
 /// How one entity type served by the generic asset operations is created, checked, contained
@@ -255,9 +256,6 @@ pub const TEST_CONNECTION_DEFINITION_FIELDS: &[&str] = &[
     "incrementalChangeDescription", "deleted", "domain",
 ];
 
-/// The value OpenMetadata shows instead of a secret.
-pub const MASKED: &str = "*********";
-
 pub(crate) fn bad(msg: impl Into<String>) -> CatalogError {
     CatalogError::BadRequest(msg.into())
 }
@@ -384,107 +382,6 @@ fn check_table_constraints(constraints: &Value, columns: &Value) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// Keys whose values are secrets in service connections.
-fn is_secret_key(key: &str) -> bool {
-    let k = key.to_lowercase();
-    ["password", "secret", "token", "privatekey", "accesskey", "apikey", "credentials", "passphrase"].iter().any(|s| k.contains(s))
-}
-
-/// Replaces every secret of a service connection by `f(secret)`: in the entity's connection
-/// and in the old and new connections its change description carries as JSON text.
-fn map_secrets(entity: &mut Value, f: &mut dyn FnMut(&Value) -> Result<Value>) -> Result<()> {
-    fn walk(v: &mut Value, f: &mut dyn FnMut(&Value) -> Result<Value>) -> Result<()> {
-        match v {
-            Value::Object(map) => {
-                for (k, v) in map.iter_mut() {
-                    if is_secret_key(k) && (v.is_string() || v.is_number()) {
-                        *v = f(v)?;
-                    } else {
-                        walk(v, f)?;
-                    }
-                }
-            }
-            Value::Array(items) => {
-                for item in items {
-                    walk(item, f)?;
-                }
-            }
-            _ => {}
-        }
-        Ok(())
-    }
-    if let Some(connection) = entity.get_mut("connection") {
-        walk(connection, f)?;
-    }
-    for list in ["fieldsAdded", "fieldsUpdated", "fieldsDeleted"] {
-        let Some(changes) = entity.pointer_mut(&format!("/changeDescription/{list}")).and_then(Value::as_array_mut) else { continue };
-        for change in changes.iter_mut().filter(|c| c["name"].as_str().is_some_and(|n| n.starts_with("connection"))) {
-            for side in ["oldValue", "newValue"] {
-                let Some(text) = change.get(side).and_then(Value::as_str) else { continue };
-                let replaced = match serde_json::from_str::<Value>(text) {
-                    Ok(mut value) if value.is_object() || value.is_array() => {
-                        walk(&mut value, f)?;
-                        value.to_string()
-                    }
-                    // Anything but a whole connection is a secret as a whole.
-                    _ => f(&json!(text))?.as_str().unwrap_or(MASKED).to_string(),
-                };
-                change[side] = json!(replaced);
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Replaces every secret in a service connection by [`MASKED`] (for callers other than bots).
-pub fn mask_secrets(entity: &mut Value) {
-    let masked: Result<()> = map_secrets(entity, &mut |_| Ok(json!(MASKED)));
-    debug_assert!(masked.is_ok(), "masking cannot fail");
-}
-
-/// Marks a stored secret as encrypted (secrets stored before encryption are read as they are).
-const SEALED_PREFIX: &str = "sealed:";
-
-/// Encrypts the secrets of a service connection for storage.
-pub(crate) fn seal_secrets(entity: &mut Value, cipher: &dyn SecretCipher) -> Result<()> {
-    map_secrets(entity, &mut |secret| {
-        let plain = secret.as_str().map(str::to_string).unwrap_or_else(|| secret.to_string());
-        let sealed = cipher.seal(&plain).map_err(|e| CatalogError::Internal(format!("cannot encrypt a connection secret: {e}")))?;
-        Ok(json!(format!("{SEALED_PREFIX}{sealed}")))
-    })
-}
-
-/// Decrypts the secrets [`seal_secrets`] encrypted. A value that does not open is a secret
-/// stored in clear text before encryption that happens to start with [`SEALED_PREFIX`]: it is
-/// returned as stored (reads must not fail on the owner's data; the next write seals it), with a
-/// warning that names neither the value nor the cipher's error, which could echo it.
-pub(crate) fn open_secrets(entity: &mut Value, cipher: &dyn SecretCipher) -> Result<()> {
-    map_secrets(entity, &mut |secret| match secret.as_str().and_then(|s| s.strip_prefix(SEALED_PREFIX)) {
-        Some(sealed) => Ok(json!(cipher.open(sealed).unwrap_or_else(|_| {
-            tracing::warn!("a connection secret starting with \"{SEALED_PREFIX}\" does not decrypt; kept as stored");
-            secret.as_str().unwrap_or_default().to_string()
-        }))),
-        None => Ok(secret.clone()),
-    })
-}
-
-/// A connection sent back with masked secrets keeps the stored secrets.
-fn unmask_secrets(new: &mut Value, old: &Value) {
-    match (new, old) {
-        (Value::Object(n), Value::Object(o)) => {
-            for (k, v) in n.iter_mut() {
-                match o.get(k) {
-                    Some(stored) if v == MASKED && is_secret_key(k) => *v = stored.clone(),
-                    Some(stored) => unmask_secrets(v, stored),
-                    None => {}
-                }
-            }
-        }
-        (Value::Array(n), Value::Array(o)) => n.iter_mut().zip(o.iter()).for_each(|(n, o)| unmask_secrets(n, o)),
-        _ => {}
-    }
 }
 
 /// Checks the fields of an entity body (from a create request or a patch) common to every
@@ -866,9 +763,7 @@ impl Catalog {
                 if let (Some(new_cols), Some(old_cols)) = (draft.body.get_mut("columns"), old.get("columns")) {
                     carry_forward_columns(new_cols, old_cols);
                 }
-                if let (Some(new_conn), Some(old_conn)) = (draft.body.get_mut("connection"), old.get("connection")) {
-                    unmask_secrets(new_conn, old_conn);
-                }
+                unmask_secrets(&mut draft.body, old);
             }
             match self.create_or_update(draft, &subject.name).await {
                 Ok(written) => return Ok(written),
@@ -908,9 +803,7 @@ impl Catalog {
                 body.insert(r.field.into(), self.resolve_references(r, &listed).await?);
             }
         }
-        if let (Some(new_conn), Some(old_conn)) = (body.get_mut("connection"), old.get("connection")) {
-            unmask_secrets(new_conn, old_conn);
-        }
+        unmask_secrets(&mut body, &old);
         let fqn = old["fullyQualifiedName"].as_str().unwrap_or_default().to_string();
         check_body(t, &fqn, &mut body)?;
         self.check_related(t, old["name"].as_str().unwrap_or_default(), &body, Some(&old)).await?;
@@ -1097,44 +990,5 @@ mod tests {
         assert_eq!(c.added[0]["name"], json!("columns.id.description"));
 
         assert!(table_changes(&old, old.as_object().unwrap()).is_empty());
-    }
-
-    #[test]
-    fn secrets_are_masked_and_masked_values_keep_the_stored_secret() {
-        let mut svc = json!({"connection": {"config": {"type": "Mysql", "username": "u", "authType": {"password": "p4ss"}}}});
-        let stored = svc.clone();
-        mask_secrets(&mut svc);
-        assert_eq!(svc["connection"]["config"]["authType"]["password"], json!(MASKED));
-        assert_eq!(svc["connection"]["config"]["username"], json!("u"));
-        let mut sent = svc["connection"].clone();
-        unmask_secrets(&mut sent, &stored["connection"]);
-        assert_eq!(sent["config"]["authType"]["password"], json!("p4ss"));
-        let mut changed = json!({"connection": {}, "changeDescription": {"fieldsUpdated": [
-            {"name": "connection", "oldValue": stored["connection"].to_string(), "newValue": "{\"config\":{\"password\":\"n3w\"}}"}]}});
-        mask_secrets(&mut changed);
-        let text = changed["changeDescription"].to_string();
-        assert!(!text.contains("p4ss") && !text.contains("n3w") && text.contains("username"), "{text}");
-    }
-
-    /// A cipher whose `open` fails the way a legacy clear-text value makes it fail.
-    struct Refusing;
-    impl SecretCipher for Refusing {
-        fn seal(&self, plaintext: &str) -> std::result::Result<String, String> {
-            Ok(format!("enc({plaintext})"))
-        }
-        fn open(&self, sealed: &str) -> std::result::Result<String, String> {
-            sealed.strip_prefix("enc(").and_then(|s| s.strip_suffix(')')).map(str::to_string).ok_or_else(|| "bad ciphertext".into())
-        }
-    }
-
-    #[test]
-    fn a_clear_text_secret_that_looks_sealed_is_read_as_stored() {
-        let mut legacy = json!({"connection": {"config": {"password": "sealed:not-a-ciphertext"}}});
-        open_secrets(&mut legacy, &Refusing).unwrap();
-        assert_eq!(legacy["connection"]["config"]["password"], json!("sealed:not-a-ciphertext"));
-        // The next write seals it, and it then opens to the same value.
-        seal_secrets(&mut legacy, &Refusing).unwrap();
-        open_secrets(&mut legacy, &Refusing).unwrap();
-        assert_eq!(legacy["connection"]["config"]["password"], json!("sealed:not-a-ciphertext"));
     }
 }

@@ -138,6 +138,11 @@ impl Catalog {
         Catalog { cipher: Some(cipher), ..self }
     }
 
+    /// The cipher secrets are stored with, if any.
+    pub(crate) fn cipher(&self) -> Option<&dyn SecretCipher> {
+        self.cipher.as_deref()
+    }
+
     /// The entity a stored row holds, its secrets decrypted.
     pub fn entity_of(&self, row: &EntityRow) -> Result<Value> {
         self.entity_from_json(&row.json).map_err(|e| CatalogError::Internal(format!("stored {} {}: {e}", row.entity_type, row.id)))
@@ -164,7 +169,7 @@ impl Catalog {
     fn entity_from_json(&self, stored: &str) -> Result<Value> {
         let mut entity: Value = serde_json::from_str(stored).map_err(|e| CatalogError::Internal(format!("not valid JSON: {e}")))?;
         if let Some(cipher) = &self.cipher {
-            crate::data::open_secrets(&mut entity, cipher.as_ref())?;
+            crate::secrets::open_secrets(&mut entity, cipher.as_ref())?;
         }
         Ok(entity)
     }
@@ -174,7 +179,7 @@ impl Catalog {
         match &self.cipher {
             Some(cipher) => {
                 let mut sealed = entity.clone();
-                crate::data::seal_secrets(&mut sealed, cipher.as_ref())?;
+                crate::secrets::seal_secrets(&mut sealed, cipher.as_ref())?;
                 Ok(serde_json::to_string(&sealed)?)
             }
             None => Ok(serde_json::to_string(entity)?),

@@ -13,6 +13,7 @@ pub mod kinds;
 pub mod policy;
 mod reads;
 pub mod relations;
+pub mod secrets;
 pub mod users;
 
 pub use access::Key;

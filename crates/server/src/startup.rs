@@ -141,6 +141,8 @@ pub async fn was_deleted_admin(state: &AppState, name: &str) -> Result<bool, fer
 async fn bootstrap(state: &AppState) -> Result<(), StartupError> {
     // Before anything reads a user's roles: they come from the relationships from now on.
     state.catalog.backfill_relations().await?;
+    // Before anything reads a service: its secrets are sealed where the schemas say.
+    state.catalog.reseal_connection_secrets().await?;
     state.catalog.ensure_organization().await?;
     state.catalog.seed_access().await?;
     for admin in &state.config.authorizer.admin_principals {

@@ -258,6 +258,33 @@ impl Store {
         Ok(true)
     }
 
+    /// Replaces the JSON of an entity row in place, without a new version, if the row still
+    /// holds `row.json`: a data migration must not undo a write that raced it. Its search
+    /// document follows. Returns whether the row was rewritten.
+    pub async fn rewrite_entity_json(&self, row: &EntityRow, json: &str) -> Result<bool> {
+        let mut tx = self.pool().begin().await?;
+        let done = sqlx::query("UPDATE entities SET json = $3 WHERE id = $1 AND json = $2").bind(&row.id).bind(&row.json).bind(json).execute(&mut *tx).await?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        search::index_entity(&mut tx, self.backend(), &EntityRow { json: json.to_string(), ..row.clone() }).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Replaces the JSON of one stored version if it still holds `old` (see
+    /// [`Store::rewrite_entity_json`]). Returns whether it was rewritten.
+    pub async fn rewrite_entity_version(&self, id: &str, version: &str, old: &str, new: &str) -> Result<bool> {
+        let done = sqlx::query("UPDATE entity_versions SET json = $4 WHERE id = $1 AND version = $2 AND json = $3")
+            .bind(id)
+            .bind(version)
+            .bind(old)
+            .bind(new)
+            .execute(self.pool())
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
     /// Stored versions of an entity as (version, json).
     pub async fn entity_versions(&self, id: &str) -> Result<Vec<(String, String)>> {
         let rows = sqlx::query("SELECT version, json FROM entity_versions WHERE id = $1").bind(id).fetch_all(self.pool()).await?;

@@ -119,6 +119,21 @@ async fn versions_and_sso_bindings() {
 }
 
 #[tokio::test]
+async fn rewrites_in_place_only_replace_the_json_they_were_computed_from() {
+    each_store(async |s| {
+        let e = entity("1", "a", None);
+        s.insert_entity(&e, "0.1", &[]).await.unwrap();
+        assert!(s.rewrite_entity_json(&e, "{\"n\":1}").await.unwrap(), "the row still held the JSON read");
+        assert!(!s.rewrite_entity_json(&e, "{\"n\":2}").await.unwrap(), "a rewrite from a stale read must not win");
+        assert_eq!(s.entity_by_id("table", "1").await.unwrap().unwrap().json, "{\"n\":1}");
+        assert!(s.rewrite_entity_version("1", "0.1", &e.json, "{\"v\":1}").await.unwrap());
+        assert!(!s.rewrite_entity_version("1", "0.1", &e.json, "{\"v\":2}").await.unwrap(), "a stale version rewrite must not win");
+        assert_eq!(s.entity_versions("1").await.unwrap(), [("0.1".to_string(), "{\"v\":1}".to_string())], "no version is added by a rewrite");
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn refresh_tokens_are_single_use() {
     each_store(async |s| {
         s.insert_refresh_token("h1", "u1", now_ms() + 1000).await.unwrap();

@@ -13,6 +13,7 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use ferrometa_catalog::data::{self, AssetType, without_fields};
 use ferrometa_catalog::governance;
+use ferrometa_catalog::secrets;
 use ferrometa_catalog::{Key, Listing};
 use ferrometa_catalog::kinds::TEST_CONNECTION_DEFINITION;
 use serde::Deserialize;
@@ -54,7 +55,7 @@ asset!(Tags, governance::TAGS);
 /// Secrets of service connections are for bots (and an unauthenticated development server).
 pub fn shown_to(caller: &Caller, mut entity: Value) -> Value {
     if !caller.is_bot() && caller.principal.is_some() {
-        data::mask_secrets(&mut entity);
+        secrets::mask_secrets(&mut entity);
     }
     entity
 }
