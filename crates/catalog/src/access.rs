@@ -18,7 +18,7 @@ use crate::engine::{Catalog, EntityKind};
 use crate::error::{CatalogError, Result};
 use crate::governance::ORGANIZATION;
 use crate::kinds::{POLICY, ROLE, TEAM, USER};
-use crate::policy::{self, Denial, EntityFacts, Function, Grant, Operation, Permission, Policy, Standing, Subject, Target};
+use crate::policy::{self, Denial, EntityFacts, Grant, Operation, Permission, Policy, Standing, Subject, Target};
 
 /// How long a governance snapshot is used before it is read again.
 pub const GOVERNANCE_TTL: Duration = Duration::from_secs(5);
@@ -44,7 +44,6 @@ pub struct Governance {
     roles: HashMap<String, RoleNode>,
     policies: HashMap<String, Arc<Policy>>,
     organization: Option<String>,
-    uses_match_team: bool,
     built_at: Instant,
 }
 
@@ -86,8 +85,7 @@ impl Governance {
                 node.default_roles.push(role);
             }
         }
-        let uses_match_team = policies.values().any(|p| p.uses(Function::MatchTeam));
-        Ok(Governance { teams, roles, policies, organization, uses_match_team, built_at: Instant::now() })
+        Ok(Governance { teams, roles, policies, organization, built_at: Instant::now() })
     }
 
     /// A team's parents; a team without any is under the Organization.
@@ -295,7 +293,7 @@ impl Catalog {
                 return Err(CatalogError::Forbidden(format!("Principal: CatalogPrincipal{{name='{}'}} does not belong to domain. to perform the {ops} ", subject.name)));
             }
             grants.extend(governance.owner_team_grants(entity, &standing));
-            if governance.uses_match_team {
+            if grants.iter().any(|g| g.policy.match_team) {
                 entity.owner_teams = self.owner_teams(&governance, entity).await?;
             }
         }
@@ -331,7 +329,7 @@ impl Catalog {
         let mut grants = standing.grants.clone();
         if let Some(entity) = target.entity.as_mut() {
             grants.extend(governance.owner_team_grants(entity, &standing));
-            if governance.uses_match_team {
+            if grants.iter().any(|g| g.policy.match_team) {
                 entity.owner_teams = self.owner_teams(&governance, entity).await?;
             }
         }

@@ -783,6 +783,9 @@ impl Catalog {
         let mut doc = old.clone();
         json_patch::patch(&mut doc, patch).map_err(|e| bad(format!("JSON patch cannot be applied: {e}")))?;
         let Value::Object(mut body) = doc else { return Err(bad("the patched entity is not an object")) };
+        // Judged on the patched document before it is checked and normalised: what a caller may
+        // not do is refused before anything about the request is answered.
+        self.authorize_change(subject, t.kind, &old, &edit_operations(&old, &body), &body).await?;
         let containers = t.containers.iter().map(|(f, _)| *f);
         for f in ["id", "name", "fullyQualifiedName"].into_iter().chain(containers).chain(t.inherited.iter().copied()) {
             if body.get(f) != old.get(f) {
@@ -808,7 +811,6 @@ impl Catalog {
         check_body(t, &fqn, &mut body)?;
         self.check_related(t, old["name"].as_str().unwrap_or_default(), &body, Some(&old)).await?;
         self.label_tags(&mut body, MissingTag::Refuse).await?;
-        self.authorize_change(subject, t.kind, &old, &edit_operations(&old, &body), &body).await?;
         let parent = fqn::parent(&fqn).filter(|_| !t.containers.is_empty());
         self.update(t.kind, &old, body, parent, &subject.name).await
     }

@@ -192,18 +192,21 @@ impl Catalog {
 /// The bots the server seeds and relies on; their users cannot be deleted.
 pub const SYSTEM_BOTS: &[&str] = &["ingestion-bot"];
 
-/// The fields of an entity after a JSON Patch, which may not rename it or change its id.
+/// The fields of an entity after a JSON Patch.
 fn patched(kind: &EntityKind, old: &Value, patch: &json_patch::Patch) -> Result<Map<String, Value>> {
     let mut doc = old.clone();
     json_patch::patch(&mut doc, patch).map_err(|e| CatalogError::BadRequest(format!("JSON patch cannot be applied: {e}")))?;
-    for f in ["name", "id"] {
-        if doc.get(f) != old.get(f) {
-            return Err(CatalogError::BadRequest(format!("the field {f} cannot be changed with PATCH")));
-        }
-    }
     match doc {
         Value::Object(body) => Ok(body),
         _ => Err(CatalogError::BadRequest(format!("the patched {} is not an object", kind.name))),
+    }
+}
+
+/// A patch may not rename an entity or change its id (checked once the patch is authorized).
+fn unrenamed(old: &Value, new: &Map<String, Value>) -> Result<()> {
+    match ["name", "id"].into_iter().find(|f| new.get(*f) != old.get(*f)) {
+        Some(f) => Err(CatalogError::BadRequest(format!("the field {f} cannot be changed with PATCH"))),
+        None => Ok(()),
     }
 }
 
@@ -251,6 +254,7 @@ impl Catalog {
         if privileged_change(&USER, Some(&old), &judged).is_some() {
             self.require_admin(subject)?;
         }
+        unrenamed(&old, &new)?;
         self.update(&USER, &old, new, None, &subject.name).await
     }
 
@@ -314,10 +318,11 @@ impl Catalog {
     pub async fn patch_bot(&self, subject: &Subject, id: &str, patch: &json_patch::Patch) -> Result<Value> {
         let old = self.get(&BOT, id, Include::NonDeleted).await?;
         let new = patched(&BOT, &old, patch)?;
+        self.authorize_change(subject, &BOT, &old, &edit_operations(&old, &new), &new).await?;
+        unrenamed(&old, &new)?;
         if ["botUser", "provider"].iter().any(|f| new.get(*f) != old.get(*f)) {
             return Err(CatalogError::BadRequest("botUser and provider of a bot cannot be changed".into()));
         }
-        self.authorize_change(subject, &BOT, &old, &edit_operations(&old, &new), &new).await?;
         self.update(&BOT, &old, new, None, &subject.name).await
     }
 

@@ -367,7 +367,7 @@ mod tests {
     }
 
     fn grant(policy: &str, role: Option<&str>, rules: Vec<Rule>) -> Grant {
-        Grant { policy: Arc::new(Policy { id: policy.into(), name: policy.into(), rules }), role: role.map(str::to_string), via_team: None }
+        Grant { policy: Arc::new(Policy { id: policy.into(), name: policy.into(), rules, match_team: false }), role: role.map(str::to_string), via_team: None }
     }
 
     fn u1() -> Subject {

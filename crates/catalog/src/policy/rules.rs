@@ -34,6 +34,8 @@ pub struct Policy {
     pub id: String,
     pub name: String,
     pub rules: Vec<Rule>,
+    /// Whether a condition calls `matchTeam()`, which needs the owners' teams read.
+    pub match_team: bool,
 }
 
 const RULE_FIELDS: &[&str] = &["name", "fullyQualifiedName", "description", "effect", "operations", "resources", "condition"];
@@ -96,12 +98,9 @@ impl Policy {
         if entity["enabled"] == json!(false) || entity["deleted"] == json!(true) || entity["disabled"] == json!(true) {
             return None;
         }
-        let rules = entity["rules"].as_array()?.iter().filter_map(Rule::compile).collect();
-        Some(Policy { id: entity["id"].as_str()?.to_string(), name: entity["name"].as_str()?.to_string(), rules })
-    }
-
-    pub fn uses(&self, function: Function) -> bool {
-        self.rules.iter().any(|r| r.condition.as_ref().is_some_and(|c| c.calls(function)))
+        let rules: Vec<Rule> = entity["rules"].as_array()?.iter().filter_map(Rule::compile).collect();
+        let match_team = rules.iter().any(|r| r.condition.as_ref().is_some_and(|c| c.calls(Function::MatchTeam)));
+        Some(Policy { id: entity["id"].as_str()?.to_string(), name: entity["name"].as_str()?.to_string(), rules, match_team })
     }
 }
 
@@ -254,6 +253,8 @@ mod tests {
         assert!(compiled.rules[0].covers(Operation::EditTags) && !compiled.rules[0].covers(Operation::Delete));
         assert_eq!(compiled.rules[1].condition.as_ref().unwrap().text(), "true", "a broken deny condition denies");
         assert!(Policy::compile(&json!({"id": "p", "name": "P", "enabled": false, "rules": []})).is_none());
-        assert!(compiled.uses(Function::IsOwner) && !compiled.uses(Function::MatchTeam));
+        assert!(!compiled.match_team);
+        let fence = json!({"id": "t", "name": "T", "rules": [{"name": "r", "effect": "deny", "operations": ["All"], "resources": ["All"], "condition": "!matchTeam()"}]});
+        assert!(Policy::compile(&fence).unwrap().match_team);
     }
 }

@@ -81,14 +81,33 @@ impl KeyFiles {
     }
 }
 
+/// A user signed in with a password: id, name and access token.
+pub struct Person {
+    pub id: String,
+    pub name: String,
+    pub token: String,
+}
+
+/// Creates the user `name` as the admin (with the `extra` fields of `CreateUser`: teams, roles,
+/// ...), gives it a password and signs it in.
+pub async fn person(s: &ferrometa_testkit::TestServer, admin: &str, name: &str, extra: Value) -> Person {
+    use reqwest::{Method, StatusCode};
+    let mut create = json!({"name": name, "email": format!("{name}@open-metadata.org")});
+    for (k, v) in extra.as_object().cloned().unwrap_or_default() {
+        create[k] = v;
+    }
+    let (status, user) = s.call(Method::POST, "/api/v1/users", Some(admin), Some(create)).await;
+    assert_eq!(status, StatusCode::CREATED, "create {name}: {user}");
+    let password = format!("{}-Passw0rd!", name.to_uppercase());
+    let body = json!({"username": name, "newPassword": password, "confirmPassword": password, "requestType": "USER"});
+    let (status, answer) = s.call(Method::PUT, "/api/v1/users/changePassword", Some(admin), Some(body)).await;
+    assert_eq!(status, StatusCode::OK, "password of {name}: {answer}");
+    let (status, session) = s.login(&format!("{name}@open-metadata.org"), &password).await;
+    assert_eq!(status, StatusCode::OK, "login of {name}: {session}");
+    Person { id: user["id"].as_str().unwrap().to_string(), name: name.to_string(), token: session["accessToken"].as_str().unwrap().to_string() }
+}
+
 /// A user without admin rights (`rita`), signed in with a password; returns her access token.
 pub async fn reader(s: &ferrometa_testkit::TestServer, admin: &str) -> String {
-    use reqwest::{Method, StatusCode};
-    let (status, _) = s.call(Method::POST, "/api/v1/users", Some(admin), Some(json!({"name": "rita", "email": "rita@open-metadata.org"}))).await;
-    assert_eq!(status, StatusCode::CREATED);
-    let body = json!({"username": "rita", "newPassword": "R1ta-passw0rd!", "confirmPassword": "R1ta-passw0rd!", "requestType": "USER"});
-    let (status, _) = s.call(Method::PUT, "/api/v1/users/changePassword", Some(admin), Some(body)).await;
-    assert_eq!(status, StatusCode::OK);
-    let (_, session) = s.login("rita@open-metadata.org", "R1ta-passw0rd!").await;
-    session["accessToken"].as_str().unwrap().to_string()
+    person(s, admin, "rita", json!({})).await.token
 }

@@ -105,3 +105,29 @@ pub async fn sync_roles_from_provider(s: &AppState, caller: &Caller, user: Value
     }
     Ok(updated)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn state(dir: &std::path::Path) -> AppState {
+        let env = [("FERROMETA_DATA_DIR", dir.display().to_string()), ("AUTHORIZER_ADMIN_PRINCIPALS", "[admin]".to_string())];
+        let config = ferrometa_config::load(None, &|k| env.iter().find(|(e, _)| *e == k).map(|(_, v)| v.clone())).unwrap().config;
+        crate::startup::build_state(config).await.unwrap()
+    }
+
+    /// Issue 14, hole 3: admin rights by name need a verified email of the principal domain,
+    /// and a deleted admin principal is never claimed again.
+    #[tokio::test]
+    async fn admin_principals_need_a_verified_email_of_the_domain_and_no_deletion() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = state(dir.path()).await;
+        let admin = |email: &'static str, verified: bool| is_admin_principal(&s, "admin", email, verified);
+        assert!(admin("admin@open-metadata.org", true).await.unwrap());
+        assert!(!admin("admin@open-metadata.org", false).await.unwrap(), "unverified");
+        assert!(!admin("admin@example.com", true).await.unwrap(), "another domain");
+        assert!(!is_admin_principal(&s, "mallory", "mallory@open-metadata.org", true).await.unwrap(), "not a principal");
+        crate::startup::remember_deleted_admin(&s, "admin").await.unwrap();
+        assert!(!admin("admin@open-metadata.org", true).await.unwrap(), "deleted on purpose");
+    }
+}
