@@ -4,8 +4,9 @@
 //! the catalog only through those use cases.
 //!
 //! The policies, roles and teams are read as one snapshot ([`Governance`]), rebuilt when it is
-//! older than [`GOVERNANCE_TTL`] or after a change on this replica, so a change made on another
-//! replica applies within that bound.
+//! older than the access cache's time to live or after a change — on this replica, or on
+//! another one that announced it (PostgreSQL notifications) — so a change applies within that
+//! bound even when an announcement is lost.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -20,8 +21,8 @@ use crate::governance::ORGANIZATION;
 use crate::kinds::{POLICY, ROLE, TEAM, USER};
 use crate::policy::{self, Denial, EntityFacts, Grant, Operation, Permission, Policy, Standing, Subject, Target};
 
-/// How long a governance snapshot is used before it is read again.
-pub const GOVERNANCE_TTL: Duration = Duration::from_secs(5);
+/// How long a governance snapshot is used, unless configured (`accessCacheSeconds`).
+pub const DEFAULT_ACCESS_CACHE_TTL: Duration = Duration::from_secs(5);
 
 /// The role whose holders see only the entities of their domains (OpenMetadata's domain gate).
 const DOMAIN_ONLY_ROLE: &str = "DomainOnlyAccessRole";
@@ -172,14 +173,15 @@ pub(crate) struct AccessControl {
     snapshot: RwLock<Option<Arc<Governance>>>,
     refresh: tokio::sync::Mutex<()>,
     generation: AtomicU64,
+    ttl: Duration,
 }
 
 /// Types whose writes change who may do what.
 const ACCESS_TYPES: &[&str] = &["user", "team", "role", "policy", "bot"];
 
 impl AccessControl {
-    pub(crate) fn new() -> AccessControl {
-        AccessControl { snapshot: RwLock::new(None), refresh: tokio::sync::Mutex::new(()), generation: AtomicU64::new(0) }
+    pub(crate) fn new(ttl: Duration) -> AccessControl {
+        AccessControl { snapshot: RwLock::new(None), refresh: tokio::sync::Mutex::new(()), generation: AtomicU64::new(0), ttl }
     }
 
     fn changed(&self) {
@@ -189,7 +191,7 @@ impl AccessControl {
 
     fn fresh(&self) -> Option<Arc<Governance>> {
         let snapshot = self.snapshot.read().unwrap_or_else(|e| e.into_inner());
-        snapshot.as_ref().filter(|g| g.built_at.elapsed() < GOVERNANCE_TTL).cloned()
+        snapshot.as_ref().filter(|g| g.built_at.elapsed() < self.ttl).cloned()
     }
 
     fn forget(&self) {
@@ -220,10 +222,15 @@ impl Catalog {
     }
 
     /// Called after every write: a change to users, teams, roles, policies or bots makes the
-    /// next decision read the governance again, and moves [`Catalog::access_generation`].
-    pub(crate) fn written(&self, kind: &EntityKind) {
+    /// next decision read the governance again, moves [`Catalog::access_generation`], and is
+    /// announced to the other replicas. The write is done: a failed announcement is logged, and
+    /// the others learn of it within the access cache's time to live.
+    pub(crate) async fn written(&self, kind: &EntityKind) {
         if ACCESS_TYPES.contains(&kind.name) {
             self.access().changed();
+            if let Err(e) = self.store().announce_access_change().await {
+                tracing::warn!(error = %e, "could not announce an access change to the other replicas");
+            }
         }
     }
 

@@ -126,7 +126,13 @@ fn diff(old: &Value, new: &Map<String, Value>) -> Changes {
 
 impl Catalog {
     pub fn new(store: Store, base_url: &str) -> Catalog {
-        Catalog { store, base_url: base_url.trim_end_matches('/').to_string(), cipher: None, access: Arc::new(crate::access::AccessControl::new()) }
+        let access = Arc::new(crate::access::AccessControl::new(crate::access::DEFAULT_ACCESS_CACHE_TTL));
+        Catalog { store, base_url: base_url.trim_end_matches('/').to_string(), cipher: None, access }
+    }
+
+    /// Reuses callers' governance (roles, teams, policies) for `ttl` at most.
+    pub fn with_access_cache_ttl(self, ttl: std::time::Duration) -> Catalog {
+        Catalog { access: Arc::new(crate::access::AccessControl::new(ttl)), ..self }
     }
 
     pub(crate) fn access(&self) -> &crate::access::AccessControl {
@@ -241,7 +247,7 @@ impl Catalog {
         let row = self.row(draft.kind, &entity, draft.parent_fqn)?;
         self.store.insert_entity(&row, "0.1", &crate::fqn::ancestors(&row.fqn)).await?;
         self.sync_relations(draft.kind, None, &entity).await?;
-        self.written(draft.kind);
+        self.written(draft.kind).await;
         // As a read would return it (the relation fields a create leaves out are empty lists).
         self.with_relations(draft.kind, entity).await
     }
@@ -287,7 +293,7 @@ impl Catalog {
         let row = self.row(kind, &entity, parent_fqn)?;
         self.store.update_entity(&row, &format!("{version:.1}")).await?;
         self.sync_relations(kind, Some(old), &entity).await?;
-        self.written(kind);
+        self.written(kind).await;
         self.with_relations(kind, entity).await
     }
 
@@ -350,7 +356,7 @@ impl Catalog {
         let previous = version_of(&entity);
         if hard {
             self.store.delete_entity(id).await?;
-            self.written(kind);
+            self.written(kind).await;
             entity["deleted"] = json!(true);
             return Ok(entity);
         }
@@ -365,7 +371,7 @@ impl Catalog {
         entity["changeDescription"] = json!({"fieldsAdded": [], "fieldsUpdated": [{"name": "deleted", "oldValue": "false", "newValue": "true"}], "fieldsDeleted": [], "previousVersion": previous});
         let new_row = EntityRow { deleted: true, json: self.stored_json(&entity)?, updated_at: now_ms(), ..row };
         self.store.update_entity(&new_row, &format!("{version:.1}")).await?;
-        self.written(kind);
+        self.written(kind).await;
         Ok(entity)
     }
 
@@ -383,7 +389,7 @@ impl Catalog {
         entity["updatedBy"] = json!(actor);
         let new_row = EntityRow { deleted: false, json: self.stored_json(&entity)?, updated_at: now_ms(), ..row };
         self.store.update_entity(&new_row, &format!("{version:.1}")).await?;
-        self.written(kind);
+        self.written(kind).await;
         Ok(entity)
     }
 

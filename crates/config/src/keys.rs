@@ -100,6 +100,7 @@ pub static KEYS: &[Key] = &[
     key("authorizerConfiguration.enableSecureSocketConnection", "AUTHORIZER_ENABLE_SECURE_SOCKET", "false", Bool, "Accepted for compatibility."),
     key("authorizerConfiguration.useRolesFromProvider", "AUTHORIZER_USE_ROLES_FROM_PROVIDER", "false", Bool, "Sync roles from the token's roles/groups claim on each login."),
     key("authorizerConfiguration.allowedDomains", "AUTHORIZER_ALLOWED_DOMAINS", "[]", List, "Allowed email domains (1.7+); replaces principalDomain for enforcement when non-empty."),
+    key("authorizerConfiguration.accessCacheSeconds", "FERROMETA_ACCESS_CACHE_SECONDS", "5", Int, "Callers of identity-provider tokens and the roles, teams and policies are reused this long per replica (0 to 60); a change applies at once on its replica and, through PostgreSQL notifications, on the others, at the latest after this long."),
     Key { path: "authorizerConfiguration.botPrincipals", env: None, default: "[]", kind: List, doc: "Deprecated in OpenMetadata; accepted and ignored." },
     Key { path: "authorizerConfiguration.testPrincipals", env: None, default: "[]", kind: List, doc: "Test only in OpenMetadata; accepted and ignored." },
     key("authorizerConfiguration.ingestionPrincipals", "AUTHORIZER_INGESTION_PRINCIPALS", "[ingestion-bot]", List, "Legacy; accepted and ignored."),

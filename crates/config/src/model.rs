@@ -183,6 +183,8 @@ pub struct AuthorizerConfig {
     pub enforce_principal_domain: bool,
     pub use_roles_from_provider: bool,
     pub allowed_domains: Vec<String>,
+    /// How long callers and the governance (roles, teams, policies) are reused per replica.
+    pub access_cache_secs: u64,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -347,6 +347,7 @@ fn authorizer_config(c: &mut Checker) -> AuthorizerConfig {
         enforce_principal_domain: raw.bool("authorizerConfiguration.enforcePrincipalDomain"),
         use_roles_from_provider: raw.bool("authorizerConfiguration.useRolesFromProvider"),
         allowed_domains: lower(raw.list("authorizerConfiguration.allowedDomains")),
+        access_cache_secs: c.in_range("authorizerConfiguration.accessCacheSeconds", 0, 60),
     }
 }
 

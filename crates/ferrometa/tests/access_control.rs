@@ -544,3 +544,52 @@ async fn a_deleted_users_tokens_stop_at_once_and_stay_stopped() {
     assert_eq!(s.get("/api/v1/tables", Some(&again.token)).await.0, StatusCode::OK, "the new u2 signs in");
     o.stop().await;
 }
+
+/// A policy changed through one replica applies on another at once (PostgreSQL notifications),
+/// although each reuses its governance for a minute here.
+#[tokio::test]
+async fn a_policy_change_through_one_replica_applies_on_another_at_once() {
+    let Some(url) = ferrometa_store::testing::fresh_postgres_url().await else { return };
+    let keys = common::KeyFiles::generate();
+    let (private, public) = (keys.path("private_key.der"), keys.path("public_key.der"));
+    let env = [
+        ("FERROMETA_DATABASE_URL", url.as_str()),
+        ("RSA_PRIVATE_KEY_FILE_PATH", private.as_str()),
+        ("RSA_PUBLIC_KEY_FILE_PATH", public.as_str()),
+        ("FERNET_KEY", "shared-secret-between-replicas"),
+        ("FERROMETA_ACCESS_CACHE_SECONDS", "60"),
+    ];
+    let (a, b) = (TestServer::start(&env).await, TestServer::start(&env).await);
+    let admin = a.admin_token().await;
+    let (_, bot) = a.ingestion_bot(&admin).await;
+    for (path, body) in [
+        ("/api/v1/services/databaseServices", json!({"name": "svc", "serviceType": "Mysql"})),
+        ("/api/v1/databases", json!({"name": "db", "service": "svc"})),
+        ("/api/v1/databaseSchemas", json!({"name": "sch", "database": "svc.db"})),
+        ("/api/v1/tables", create_table("t", "svc.db.sch", json!([]))),
+    ] {
+        assert_eq!(a.call(Method::PUT, path, Some(&bot), Some(body)).await.0, StatusCode::CREATED, "{path}");
+    }
+    let consumer = person(&a, &admin, "c", json!({})).await;
+    let table = "/api/v1/tables/name/svc.db.sch.t";
+    let (_, t) = b.get(table, Some(&consumer.token)).await;
+    let path = format!("/api/v1/tables/{}", t["id"].as_str().unwrap());
+    assert_eq!(outcome(patch(&b, &consumer.token, &path, describe("before")).await), ok(), "replica B has read the governance");
+    let consumer_policy = a.get("/api/v1/policies/name/DataConsumerPolicy", Some(&admin)).await.1;
+    let rule = json!([{"name": "DataConsumerPolicy-EditRule", "effect": "allow", "resources": ["All"], "operations": ["ViewAll"]}]);
+    let (status, _) = a.patch(&format!("/api/v1/policies/{}", consumer_policy["id"].as_str().unwrap()), &admin, json!([{"op": "replace", "path": "/rules", "value": rule}])).await;
+    assert_eq!(status, StatusCode::OK);
+    // The announcement travels on its own connection: wait for its effect (bounded well under
+    // the minute the cache would otherwise hold).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let refused = loop {
+        let answer = patch(&b, &consumer.token, &path, describe(&format!("after {:?}", std::time::Instant::now()))).await;
+        if answer.0 == StatusCode::FORBIDDEN || std::time::Instant::now() > deadline {
+            break answer;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    assert_eq!(refused, (StatusCode::FORBIDDEN, not_allowed("c", "EditDescription")), "replica B applies the change");
+    a.stop().await;
+    b.stop().await;
+}

@@ -62,21 +62,24 @@ pub struct RunningServer {
     pub admin_addr: SocketAddr,
     stop: watch::Sender<bool>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
+    /// Hears other replicas' access changes (PostgreSQL); stopped with the server.
+    listener: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl RunningServer {
     /// Stops accepting, lets in-flight requests finish, and waits for both listeners.
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
-        for t in self.tasks {
-            let _ = t.await;
-        }
+        self.wait().await;
     }
 
     /// Resolves once a shutdown has been requested and both listeners have finished.
     pub async fn wait(self) {
         for t in self.tasks {
             let _ = t.await;
+        }
+        if let Some(listener) = self.listener {
+            listener.abort();
         }
     }
 
@@ -117,9 +120,11 @@ pub async fn start(config: Config) -> Result<RunningServer, StartupError> {
     };
     // The API under /api and the web UI (its own pages and security headers) on one port.
     let api = telemetry::layers(api_router(state.clone()).merge(ui::router(state.clone())), MAX_BODY_BYTES);
+    let heard = state.catalog.clone();
+    let listener = state.store.listen_for_access_changes(move || heard.access_changed_elsewhere()).await?;
     let tasks = vec![serve(api_listener, api, stopped, grace), admin_task];
     tracing::info!(%api_addr, %admin_addr, provider = state.config.authentication.provider.as_str(), "ferrometa is serving");
-    Ok(RunningServer { api_addr, admin_addr, stop, tasks })
+    Ok(RunningServer { api_addr, admin_addr, stop, tasks, listener })
 }
 
 async fn bootstrap(config: Config, store: ferrometa_store::Store, loading_keys: tokio::task::JoinHandle<Result<ferrometa_auth::keys::KeySet, StartupError>>) -> Result<AppState, StartupError> {

@@ -18,9 +18,6 @@ use serde_json::json;
 use crate::routes::users::account_of;
 use crate::state::AppState;
 
-/// How long a caller resolved from an identity-provider token is reused without a database
-/// read; user changes on this replica clear it at once, other replicas see them within this.
-const CALLER_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(5);
 const DEFAULT_ADMIN: &str = "admin";
 
 #[derive(Debug, thiserror::Error)]
@@ -98,8 +95,11 @@ pub async fn assemble_state(config: Config, store: Store, keys: KeySet) -> Resul
         jwks.prefetch();
     }
     let connection_secrets = ConnectionSecrets(auth.clone());
-    let catalog = Catalog::new(store.clone(), &base_url(&config)).with_secret_cipher(Arc::new(connection_secrets));
-    let callers = Arc::new(crate::access::CallerCache::new(10_000, CALLER_CACHE_TTL));
+    // Callers and governance are reused this long; changes clear them at once on this replica
+    // and, through PostgreSQL notifications, on the others.
+    let access_ttl = std::time::Duration::from_secs(config.authorizer.access_cache_secs);
+    let catalog = Catalog::new(store.clone(), &base_url(&config)).with_secret_cipher(Arc::new(connection_secrets)).with_access_cache_ttl(access_ttl);
+    let callers = Arc::new(crate::access::CallerCache::new(10_000, access_ttl));
     let sessions = Arc::new(crate::session::SessionManager::new(config.clone(), store.clone(), auth.clone(), catalog.clone()));
     let sign_in_limiter = Arc::new(crate::ratelimit::SignInLimiter::new(config.authentication.sign_in_starts_per_minute));
     let state = AppState { config, store, catalog, auth, keys, started_at_ms: ferrometa_store::now_ms(), callers, sessions, sign_in_limiter };

@@ -5,6 +5,7 @@
 mod counts;
 mod entities;
 mod hierarchy;
+mod notify;
 mod relations;
 mod search;
 mod security;
@@ -57,6 +58,8 @@ pub enum Backend {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// The PostgreSQL URL, for the connection that listens to notifications.
+    url: Option<std::sync::Arc<str>>,
 }
 
 /// One step of a migration.
@@ -134,7 +137,8 @@ impl Store {
             })
             .connect(url)
             .await?;
-        let store = Store { pool, backend };
+        let url = (backend == Backend::Postgres).then(|| std::sync::Arc::from(url));
+        let store = Store { pool, backend, url };
         store.migrate(up_to).await?;
         Ok(store)
     }

@@ -311,3 +311,26 @@ async fn an_insert_that_fails_part_way_stores_nothing() {
     })
     .await;
 }
+
+/// Replicas learn of access changes at once: an announcement on one PostgreSQL handle is heard
+/// by a listener on another; SQLite (one process) neither announces nor listens.
+#[tokio::test]
+async fn access_changes_announced_on_postgres_are_heard_by_other_replicas() {
+    for (store, _dir) in fresh_stores().await {
+        let (heard, mut hearing) = tokio::sync::mpsc::unbounded_channel();
+        let listening = store.listen_for_access_changes(move || {
+            let _ = heard.send(());
+        }).await.unwrap();
+        store.announce_access_change().await.unwrap();
+        match (store.backend(), listening) {
+            (ferrometa_store::Backend::Sqlite, None) => {}
+            (ferrometa_store::Backend::Postgres, Some(task)) => {
+                // The bound only turns a lost notification into a failure instead of a hang.
+                let got = tokio::time::timeout(std::time::Duration::from_secs(10), hearing.recv()).await;
+                assert_eq!(got, Ok(Some(())), "the listener hears the announcement");
+                task.abort();
+            }
+            (backend, task) => panic!("{backend:?} listens: {}", task.is_some()),
+        }
+    }
+}
