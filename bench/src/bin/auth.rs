@@ -31,6 +31,7 @@ use ferrometa_auth::principal::ClaimSource;
 use ferrometa_auth::verify::Verifier;
 use ferrometa_bench::*;
 use ferrometa_catalog::kinds::USER;
+use ferrometa_catalog::policy::{Operation, Target};
 use ferrometa_store::Include;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
@@ -39,6 +40,12 @@ const AUTHORITY: &str = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_F
 const CLIENT_ID: &str = "3n4ferrometabench7client";
 const KID: &str = "ferrometa-bench-cognito-1";
 const ROUTE: &str = "/api/v1/system/config/loginConfig";
+/// The catalog read judged by the policies (issue 14): a table by its FQN.
+const TABLE_ROUTE: &str = "/api/v1/tables/name/bench.shop.sales.orders";
+/// The reader of the table: a user of the identity provider without admin rights, so its read
+/// goes through the policies (the seeded DataConsumer role of the Organization).
+const READER_EMAIL: &str = "reader@open-metadata.org";
+const READER_SUB: &str = "5f0c6a0e-0000-4000-8000-0000000read1";
 const PUBLIC_ROUTE: &str = "/api/v1/system/version";
 const NOOP_FILTER: &str = "org.openmetadata.service.security.NoopFilter";
 const NOOP_AUTHORIZER: &str = "org.openmetadata.service.security.NoopAuthorizer";
@@ -98,6 +105,7 @@ fn main() -> Result<()> {
     let run = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?;
     let now = run.as_secs() as i64;
     let main_token = idp.id_token(USER_SUB, USER_EMAIL, "admin", &format!("main-{}", run.as_nanos()), now)?;
+    let reader_token = idp.id_token(READER_SUB, READER_EMAIL, "reader", &format!("reader-{}", run.as_nanos()), now)?;
     let unknown_token = idp.id_token("5f0c6a0e-0000-4000-8000-00000000f00d", "not.yet.a.user@example.com", "not.yet.a.user", &format!("unknown-{}", run.as_nanos()), now)?;
     let total = args.cold_tokens + args.verify_tokens;
     eprintln!("minting {total} distinct ID tokens");
@@ -108,7 +116,8 @@ fn main() -> Result<()> {
 
     pin_self(CLIENT_CPU)?;
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
-    runtime.block_on(bench(args, info, idp, main_token, unknown_token, verify_tokens.to_vec(), cold_tokens.to_vec()))
+    let tokens = Tokens { main: main_token, reader: reader_token, unknown: unknown_token };
+    runtime.block_on(bench(args, info, idp, tokens, verify_tokens.to_vec(), cold_tokens.to_vec()))
 }
 
 struct Idp {
@@ -322,6 +331,64 @@ where
     Ok(start.elapsed().as_secs_f64() * 1e6 / n as f64)
 }
 
+/// The ID tokens of the runs: the admin principal's, a data consumer's, and one of a user not
+/// yet in the catalog.
+struct Tokens {
+    main: String,
+    reader: String,
+    unknown: String,
+}
+
+/// A table as the ingestion client writes it: 20 columns of mixed types, some described.
+fn create_table() -> Value {
+    let columns: Vec<Value> = (0..20)
+        .map(|i| {
+            let (data_type, extra) = match i % 4 {
+                0 => ("BIGINT", json!({})),
+                1 => ("VARCHAR", json!({"dataLength": 255, "dataTypeDisplay": "varchar(255)"})),
+                2 => ("TIMESTAMP", json!({})),
+                _ => ("DECIMAL", json!({"precision": 12, "scale": 2, "dataTypeDisplay": "decimal(12,2)"})),
+            };
+            let mut c = json!({"name": format!("column_{i}"), "dataType": data_type, "description": format!("Column {i} of the orders."), "ordinalPosition": i + 1});
+            for (k, v) in extra.as_object().into_iter().flatten() {
+                c[k] = v.clone();
+            }
+            c
+        })
+        .collect();
+    json!({"name": "orders", "databaseSchema": "bench.shop.sales", "tableType": "Regular", "columns": columns, "description": "Orders of the shop."})
+}
+
+/// The table of [`TABLE_ROUTE`] and its containers, written through the API (`token`: an
+/// admin's, or none for the server with authentication off); with a reader token, that reader
+/// signs up (a data consumer).
+async fn load_table(base: &str, token: Option<&str>, reader: Option<&str>) -> Result<()> {
+    let client = http_client();
+    let send = |method: reqwest::Method, path: &str, body: Value, bearer: Option<&str>| {
+        let mut req = client.request(method, format!("{base}{path}")).json(&body);
+        if let Some(t) = bearer {
+            req = req.bearer_auth(t);
+        }
+        req.send()
+    };
+    for (path, body) in [
+        ("/api/v1/services/databaseServices", json!({"name": "bench", "serviceType": "Mysql"})),
+        ("/api/v1/databases", json!({"name": "shop", "service": "bench"})),
+        ("/api/v1/databaseSchemas", json!({"name": "sales", "database": "bench.shop"})),
+        ("/api/v1/tables", create_table()),
+    ] {
+        let resp = send(reqwest::Method::PUT, path, body, token).await?;
+        ensure!(resp.status().is_success(), "PUT {path}: {}", resp.status());
+    }
+    if let Some(reader) = reader {
+        let resp = send(reqwest::Method::POST, "/api/v1/users", json!({"name": "reader", "email": READER_EMAIL}), Some(reader)).await?;
+        ensure!(resp.status().as_u16() == 201, "the reader's sign-up: {}", resp.status());
+        let me: Value = client.get(format!("{base}/api/v1/users/loggedInUser")).bearer_auth(reader).send().await?.json().await?;
+        ensure!(me["isAdmin"] == json!(false), "the reader must not be an admin (its reads would skip the policies)");
+    }
+    Ok(())
+}
+
 struct Breakdown {
     cached_caller: f64,
     verify_hit: f64,
@@ -332,10 +399,16 @@ struct Breakdown {
     caller_of: f64,
     caller_of_unknown: f64,
     user_by_name: f64,
+    /// `Catalog::authorize` of a data consumer's `ViewBasic` on a table (the seeded policies).
+    authorize: f64,
 }
 
 async fn breakdown(config: ferrometa_config::Config, main_token: &str, unknown_token: &str, min: Duration) -> Result<Breakdown> {
     let state = ferrometa_server::startup::build_state(config).await.map_err(|e| anyhow!("build_state: {e}"))?;
+    let reader = ferrometa_catalog::users::CreateUser { name: "reader".into(), email: READER_EMAIL.into(), ..Default::default() };
+    let reader = state.catalog.subject(&state.catalog.create_user(&reader, "bench").await?)?;
+    let table = json!({"id": "t", "name": "orders", "owners": [{"id": "u", "type": "user", "name": "owner"}], "tags": [], "columns": create_table()["columns"]});
+    let target = Target::entity("table", state.catalog.facts(&ferrometa_catalog::kinds::TABLE, &table));
     let bearer = format!("Bearer {main_token}");
     let unknown_bearer = format!("Bearer {unknown_token}");
     let auth = state.auth.authenticate(Some(&bearer)).await?;
@@ -346,7 +419,9 @@ async fn breakdown(config: ferrometa_config::Config, main_token: &str, unknown_t
     let (s, a, u) = (&state, &auth, &unknown);
     let (main_token, bearer, iss, sub, user_id) = (main_token, bearer.as_str(), iss.as_str(), sub.as_str(), user_id.as_str());
     let name = a.principal.name.as_str();
+    let (reader, target) = (&reader, &target);
     Ok(Breakdown {
+        authorize: per_call(min, move || async move { s.catalog.authorize(reader, &[Operation::ViewBasic], target).await.map_err(|e| anyhow!("{e:?}")) }).await?,
         cached_caller: per_call(min, move || async move { ferrometa_server::access::authenticated_caller(s, Some(bearer)).await.map(drop).map_err(|e| anyhow!("{e:?}")) }).await?,
         verify_hit: per_call(min, move || async move { s.auth.verifier().verify(main_token).await.map(drop).map_err(Into::into) }).await?,
         resolve: per_call(min, move || async move { s.auth.rules().resolve(&a.token.claims, ClaimSource::IdpId, &a.token.issuer).map(drop).map_err(Into::into) }).await?,
@@ -379,7 +454,8 @@ async fn status_of(url: &str, token: Option<&str>) -> Result<u16> {
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn bench(args: Args, info: RunInfo, idp: Idp, main_token: String, unknown_token: String, verify_tokens: Vec<String>, cold_tokens: Vec<String>) -> Result<()> {
+async fn bench(args: Args, info: RunInfo, idp: Idp, tokens: Tokens, verify_tokens: Vec<String>, cold_tokens: Vec<String>) -> Result<()> {
+    let Tokens { main: main_token, reader: reader_token, unknown: unknown_token } = tokens;
     let (jwks_url, jwks_fetches) = jwks_server(idp.jwk.clone()).await?;
     let scratch = ScratchDir::new()?;
     let min = Duration::from_secs(args.inprocess_seconds);
@@ -432,19 +508,29 @@ async fn bench(args: Args, info: RunInfo, idp: Idp, main_token: String, unknown_
     ensure!(status_of(&on_url, Some(&main_token)).await? == 200, "auth-on server refused the ID token");
     ensure!(status_of(&on_url, Some(&unknown_token)).await? == 200, "auth-on server refused the unknown user's ID token");
     ensure!(status_of(&off_url, None).await? == 200, "auth-off server wants a token");
+    load_table(&format!("http://{}", on.api_addr), Some(&main_token), Some(&reader_token)).await?;
+    load_table(&format!("http://{}", off.api_addr), None, None).await?;
+    let on_table = format!("http://{}{TABLE_ROUTE}", on.api_addr);
+    let off_table = format!("http://{}{TABLE_ROUTE}", off.api_addr);
+    ensure!(status_of(&on_table, Some(&reader_token)).await? == 200, "the reader cannot read the table");
 
     let wrk = Wrk { connections: args.connections };
     let tok = Some(("ID_TOKEN", main_token.as_str()));
+    let reader_tok = Some(("READER_ID_TOKEN", reader_token.as_str()));
     let unknown_tok = Some(("UNKNOWN_USER_ID_TOKEN", unknown_token.as_str()));
     wrk.run("warm-up, auth off", off.pid, &off_url, tok, 2, None)?;
     wrk.run("warm-up, auth on", on.pid, &on_url, tok, 2, None)?;
+    wrk.run("warm-up, auth off, table", off.pid, &off_table, reader_tok, 2, None)?;
+    wrk.run("warm-up, auth on, table", on.pid, &on_table, reader_tok, 2, None)?;
     // Every configuration once per round, so that drift of the machine hits all of them alike.
     let off_public = format!("http://{}{PUBLIC_ROUTE}", off.api_addr);
     let on_public = format!("http://{}{PUBLIC_ROUTE}", on.api_addr);
     let d = args.breakdown_seconds;
     // (label, server pid, URL, token header, seconds)
     type Config<'a> = (String, u32, &'a str, Option<(&'a str, &'a str)>, u64);
-    let configs: [Config; 5] = [
+    let configs: [Config; 7] = [
+        (format!("auth off, {TABLE_ROUTE}"), off.pid, &off_table, reader_tok, args.seconds),
+        (format!("auth on, {TABLE_ROUTE}, a data consumer's ID token (policies evaluated)"), on.pid, &on_table, reader_tok, args.seconds),
         (format!("auth off, {ROUTE}"), off.pid, &off_url, tok, args.seconds),
         (format!("auth on, {ROUTE}, ID token"), on.pid, &on_url, tok, args.seconds),
         (format!("auth off, {PUBLIC_ROUTE} (public route)"), off.pid, &off_public, tok, d),
@@ -456,7 +542,7 @@ async fn bench(args: Args, info: RunInfo, idp: Idp, main_token: String, unknown_
     // differ by up to 10% from one run to the next, and a fixed order would turn slow drift of
     // the machine into a bias against whichever configuration always runs second.
     for round in 1..=args.rounds {
-        let order: [usize; 5] = if round % 2 == 1 { [0, 1, 2, 3, 4] } else { [1, 0, 3, 2, 4] };
+        let order: [usize; 7] = if round % 2 == 1 { [0, 1, 2, 3, 4, 5, 6] } else { [1, 0, 3, 2, 5, 4, 6] };
         for i in order {
             let (label, pid, url, token, secs) = &configs[i];
             runs[i].push(wrk.run(&format!("round {round}: {label}"), *pid, url, *token, *secs, None)?);
@@ -479,19 +565,24 @@ async fn bench(args: Args, info: RunInfo, idp: Idp, main_token: String, unknown_
 
     // --- report ---
     let med = |v: &[WrkRun], f: fn(&WrkRun) -> f64| median(&v.iter().map(f).collect::<Vec<_>>());
-    let (offs, ons, public_off, public_on, unknown) = (&runs[0], &runs[1], &runs[2], &runs[3], &runs[4]);
+    let (table_offs, table_ons, offs, ons, public_off, public_on, unknown) = (&runs[0], &runs[1], &runs[2], &runs[3], &runs[4], &runs[5], &runs[6]);
     let off_rps = med(offs, |r| r.rps);
     let on_rps = med(ons, |r| r.rps);
-    // The goal is judged on the median of the per-round ratios (each pair ran back to back).
-    let pair_ratios: Vec<f64> = ons.iter().zip(offs.iter()).map(|(a, b)| a.rps / b.rps).collect();
+    // Goals are judged on the median of the per-round ratios (each pair ran back to back).
+    let ratios = |on: &[WrkRun], off: &[WrkRun]| -> Vec<f64> { on.iter().zip(off.iter()).map(|(a, b)| a.rps / b.rps).collect() };
+    let pair_ratios = ratios(ons, offs);
     let ratio = median(&pair_ratios);
     let cpu_ratio = med(offs, |r| r.cpu_us) / med(ons, |r| r.cpu_us);
+    let table_ratios = ratios(table_ons, table_offs);
+    let table_ratio = median(&table_ratios);
+    let table_cpu_ratio = med(table_offs, |r| r.cpu_us) / med(table_ons, |r| r.cpu_us);
     let verify_ratio = cold_verify / ossl.verify_per_s;
-    let mut text = info.header("Authenticated request throughput with a Cognito ID token (issue 4)");
+    let mut text = info.header("Authenticated request throughput with a Cognito ID token, and policy evaluation on a catalog read (issues 4 and 14)");
     text.push_str(&format!(
         "- Binary: `{}`; two servers on CPU {SERVER_CPU} (`taskset -c {SERVER_CPU}`, `TOKIO_WORKER_THREADS=1`), same configuration (`AUTHENTICATION_PROVIDER=aws-cognito`, in-process JWKS on 127.0.0.1), the baseline adding `AUTHORIZER_REQUEST_FILTER={NOOP_FILTER}` and `AUTHORIZER_CLASS_NAME={NOOP_AUTHORIZER}`\n\
          - Load: `wrk` 1 thread, {} connections, on CPU {CLIENT_CPU}; {} rounds, each running every configuration once, the main and public pairs in alternating order (auth off first in odd rounds, auth on first in even rounds; {} s for the main pair, {} s for the others), after a 2 s warm-up of each server\n\
          - Token: Cognito-shaped ID token (RS256, 2048-bit key, `kid` from the JWKS, `token_use: id`, `aud` = client id, `email_verified: true`, {} bytes) of `{USER_EMAIL}`, bound to its subject by its first request; both servers get the same `Authorization` header\n\
+         - Catalog read: `GET {TABLE_ROUTE}` of a table of 20 columns (service, database and schema written through the API on both servers) with the ID token of `{READER_EMAIL}`, a user signed up through the API without admin rights: its read is judged by the seeded policies (the Organization's DataConsumer role and OrganizationPolicy: `ViewBasic` on the table, its owners read for `isOwner()`); the baseline reads the same table with authentication and authorization off\n\
          - Server CPU per request: user + system time of the server process (`/proc/<pid>/stat`) during the run ÷ requests; unlike req/s it does not count time the server waited for its CPU, so it is the steadier figure when the machine is shared\n\
          - In-process figures: this process pinned to CPU {CLIENT_CPU}; `openssl speed -seconds {} rsa2048` ({}) on the same CPU\n\n",
         args.binary.display(),
@@ -505,6 +596,22 @@ async fn bench(args: Args, info: RunInfo, idp: Idp, main_token: String, unknown_
     ));
     text.push_str("## Summary\n\n");
     let mut t = Table::new(&["metric", "auth on", "baseline (same run)", "ratio", "goal", "result"]);
+    t.row(&[
+        format!("req/s, `GET {TABLE_ROUTE}` by a data consumer (token verified, caller cached, policies evaluated); median of {} rounds, ratio = median of the per-round ratios", args.rounds),
+        thousands(med(table_ons, |r| r.rps)),
+        format!("auth off: {}", thousands(med(table_offs, |r| r.rps))),
+        format!("{table_ratio:.3} (rounds: {})", table_ratios.iter().map(|r| format!("{r:.3}")).collect::<Vec<_>>().join(", ")),
+        format!("≥ {RATIO_GOAL}"),
+        verdict(table_ratio >= RATIO_GOAL).to_string(),
+    ]);
+    t.row(&[
+        "same, as server CPU per request (auth off ÷ auth on)".into(),
+        format!("{:.1} µs", med(table_ons, |r| r.cpu_us)),
+        format!("{:.1} µs", med(table_offs, |r| r.cpu_us)),
+        format!("{table_cpu_ratio:.3}"),
+        format!("≥ {RATIO_GOAL}"),
+        verdict(table_cpu_ratio >= RATIO_GOAL).to_string(),
+    ]);
     t.row(&[
         format!("req/s, `GET {ROUTE}` with the ID token (verified-token cache warm); median of {} rounds, ratio = median of the per-round ratios", args.rounds),
         thousands(on_rps),
@@ -603,7 +710,10 @@ async fn bench(args: Args, info: RunInfo, idp: Idp, main_token: String, unknown_
          | public route: auth on (the auth layer on a route that needs no token) | {:.1} | {:.1} |\n\
          | auth on, user not yet in the catalog (binding and user looked up on every request) | {:.1} | {:.1} |\n\
          | auth on, distinct token per request (RS256 verify, caller resolved from SQLite, two cache inserts) | {:.1} | {:.1} |\n\
-         | ⇒ a never-seen token adds (distinct − cached) | {:.1} | {:.1} |\n\n",
+         | ⇒ a never-seen token adds (distinct − cached) | {:.1} | {:.1} |\n\
+         | `{TABLE_ROUTE}`: auth off | {:.1} | {:.1} |\n\
+         | same, auth on, a data consumer (token, caller cache, policies) | {:.1} | {:.1} |\n\
+         | ⇒ authentication and authorization of a catalog read (difference) | {:.1} | {:.1} |\n\n",
         cpu(offs), us(off_rps),
         cpu(ons), us(on_rps),
         overhead, 100.0 * overhead / cpu(offs), us(on_rps) - us(off_rps),
@@ -612,6 +722,9 @@ async fn bench(args: Args, info: RunInfo, idp: Idp, main_token: String, unknown_
         cpu(unknown), us(med(unknown, |r| r.rps)),
         cold_http.cpu_us, us(cold_http.rps),
         cold_http.cpu_us - cpu(ons), us(cold_http.rps) - us(on_rps),
+        cpu(table_offs), us(med(table_offs, |r| r.rps)),
+        cpu(table_ons), us(med(table_ons, |r| r.rps)),
+        cpu(table_ons) - cpu(table_offs), us(med(table_ons, |r| r.rps)) - us(med(table_offs, |r| r.rps)),
     ));
     text.push_str(&format!(
         "The same steps measured in-process (this process on CPU {CLIENT_CPU}, the server's own `AppState` from `ferrometa_server::startup::build_state` with the same configuration and a fresh SQLite database), µs per call:\n\n\
@@ -625,7 +738,8 @@ async fn bench(args: Args, info: RunInfo, idp: Idp, main_token: String, unknown_
          | not per request, for comparison: on a caller-cache miss, `Store::sso_subject_user` (SQLite: binding of (iss, sub)) | {:.1} | |\n\
          | · and `Catalog::get` of the bound user (SQLite) | {:.1} | |\n\
          | `caller_of` for a user not yet in the catalog (never cached: binding miss + `user_by_name` miss) | {:.1} | |\n\
-         | `Catalog::user_by_name` | {:.1} | |\n\n",
+         | `Catalog::user_by_name` | {:.1} | |\n\
+         | `Catalog::authorize`: a data consumer's `ViewBasic` on a table with an owner (seeded policies, governance snapshot warm) | {:.1} | |\n\n",
         parts.cached_caller,
         100.0 * parts.cached_caller / overhead,
         parts.authenticate,
@@ -642,6 +756,7 @@ async fn bench(args: Args, info: RunInfo, idp: Idp, main_token: String, unknown_
         parts.user_get,
         parts.caller_of_unknown,
         parts.user_by_name,
+        parts.authorize,
     ));
     text.push_str(&format!(
         "A never-seen token misses both the verified-token cache and the caller cache. Expected extra server time from the in-process figures: cold verify {:.1} µs + `sso_subject_user` {:.1} µs + `Catalog::get` {:.1} µs = {:.1} µs; measured over HTTP (server CPU, distinct − cached): {:.1} µs.\n\n",
