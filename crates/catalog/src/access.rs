@@ -8,6 +8,7 @@
 //! another one that announced it (PostgreSQL notifications) — so a change applies within that
 //! bound even when an announcement is lost.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
@@ -46,7 +47,13 @@ pub struct Governance {
     policies: HashMap<String, Arc<Policy>>,
     organization: Option<String>,
     built_at: Instant,
+    /// Each caller's standing, worked out once per snapshot (a change to a user, team, role or
+    /// policy replaces the snapshot, so none outlives what it was computed from).
+    standings: std::sync::Mutex<HashMap<String, (Subject, Arc<Standing>)>>,
 }
+
+/// Standings kept per snapshot at most; past it the map starts again (callers are few).
+const MAX_STANDINGS: usize = 10_000;
 
 fn reference_ids(listed: &Value) -> Vec<String> {
     listed.as_array().into_iter().flatten().filter_map(|r| r["id"].as_str().or(r.as_str()).map(str::to_string)).collect()
@@ -86,7 +93,7 @@ impl Governance {
                 node.default_roles.push(role);
             }
         }
-        Ok(Governance { teams, roles, policies, organization, built_at: Instant::now() })
+        Ok(Governance { teams, roles, policies, organization, built_at: Instant::now(), standings: Default::default() })
     }
 
     /// A team's parents; a team without any is under the Organization.
@@ -125,6 +132,25 @@ impl Governance {
         for policy in self.teams.get(team_id).into_iter().flat_map(|t| &t.policies).filter_map(|p| self.policies.get(p)) {
             grants.push(Grant { policy: policy.clone(), role: None, via_team: Some(team_id.to_string()) });
         }
+    }
+
+    /// A caller's standing ([`Governance::standing`]), reused within this snapshot while the
+    /// caller's roles and teams are the ones it was worked out for.
+    pub fn standing_of(&self, subject: &Subject) -> Arc<Standing> {
+        let mut standings = self.standings.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((known_for, known)) = standings.get(&subject.user_id)
+            && known_for.roles == subject.roles
+            && known_for.teams == subject.teams
+            && known_for.is_bot == subject.is_bot
+        {
+            return known.clone();
+        }
+        if standings.len() >= MAX_STANDINGS {
+            standings.clear();
+        }
+        let standing = Arc::new(self.standing(subject));
+        standings.insert(subject.user_id.clone(), (subject.clone(), standing.clone()));
+        standing
     }
 
     /// The policies that apply to a caller: its roles', then (for people, not bots) each of its
@@ -291,20 +317,34 @@ impl Catalog {
             return Ok(());
         }
         let governance = self.governance().await?;
-        let standing = governance.standing(subject);
-        let mut target = target.clone();
-        let mut grants = standing.grants.clone();
-        if let Some(entity) = target.entity.as_mut() {
-            if governance.holds_role(&standing, DOMAIN_ONLY_ROLE) && !subject.is_bot && entity.domain.as_ref().is_some_and(|d| !subject.domains.contains(d)) {
-                let ops = policy::operation::java_list(operations);
-                return Err(CatalogError::Forbidden(format!("Principal: CatalogPrincipal{{name='{}'}} does not belong to domain. to perform the {ops} ", subject.name)));
-            }
-            grants.extend(governance.owner_team_grants(entity, &standing));
-            if grants.iter().any(|g| g.policy.match_team) {
-                entity.owner_teams = self.owner_teams(&governance, entity).await?;
-            }
+        let standing = governance.standing_of(subject);
+        if let Some(entity) = &target.entity
+            && governance.holds_role(&standing, DOMAIN_ONLY_ROLE)
+            && !subject.is_bot
+            && entity.domain.as_ref().is_some_and(|d| !subject.domains.contains(d))
+        {
+            let ops = policy::operation::java_list(operations);
+            return Err(CatalogError::Forbidden(format!("Principal: CatalogPrincipal{{name='{}'}} does not belong to domain. to perform the {ops} ", subject.name)));
         }
+        let (grants, target) = self.judged(&governance, &standing, target).await?;
         policy::decide(subject, &standing, &grants, operations, &target).map_err(denied)
+    }
+
+    /// The grants that judge `target` — the caller's, plus the policies of the teams that own
+    /// the entity — and the target with the owners' teams when a `matchTeam()` needs them.
+    /// Borrowed when nothing is added (the common case).
+    async fn judged<'a>(&self, governance: &Governance, standing: &'a Standing, target: &'a Target) -> Result<(Cow<'a, [Grant]>, Cow<'a, Target>)> {
+        let Some(entity) = &target.entity else { return Ok((Cow::Borrowed(&standing.grants), Cow::Borrowed(target))) };
+        let extra = governance.owner_team_grants(entity, standing);
+        let grants: Cow<[Grant]> = if extra.is_empty() { Cow::Borrowed(&standing.grants) } else { Cow::Owned([standing.grants.clone(), extra].concat()) };
+        if !grants.iter().any(|g| g.policy.match_team) {
+            return Ok((grants, Cow::Borrowed(target)));
+        }
+        let mut with_teams = target.clone();
+        if let Some(facts) = with_teams.entity.as_mut() {
+            facts.owner_teams = self.owner_teams(governance, facts).await?;
+        }
+        Ok((grants, Cow::Owned(with_teams)))
     }
 
     /// The teams `matchTeam()` compares with: the first owner's team (or the first owner's
@@ -331,15 +371,9 @@ impl Catalog {
     /// `None`) or on one entity, from the same rules as [`Catalog::authorize`].
     pub async fn permissions(&self, subject: &Subject, resource: &policy::Resource, entity: Option<EntityFacts>) -> Result<Vec<Permission>> {
         let governance = self.governance().await?;
-        let standing = governance.standing(subject);
-        let mut target = Target { resource: resource.name.to_string(), entity };
-        let mut grants = standing.grants.clone();
-        if let Some(entity) = target.entity.as_mut() {
-            grants.extend(governance.owner_team_grants(entity, &standing));
-            if grants.iter().any(|g| g.policy.match_team) {
-                entity.owner_teams = self.owner_teams(&governance, entity).await?;
-            }
-        }
+        let standing = governance.standing_of(subject);
+        let target = Target { resource: resource.name.to_string(), entity };
+        let (grants, target) = self.judged(&governance, &standing, &target).await?;
         Ok(policy::permissions(subject, &standing, &grants, &resource.operations, &target))
     }
 
@@ -354,7 +388,7 @@ impl Catalog {
     /// The role names a caller holds, directly and through its teams (a user's
     /// `inheritedRoles` are the ones from teams).
     pub async fn role_names(&self, subject: &Subject) -> Result<Vec<String>> {
-        Ok(self.governance().await?.standing(subject).role_names)
+        Ok(self.governance().await?.standing_of(subject).role_names.clone())
     }
 }
 

@@ -551,14 +551,8 @@ async fn a_deleted_users_tokens_stop_at_once_and_stay_stopped() {
 async fn a_policy_change_through_one_replica_applies_on_another_at_once() {
     let Some(url) = ferrometa_store::testing::fresh_postgres_url().await else { return };
     let keys = common::KeyFiles::generate();
-    let (private, public) = (keys.path("private_key.der"), keys.path("public_key.der"));
-    let env = [
-        ("FERROMETA_DATABASE_URL", url.as_str()),
-        ("RSA_PRIVATE_KEY_FILE_PATH", private.as_str()),
-        ("RSA_PUBLIC_KEY_FILE_PATH", public.as_str()),
-        ("FERNET_KEY", "shared-secret-between-replicas"),
-        ("FERROMETA_ACCESS_CACHE_SECONDS", "60"),
-    ];
+    let env = keys.replica_env(&url, &[("FERROMETA_ACCESS_CACHE_SECONDS", "60")]);
+    let env = common::borrowed(&env);
     let (a, b) = (TestServer::start(&env).await, TestServer::start(&env).await);
     let admin = a.admin_token().await;
     let (_, bot) = a.ingestion_bot(&admin).await;

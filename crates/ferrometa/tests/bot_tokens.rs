@@ -49,13 +49,8 @@ async fn only_the_current_bot_token_verifies() {
 async fn bot_token_revocation_holds_on_another_replica() {
     let Some(url) = ferrometa_store::testing::fresh_postgres_url().await else { return };
     let keys = KeyFiles::generate();
-    let (private, public) = (keys.path("private_key.der"), keys.path("public_key.der"));
-    let env = [
-        ("FERROMETA_DATABASE_URL", url.as_str()),
-        ("RSA_PRIVATE_KEY_FILE_PATH", private.as_str()),
-        ("RSA_PUBLIC_KEY_FILE_PATH", public.as_str()),
-        ("FERNET_KEY", "shared-secret-between-replicas"),
-    ];
+    let env = keys.replica_env(&url, &[]);
+    let env = borrowed(&env);
     let a = TestServer::start(&env).await;
     let b = TestServer::start(&env).await;
     let admin = a.admin_token().await;

@@ -79,6 +79,24 @@ impl KeyFiles {
     pub fn path(&self, name: &str) -> String {
         self.dir.path().join(name).to_str().unwrap().to_string()
     }
+
+    /// What replicas of one PostgreSQL database share: the database, this key pair and the
+    /// secret key, plus `extra`.
+    pub fn replica_env(&self, database_url: &str, extra: &[(&str, &str)]) -> Vec<(String, String)> {
+        let mut env = vec![
+            ("FERROMETA_DATABASE_URL".to_string(), database_url.to_string()),
+            ("RSA_PRIVATE_KEY_FILE_PATH".to_string(), self.path("private_key.der")),
+            ("RSA_PUBLIC_KEY_FILE_PATH".to_string(), self.path("public_key.der")),
+            ("FERNET_KEY".to_string(), "shared-secret-between-replicas".to_string()),
+        ];
+        env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        env
+    }
+}
+
+/// `(&str, &str)` pairs of owned settings, as `TestServer::start` takes them.
+pub fn borrowed(env: &[(String, String)]) -> Vec<(&str, &str)> {
+    env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
 }
 
 /// A user signed in with a password: id, name and access token.
