@@ -74,10 +74,15 @@ pub struct CallerData {
 }
 
 impl Caller {
-    /// With authentication off (development only): an admin named `anonymous`.
+    /// With authentication off (development only): an admin named `anonymous`, made once.
     fn anonymous(catalog: &ferrometa_catalog::Catalog) -> Caller {
-        let user = json!({"id": "anonymous", "name": "anonymous", "isAdmin": true, "isBot": false});
-        Caller(Arc::new(CallerData { name: "anonymous".into(), email: String::new(), subject: catalog.subject(&user).ok(), user: Some(user), principal: None, auth: None }))
+        static ANONYMOUS: OnceLock<Caller> = OnceLock::new();
+        ANONYMOUS
+            .get_or_init(|| {
+                let user = json!({"id": "anonymous", "name": "anonymous", "isAdmin": true, "isBot": false});
+                Caller(Arc::new(CallerData { name: "anonymous".into(), email: String::new(), subject: catalog.subject(&user).ok(), user: Some(user), principal: None, auth: None }))
+            })
+            .clone()
     }
 
     /// The caller as a live user, for the use cases that act for one.
