@@ -3,6 +3,7 @@
 //! token logic in here.
 
 pub mod access;
+pub mod audit;
 pub mod data;
 pub mod email;
 pub mod engine;
@@ -16,6 +17,7 @@ pub mod relations;
 pub mod users;
 
 pub use access::Key;
+pub use audit::Actor;
 pub use engine::{Catalog, Changes, Draft, EntityKind, Listing, Page, SecretCipher};
 pub use policy::Subject;
 pub use error::{CatalogError, Result};

@@ -362,9 +362,9 @@ async fn an_active_session_ends_at_the_absolute_timeout() {
     let store = ferrometa_store::Store::open_sqlite(&s.data_dir.join("ferrometa.db")).await.unwrap();
     let hash = ferrometa_auth::verify::sha256_hex(cookie.split_once('=').unwrap().1.as_bytes());
     // Signed in 61 minutes ago and used a second ago: within the idle timeout, past the absolute one.
-    let row = store.delete_session(&hash).await.unwrap().expect("the session row");
+    let row = store.delete_session(&hash, None).await.unwrap().expect("the session row");
     let now = ferrometa_store::now_ms();
-    store.insert_session(&ferrometa_store::SessionRow { created_at: now - 61 * 60 * 1000, last_seen_at: now - 1000, ..row }).await.unwrap();
+    store.insert_session(&ferrometa_store::SessionRow { created_at: now - 61 * 60 * 1000, last_seen_at: now - 1000, ..row }, None).await.unwrap();
     assert_eq!(call(&s, Method::GET, "/api/v1/users/loggedInUser", &cookie, None, None).await.0, StatusCode::UNAUTHORIZED, "past the absolute timeout");
     assert!(store.session(&hash).await.unwrap().is_none(), "the expired session is deleted");
     let page = http().get(s.url("/catalog")).header(COOKIE, &cookie).send().await.unwrap();
