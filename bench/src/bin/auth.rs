@@ -406,13 +406,13 @@ struct Breakdown {
 async fn breakdown(config: ferrometa_config::Config, main_token: &str, unknown_token: &str, min: Duration) -> Result<Breakdown> {
     let state = ferrometa_server::startup::build_state(config).await.map_err(|e| anyhow!("build_state: {e}"))?;
     let reader = ferrometa_catalog::users::CreateUser { name: "reader".into(), email: READER_EMAIL.into(), ..Default::default() };
-    let reader = state.catalog.subject(&state.catalog.create_user(&reader, "bench").await?)?;
+    let reader = state.catalog.subject(&state.catalog.create_user(&reader, ferrometa_store::Origin::SYSTEM).await?)?;
     let table = json!({"id": "t", "name": "orders", "owners": [{"id": "u", "type": "user", "name": "owner"}], "tags": [], "columns": create_table()["columns"]});
     let target = Target::entity("table", state.catalog.facts(&ferrometa_catalog::kinds::TABLE, &table));
     let bearer = format!("Bearer {main_token}");
     let unknown_bearer = format!("Bearer {unknown_token}");
     let auth = state.auth.authenticate(Some(&bearer)).await?;
-    let caller = ferrometa_server::access::caller_of(&state, auth.clone()).await.map_err(|e| anyhow!("caller_of: {e:?}"))?;
+    let caller = ferrometa_server::access::caller_of(&state, auth.clone(), None).await.map_err(|e| anyhow!("caller_of: {e:?}"))?;
     let user_id = caller.user_id().ok_or_else(|| anyhow!("the token's user was not bound"))?.to_string();
     let unknown = state.auth.authenticate(Some(&unknown_bearer)).await?;
     let (iss, sub) = auth.principal.sso_subject.clone().ok_or_else(|| anyhow!("no SSO subject"))?;
@@ -421,8 +421,8 @@ async fn breakdown(config: ferrometa_config::Config, main_token: &str, unknown_t
     let name = a.principal.name.as_str();
     let (reader, target) = (&reader, &target);
     Ok(Breakdown {
-        authorize: per_call(min, move || async move { s.catalog.authorize(reader, &[Operation::ViewBasic], target).await.map_err(|e| anyhow!("{e:?}")) }).await?,
-        cached_caller: per_call(min, move || async move { ferrometa_server::access::authenticated_caller(s, Some(bearer)).await.map(drop).map_err(|e| anyhow!("{e:?}")) }).await?,
+        authorize: per_call(min, move || async move { s.catalog.authorize(ferrometa_catalog::audit::Actor::local(reader), &[Operation::ViewBasic], target).await.map_err(|e| anyhow!("{e:?}")) }).await?,
+        cached_caller: per_call(min, move || async move { ferrometa_server::access::authenticated_caller(s, Some(bearer), None).await.map(drop).map_err(|e| anyhow!("{e:?}")) }).await?,
         verify_hit: per_call(min, move || async move { s.auth.verifier().verify(main_token).await.map(drop).map_err(Into::into) }).await?,
         resolve: per_call(min, move || async move { s.auth.rules().resolve(&a.token.claims, ClaimSource::IdpId, &a.token.issuer).map(drop).map_err(Into::into) }).await?,
         authenticate: per_call(min, move || async move { s.auth.authenticate(Some(bearer)).await.map(drop).map_err(Into::into) }).await?,
@@ -433,8 +433,8 @@ async fn breakdown(config: ferrometa_config::Config, main_token: &str, unknown_t
         .await?,
         user_get: per_call(min, move || async move { s.catalog.get(&USER, user_id, Include::NonDeleted).await.map(drop).map_err(|e| anyhow!("{e:?}")) }).await?,
         user_by_name: per_call(min, move || async move { s.catalog.user_by_name(name).await.map(drop).map_err(|e| anyhow!("{e:?}")) }).await?,
-        caller_of: per_call(min, move || async move { ferrometa_server::access::caller_of(s, a.clone()).await.map(drop).map_err(|e| anyhow!("{e:?}")) }).await?,
-        caller_of_unknown: per_call(min, move || async move { ferrometa_server::access::caller_of(s, u.clone()).await.map(drop).map_err(|e| anyhow!("{e:?}")) }).await?,
+        caller_of: per_call(min, move || async move { ferrometa_server::access::caller_of(s, a.clone(), None).await.map(drop).map_err(|e| anyhow!("{e:?}")) }).await?,
+        caller_of_unknown: per_call(min, move || async move { ferrometa_server::access::caller_of(s, u.clone(), None).await.map(drop).map_err(|e| anyhow!("{e:?}")) }).await?,
     })
 }
 

@@ -105,7 +105,7 @@ struct Loaded {
 /// PUTs through the catalog what `PUT /api/v1/<collection>` would, as the admin.
 async fn put(catalog: &Catalog, t: &'static AssetType, request: Value) -> Result<()> {
     let admin = catalog.user_by_name(ADMIN_NAME).await?.ok_or_else(|| anyhow!("no user {ADMIN_NAME}"))?;
-    catalog.put_asset(&catalog.subject(&admin)?, t, request).await.map(drop).map_err(|e| anyhow!("put {}: {e}", t.kind.name))
+    catalog.put_asset(ferrometa_catalog::Actor::local(&catalog.subject(&admin)?), t, request).await.map(drop).map_err(|e| anyhow!("put {}: {e}", t.kind.name))
 }
 
 /// Loads `schemas` schemas and their tables, `tasks` at a time; prints progress.

@@ -18,5 +18,5 @@ pub mod verify;
 
 pub use error::{AuthError, Result};
 pub use principal::Principal;
-pub use service::{bearer_token, Account, AuthService, Authenticated, JwtAuthMechanism, JwtResponse, PersonalAccessToken};
+pub use service::{bearer_token, Account, AuthService, Authenticated, JwtAuthMechanism, JwtResponse, LoginAttempt, PersonalAccessToken};
 pub use tokens::{OwnTokenType, TokenExpiry};

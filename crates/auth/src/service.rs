@@ -7,7 +7,7 @@ use std::sync::Arc;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use ferrometa_config::Config;
-use ferrometa_store::{BotTokenRow, PatRow, Store, now_ms};
+use ferrometa_store::{AuditRecord, BotTokenRow, Origin, Outcome, PatRow, Store, now_ms};
 use serde::Serialize;
 
 use crate::error::*;
@@ -181,8 +181,18 @@ impl AuthService {
     }
 
     /// Checks an email/password login (password Base64 as OpenMetadata's UI sends it). Unknown
-    /// users, bots and wrong passwords all get the same answer after the same work.
-    pub async fn check_password(&self, email: &str, password_b64: &str, account: Option<&Account>) -> Result<()> {
+    /// users, bots and wrong passwords all get the same answer after the same work. Every
+    /// attempt is audited (`login`, the email given as actor): a success in the transaction that
+    /// clears the failed attempts, a failure (locked out included) on its own.
+    pub async fn check_password(&self, attempt: &LoginAttempt<'_>, password_b64: &str, account: Option<&Account>) -> Result<()> {
+        let outcome = self.verify_login(attempt, password_b64, account).await;
+        if let Err(e) = &outcome {
+            self.store.record_audit(&attempt.record(account).outcome(Outcome::Failure).detail(format!("{}: {}", attempt.via, failure_reason(e)))).await?;
+        }
+        outcome
+    }
+
+    async fn verify_login(&self, attempt: &LoginAttempt<'_>, password_b64: &str, account: Option<&Account>) -> Result<()> {
         if self.config.authentication.provider.is_sso() {
             return Err(AuthError::Forbidden(format!(
                 "Password login is disabled: this server signs users in with {}. Use the Sign in button.",
@@ -194,7 +204,7 @@ impl AuthService {
             .ok()
             .and_then(|b| String::from_utf8(b).ok())
             .ok_or_else(|| AuthError::BadRequest("Password needs to be encoded in Base-64.".into()))?;
-        let email_key = email.trim().to_lowercase();
+        let email_key = attempt.email().to_lowercase();
         // Counted before the slow password check, so parallel guesses cannot all get past it.
         let max = i64::from(self.config.login.max_login_fail_attempts);
         if !self.store.claim_login_attempt(&email_key, max, self.window_ms()).await? {
@@ -207,9 +217,9 @@ impl AuthService {
         };
         match (self.passwords.verify(&password, stored).await?, account) {
             (Verdict::Match { needs_rehash }, Some(a)) => {
-                self.store.clear_login_failures(&email_key).await?;
+                self.store.clear_login_failures(&email_key, Some(&attempt.record(Some(a)).detail(attempt.via))).await?;
                 if needs_rehash {
-                    self.set_password(&a.id, &password).await?;
+                    self.set_password(&a.id, &password, None).await?;
                 }
                 Ok(())
             }
@@ -218,10 +228,11 @@ impl AuthService {
         }
     }
 
-    /// Stores a new Argon2id hash (policy checks are the caller's: imports and bootstrap skip them).
-    pub async fn set_password(&self, user_id: &str, password: &str) -> Result<()> {
+    /// Stores a new Argon2id hash (policy checks are the caller's: imports and bootstrap skip
+    /// them), with the audit event of the change (if any).
+    pub async fn set_password(&self, user_id: &str, password: &str, audit: Option<&AuditRecord>) -> Result<()> {
         let hash = self.passwords.hash(password).await?;
-        self.store.put_password_hash(user_id, &hash).await?;
+        self.store.put_password_hash(user_id, &hash, audit).await?;
         Ok(())
     }
 
@@ -233,16 +244,17 @@ impl AuthService {
 
     /// Clears failed-login counters for an email (after a password change).
     pub async fn clear_failures(&self, email: &str) -> Result<()> {
-        Ok(self.store.clear_login_failures(&email.to_lowercase()).await?)
+        Ok(self.store.clear_login_failures(&email.to_lowercase(), None).await?)
     }
 
-    /// A new basic-auth session: access JWT (`OM_USER`) and a single-use refresh token.
-    pub async fn issue_session(&self, account: &Account) -> Result<JwtResponse> {
+    /// A new basic-auth session: access JWT (`OM_USER`) and a single-use refresh token, stored
+    /// with the audit event of the session's start (if any: a refresh continues a session).
+    pub async fn issue_session(&self, account: &Account, audit: Option<&AuditRecord>) -> Result<JwtResponse> {
         let lifetime = self.config.login.jwt_token_expiry_secs as i64;
         let (generation, _) = self.store.credential_generation(&account.name).await?;
         let Minted { token, expires_at, .. } = self.issuer.mint(&account.subject(generation), OwnTokenType::OmUser, Some(lifetime))?;
         let refresh = random_token();
-        self.store.insert_refresh_token(&sha256_hex(refresh.as_bytes()), &account.id, now_ms() + REFRESH_TOKEN_LIFETIME_MS).await?;
+        self.store.insert_refresh_token(&sha256_hex(refresh.as_bytes()), &account.id, now_ms() + REFRESH_TOKEN_LIFETIME_MS, audit).await?;
         Ok(JwtResponse {
             access_token: token,
             refresh_token: refresh,
@@ -263,12 +275,12 @@ impl AuthService {
         }
     }
 
-    /// Ends a basic-auth session: the access token is denied until it expires, the refresh
-    /// token (if given) is deleted.
-    pub async fn logout(&self, access_token: &str, refresh_token: Option<&str>) -> Result<()> {
+    /// Ends a basic-auth session: the access token is denied until it expires (with the audit
+    /// event of the session's end, if any), the refresh token (if given) is deleted.
+    pub async fn logout(&self, access_token: &str, refresh_token: Option<&str>, audit: Option<&AuditRecord>) -> Result<()> {
         let verified = self.verifier.verify(access_token).await?;
         let until = verified.expires_at.map(|e| e * 1000).unwrap_or(i64::MAX);
-        self.store.revoke_token(&verified.hash, until).await?;
+        self.store.revoke_token(&verified.hash, until, audit).await?;
         if let Some(r) = refresh_token.filter(|r| !r.is_empty()) {
             self.store.take_refresh_token(&sha256_hex(r.as_bytes())).await?;
         }
@@ -281,32 +293,40 @@ impl AuthService {
     pub async fn revoke_everything(&self, user_id: &str, user_name: &str) -> Result<()> {
         self.store.advance_credential_generation(user_name).await?;
         self.store.delete_refresh_tokens_of(user_id).await?;
-        self.store.delete_pats_of(user_id).await?;
-        self.store.delete_bot_token(user_id).await?;
-        self.store.delete_password_hash(user_id).await?;
-        self.store.delete_sessions_of(user_id).await?;
+        // Recorded by the deletion's own event.
+        self.store.delete_pats_of(user_id, None).await?;
+        self.store.delete_bot_token(user_id, None).await?;
+        self.store.delete_password_hash(user_id, None).await?;
+        self.store.delete_sessions_of(user_id, None).await?;
         Ok(())
     }
 
     // --- bot tokens ---
 
-    /// Mints a new bot token; the previous one stops working at once on every replica.
-    pub async fn generate_bot_token(&self, bot: &Account, expiry: TokenExpiry) -> Result<JwtAuthMechanism> {
+    /// Mints a new bot token; the previous one stops working at once on every replica. Stored
+    /// with the audit event of its generation (if any).
+    pub async fn generate_bot_token(&self, bot: &Account, expiry: TokenExpiry, audit: Option<&AuditRecord>) -> Result<JwtAuthMechanism> {
         let minted = self.issuer.mint(&bot.subject(0), OwnTokenType::Bot, expiry.seconds())?;
         self.store
-            .put_bot_token(&BotTokenRow {
-                user_id: bot.id.clone(),
-                token_hash: sha256_hex(minted.token.as_bytes()),
-                token_ciphertext: self.secrets.seal(&minted.token)?,
-                expiry: expiry.as_str(),
-                expires_at: minted.expires_at.map(|e| e * 1000),
-            })
+            .put_bot_token(
+                &BotTokenRow {
+                    user_id: bot.id.clone(),
+                    token_hash: sha256_hex(minted.token.as_bytes()),
+                    token_ciphertext: self.secrets.seal(&minted.token)?,
+                    expiry: expiry.as_str(),
+                    expires_at: minted.expires_at.map(|e| e * 1000),
+                },
+                audit,
+            )
             .await?;
         Ok(JwtAuthMechanism { jwt_token: minted.token, jwt_token_expiry: expiry.as_str(), jwt_token_expires_at: minted.expires_at.map(|e| e * 1000) })
     }
 
-    pub async fn revoke_bot_token(&self, bot_user_id: &str) -> Result<()> {
-        Ok(self.store.delete_bot_token(bot_user_id).await?)
+    /// Deletes a bot's token, with the audit event of the revocation (recorded only when the
+    /// bot had a token).
+    pub async fn revoke_bot_token(&self, bot_user_id: &str, audit: &AuditRecord) -> Result<()> {
+        self.store.delete_bot_token(bot_user_id, Some(audit)).await?;
+        Ok(())
     }
 
     pub async fn bot_token(&self, bot_user_id: &str) -> Result<Option<JwtAuthMechanism>> {
@@ -316,7 +336,8 @@ impl AuthService {
 
     // --- personal access tokens ---
 
-    pub async fn create_pat(&self, user: &Account, name: &str, expiry: TokenExpiry) -> Result<PersonalAccessToken> {
+    /// Mints a personal access token, stored with the audit event of its creation.
+    pub async fn create_pat(&self, user: &Account, name: &str, expiry: TokenExpiry, audit: &AuditRecord) -> Result<PersonalAccessToken> {
         if user.is_bot {
             return Err(AuthError::BadRequest("Bots cannot have a Personal Access Token.".into()));
         }
@@ -331,7 +352,7 @@ impl AuthService {
             expires_at: minted.expires_at.unwrap_or_default() * 1000,
             created_at: now_ms(),
         };
-        self.store.insert_pat(&row).await?;
+        self.store.insert_pat(&row, Some(audit)).await?;
         Ok(PersonalAccessToken { jwt_token: Some(minted.token), ..pat_view(row) })
     }
 
@@ -339,16 +360,50 @@ impl AuthService {
         Ok(self.store.pats_of(user_id).await?.into_iter().map(pat_view).collect())
     }
 
-    /// Revokes the given PATs (or all) and returns the remaining ones.
-    pub async fn revoke_pats(&self, user_id: &str, ids: &[String], all: bool) -> Result<Vec<PersonalAccessToken>> {
+    /// Revokes the given PATs (or all), each with the audit event `audit` makes of it (`None`
+    /// for all of them), and returns the remaining ones.
+    pub async fn revoke_pats(&self, user_id: &str, ids: &[String], all: bool, audit: impl Fn(Option<&PersonalAccessToken>) -> AuditRecord) -> Result<Vec<PersonalAccessToken>> {
         if all {
-            self.store.delete_pats_of(user_id).await?;
+            self.store.delete_pats_of(user_id, Some(&audit(None))).await?;
         } else {
-            for id in ids {
-                self.store.delete_pat(user_id, id).await?;
+            let existing = self.list_pats(user_id).await?;
+            for pat in existing.iter().filter(|p| ids.contains(&p.token)) {
+                self.store.delete_pat(user_id, &pat.token, Some(&audit(Some(pat)))).await?;
             }
         }
         self.list_pats(user_id).await
+    }
+}
+
+/// A password sign-in as the audit trail records it: the email given (never the password), the
+/// client address, and the way it came (`api`, `browser`).
+#[derive(Debug, Clone, Copy)]
+pub struct LoginAttempt<'a> {
+    pub email: &'a str,
+    pub client: Option<std::net::IpAddr>,
+    pub via: &'a str,
+}
+
+impl LoginAttempt<'_> {
+    fn email(&self) -> &str {
+        self.email.trim()
+    }
+
+    /// A `login` event by the email given, about the user it names (when there is one).
+    fn record(&self, account: Option<&Account>) -> AuditRecord {
+        let target = account.map_or(self.email(), |a| a.name.as_str());
+        Origin { actor: self.email(), client: self.client }.event("login", target)
+    }
+}
+
+/// Why a sign-in failed, in words that tell nothing secret (never the password).
+fn failure_reason(e: &AuthError) -> &'static str {
+    match e {
+        AuthError::Unauthorized(m) if m == LOCKED_OUT => "locked out",
+        AuthError::Unauthorized(_) => "invalid credentials",
+        AuthError::BadRequest(_) => "malformed password",
+        AuthError::Forbidden(_) => "password login disabled",
+        _ => "error",
     }
 }
 

@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+use crate::audit::Actor;
 use crate::engine::{Catalog, EntityKind};
 use crate::error::{CatalogError, Result};
 use crate::governance::ORGANIZATION;
@@ -308,13 +309,22 @@ impl Catalog {
 
     /// The one authorization check: admins may do anything; a reviewer of the entity anything
     /// on it; holders of the domain-only role nothing outside their domains; everyone else what
-    /// their policies allow (deny wins) — every operation of `operations` must be allowed.
-    pub async fn authorize(&self, subject: &Subject, operations: &[Operation], target: &Target) -> Result<()> {
+    /// their policies allow (deny wins) — every operation of `operations` must be allowed. A
+    /// refusal is recorded in the audit trail.
+    pub async fn authorize(&self, actor: Actor<'_>, operations: &[Operation], target: &Target) -> Result<()> {
+        match self.judge(actor.subject, operations, target).await? {
+            None => Ok(()),
+            Some(denial) => Err(self.refused(actor, &policy::operation::java_list(operations), &target.resource, denial.to_string()).await),
+        }
+    }
+
+    /// The decision of [`Catalog::authorize`], unrecorded: why the caller is refused, if it is.
+    pub(crate) async fn judge(&self, subject: &Subject, operations: &[Operation], target: &Target) -> Result<Option<Denial>> {
         if subject.is_admin || operations.is_empty() {
-            return Ok(());
+            return Ok(None);
         }
         if target.entity.as_ref().is_some_and(|e| e.reviewers.iter().any(|r| r.eq_ignore_ascii_case(&subject.name))) {
-            return Ok(());
+            return Ok(None);
         }
         let governance = self.governance().await?;
         let standing = governance.standing_of(subject);
@@ -323,11 +333,10 @@ impl Catalog {
             && !subject.is_bot
             && entity.domain.as_ref().is_some_and(|d| !subject.domains.contains(d))
         {
-            let ops = policy::operation::java_list(operations);
-            return Err(CatalogError::Forbidden(format!("Principal: CatalogPrincipal{{name='{}'}} does not belong to domain. to perform the {ops} ", subject.name)));
+            return Ok(Some(Denial::OutsideDomains { name: subject.name.clone(), operations: operations.to_vec() }));
         }
         let (grants, target) = self.judged(&governance, &standing, target).await?;
-        policy::decide(subject, &standing, &grants, operations, &target).map_err(denied)
+        Ok(policy::decide(subject, &standing, &grants, operations, &target).err())
     }
 
     /// The grants that judge `target` — the caller's, plus the policies of the teams that own
@@ -362,9 +371,13 @@ impl Catalog {
         Ok(governance.with_ancestors(start.iter().map(String::as_str)).into_iter().map(str::to_string).collect())
     }
 
-    /// Admin-only use cases (OpenMetadata's `authorizeAdmin`).
-    pub fn require_admin(&self, subject: &Subject) -> Result<()> {
-        if subject.is_admin { Ok(()) } else { Err(denied(Denial::NotAdmin { name: subject.name.clone() })) }
+    /// Admin-only use cases (OpenMetadata's `authorizeAdmin`) on `resource`; a refusal is
+    /// recorded in the audit trail.
+    pub async fn require_admin(&self, actor: Actor<'_>, resource: &str) -> Result<()> {
+        if actor.subject.is_admin {
+            return Ok(());
+        }
+        Err(self.refused(actor, "Admin", resource, Denial::NotAdmin { name: actor.subject.name.clone() }.to_string()).await)
     }
 
     /// The permissions of a caller on every operation of a resource, at type level (`entity`
@@ -430,7 +443,7 @@ pub(crate) fn privileged_change(kind: &EntityKind, old: Option<&Value>, new: &se
 impl Catalog {
     /// `Create` of a draft, judged as OpenMetadata judges it: on its container (owners,
     /// domain, tags) plus the tags of the new entity; admins only for privileged writes.
-    pub(crate) async fn authorize_create(&self, subject: &Subject, t: &crate::data::AssetType, draft: &crate::engine::Draft) -> Result<()> {
+    pub(crate) async fn authorize_create(&self, actor: Actor<'_>, t: &crate::data::AssetType, draft: &crate::engine::Draft) -> Result<()> {
         let mut facts = EntityFacts::default();
         if let Some((field, kind)) = t.containers.iter().find(|(f, _)| draft.body.contains_key(*f)) {
             let id = draft.body[*field]["id"].as_str().unwrap_or_default();
@@ -439,27 +452,23 @@ impl Catalog {
             }
         }
         facts.tags.extend(policy::evaluate::tags_of(&draft.body));
-        self.authorize(subject, &[Operation::Create], &Target::entity(t.kind.name, facts)).await?;
-        self.require_admin_for(subject, t.kind, None, &draft.body)
+        self.authorize(actor, &[Operation::Create], &Target::entity(t.kind.name, facts)).await?;
+        self.require_admin_for(actor, t.kind, None, &draft.body).await
     }
 
     /// A change of a stored entity: `operations` judged on it (a change that changes nothing
     /// still needs `ViewBasic`, since the entity is returned), then admin rights when the
     /// change alters what someone may do.
-    pub(crate) async fn authorize_change(&self, subject: &Subject, kind: &EntityKind, old: &Value, operations: &[Operation], new: &serde_json::Map<String, Value>) -> Result<()> {
+    pub(crate) async fn authorize_change(&self, actor: Actor<'_>, kind: &EntityKind, old: &Value, operations: &[Operation], new: &serde_json::Map<String, Value>) -> Result<()> {
         let operations = if operations.is_empty() { &[Operation::ViewBasic][..] } else { operations };
-        self.authorize(subject, operations, &Target::entity(kind.name, self.facts(kind, old))).await?;
-        self.require_admin_for(subject, kind, Some(old), new)
+        self.authorize(actor, operations, &Target::entity(kind.name, self.facts(kind, old))).await?;
+        self.require_admin_for(actor, kind, Some(old), new).await
     }
 
-    fn require_admin_for(&self, subject: &Subject, kind: &EntityKind, old: Option<&Value>, new: &serde_json::Map<String, Value>) -> Result<()> {
+    async fn require_admin_for(&self, actor: Actor<'_>, kind: &EntityKind, old: Option<&Value>, new: &serde_json::Map<String, Value>) -> Result<()> {
         match privileged_change(kind, old, new) {
-            Some(_) => self.require_admin(subject),
+            Some(_) => self.require_admin(actor, kind.name).await,
             None => Ok(()),
         }
     }
-}
-
-fn denied(denial: Denial) -> CatalogError {
-    CatalogError::Forbidden(denial.to_string())
 }

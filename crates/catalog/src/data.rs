@@ -11,14 +11,15 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value, json};
 
+use crate::audit::Actor;
 use crate::engine::{Catalog, Changes, Draft, EntityKind, Listing, Page, diff_fields};
-use crate::policy::{Operation, Subject, Target, edit_operations, view_operations};
+use crate::policy::{Operation, Target, edit_operations, view_operations};
 use crate::error::{CatalogError, Result, not_found};
 use crate::fqn::{self, EntityName, quote};
 use crate::governance::{CLASSIFICATIONS, POLICIES, ROLES, TAGS, TEAMS};
 use crate::kinds::{DATABASE, DATABASE_SCHEMA, DATABASE_SERVICE, STORED_PROCEDURE, TABLE, TAG, TEAM, TEST_CONNECTION_DEFINITION, USER};
 use crate::secrets::unmask_secrets;
-use ferrometa_store::Include;
+use ferrometa_store::{Include, Origin};
 
 /// How one entity type served by the generic asset operations is created, checked, contained
 /// and shown.
@@ -734,16 +735,16 @@ impl Catalog {
 
     /// POST: creates the entity (`Create`, judged on its container); 409 when its FQN is
     /// taken (also by a soft-deleted one).
-    pub async fn create_asset(&self, subject: &Subject, t: &'static AssetType, request: Value) -> Result<Value> {
+    pub async fn create_asset(&self, actor: Actor<'_>, t: &'static AssetType, request: Value) -> Result<Value> {
         let draft = self.asset_draft(t, request).await?;
-        self.authorize_create(subject, t, &draft).await?;
-        self.create(draft, &subject.name).await
+        self.authorize_create(actor, t, &draft).await?;
+        self.create(draft, actor.origin()).await
     }
 
     /// PUT: creates the entity (`Create`) or updates the one with this FQN (`EditAll`, as
     /// OpenMetadata requires of any PUT on an existing entity), restoring it when it was soft
     /// deleted; no new version when nothing changed. Returns the entity and whether it is new.
-    pub async fn put_asset(&self, subject: &Subject, t: &'static AssetType, request: Value) -> Result<(Value, bool)> {
+    pub async fn put_asset(&self, actor: Actor<'_>, t: &'static AssetType, request: Value) -> Result<(Value, bool)> {
         for attempt in 0..2 {
             let mut draft = self.asset_draft(t, request.clone()).await?;
             let existing = match self.get_by_name(t.kind, &draft.fqn, Include::All).await {
@@ -752,20 +753,20 @@ impl Catalog {
                 Err(e) => return Err(e),
             };
             match &existing {
-                None => self.authorize_create(subject, t, &draft).await?,
-                Some(old) => self.authorize_change(subject, t.kind, old, &[Operation::EditAll], &draft.body).await?,
+                None => self.authorize_create(actor, t, &draft).await?,
+                Some(old) => self.authorize_change(actor, t.kind, old, &[Operation::EditAll], &draft.body).await?,
             }
             if let Some(old) = &existing {
                 self.check_related(t, &draft.name, &draft.body, Some(old)).await?;
                 if old["deleted"] == json!(true) {
-                    self.restore_with_contents(t, old, &subject.name).await?;
+                    self.restore_with_contents(t, old, actor.origin()).await?;
                 }
                 if let (Some(new_cols), Some(old_cols)) = (draft.body.get_mut("columns"), old.get("columns")) {
                     carry_forward_columns(new_cols, old_cols);
                 }
                 unmask_secrets(&mut draft.body, old);
             }
-            match self.create_or_update(draft, &subject.name).await {
+            match self.create_or_update(draft, actor.origin()).await {
                 Ok(written) => return Ok(written),
                 // Another request created it between our read and our insert: update it.
                 Err(CatalogError::AlreadyExists) if existing.is_none() && attempt == 0 => continue,
@@ -778,14 +779,14 @@ impl Catalog {
     /// PATCH (RFC 6902) of an asset: the result must still be a valid entity of its type; name,
     /// FQN and containers cannot change. Authorized by what the result changes (see
     /// `policy::edit_operations`), not by the patch's paths.
-    pub async fn patch_asset(&self, subject: &Subject, t: &'static AssetType, id: &str, patch: &json_patch::Patch) -> Result<Value> {
+    pub async fn patch_asset(&self, actor: Actor<'_>, t: &'static AssetType, id: &str, patch: &json_patch::Patch) -> Result<Value> {
         let old = self.get(t.kind, id, Include::NonDeleted).await?;
         let mut doc = old.clone();
         json_patch::patch(&mut doc, patch).map_err(|e| bad(format!("JSON patch cannot be applied: {e}")))?;
         let Value::Object(mut body) = doc else { return Err(bad("the patched entity is not an object")) };
         // Judged on the patched document before it is checked and normalised: what a caller may
         // not do is refused before anything about the request is answered.
-        self.authorize_change(subject, t.kind, &old, &edit_operations(&old, &body), &body).await?;
+        self.authorize_change(actor, t.kind, &old, &edit_operations(&old, &body), &body).await?;
         let containers = t.containers.iter().map(|(f, _)| *f);
         for f in ["id", "name", "fullyQualifiedName"].into_iter().chain(containers).chain(t.inherited.iter().copied()) {
             if body.get(f) != old.get(f) {
@@ -812,17 +813,17 @@ impl Catalog {
         self.check_related(t, old["name"].as_str().unwrap_or_default(), &body, Some(&old)).await?;
         self.label_tags(&mut body, MissingTag::Refuse).await?;
         let parent = fqn::parent(&fqn).filter(|_| !t.containers.is_empty());
-        self.update(t.kind, &old, body, parent, &subject.name).await
+        self.update(t.kind, &old, body, parent, actor.origin()).await
     }
 
     /// One page of an asset type, optionally only those under a container (any level): the
     /// view operations of `fields`, judged on that container when there is one.
-    pub async fn list_assets(&self, subject: &Subject, t: &'static AssetType, listing: &Listing<'_>, fields: Option<&str>) -> Result<Page> {
+    pub async fn list_assets(&self, actor: Actor<'_>, t: &'static AssetType, listing: &Listing<'_>, fields: Option<&str>) -> Result<Page> {
         let target = match listing.under {
             Some(container) => self.container_target(t, container).await?,
             None => Target::of_type(t.kind.name),
         };
-        self.authorize(subject, &view_operations(t.kind.name, fields), &target).await?;
+        self.authorize(actor, &view_operations(t.kind.name, fields), &target).await?;
         let Some(container) = listing.under else { return self.list(t.kind, None, listing.include, listing.limit, listing.after, listing.before).await };
         if !(0..=1_000_000).contains(&listing.limit) {
             return Err(bad("limit must be between 0 and 1000000"));
@@ -859,9 +860,9 @@ impl Catalog {
     /// `Delete` on the entity. A container with contents needs `recursive`, which deletes the
     /// contents the same way. Entities the system relies on (`allowDelete: false`, e.g. the
     /// seeded roles and policies) stay.
-    pub async fn delete_asset(&self, subject: &Subject, t: &'static AssetType, id: &str, hard: bool, recursive: bool) -> Result<Value> {
+    pub async fn delete_asset(&self, actor: Actor<'_>, t: &'static AssetType, id: &str, hard: bool, recursive: bool) -> Result<Value> {
         let entity = self.get(t.kind, id, if hard { Include::All } else { Include::NonDeleted }).await?;
-        self.authorize_change(subject, t.kind, &entity, &[Operation::Delete], &Map::new()).await?;
+        self.authorize_change(actor, t.kind, &entity, &[Operation::Delete], &Map::new()).await?;
         let fqn = entity["fullyQualifiedName"].as_str().unwrap_or_default().to_string();
         if entity["teamType"] == json!(crate::governance::ORGANIZATION) {
             return Err(bad("Organization team type can't be deleted"));
@@ -877,23 +878,23 @@ impl Catalog {
         for row in contents.iter().rev() {
             let Some(child) = asset_type(&row.entity_type) else { continue };
             if hard {
-                self.delete(child.kind, &row.id, true, &subject.name).await?;
+                self.delete(child.kind, &row.id, true, actor.origin()).await?;
             } else if !row.deleted {
-                self.delete(child.kind, &row.id, false, &subject.name).await?;
+                self.delete(child.kind, &row.id, false, actor.origin()).await?;
             }
         }
-        self.delete(t.kind, id, hard, &subject.name).await
+        self.delete(t.kind, id, hard, actor.origin()).await
     }
 
     /// Restores a soft-deleted asset and the contents deleted with it (`EditAll` on it, as
     /// OpenMetadata); its containers must not be deleted.
-    pub async fn restore_asset(&self, subject: &Subject, t: &'static AssetType, id: &str) -> Result<Value> {
+    pub async fn restore_asset(&self, actor: Actor<'_>, t: &'static AssetType, id: &str) -> Result<Value> {
         let entity = self.get(t.kind, id, Include::All).await?;
-        self.authorize_change(subject, t.kind, &entity, &[Operation::EditAll], &Map::new()).await?;
-        self.restore_with_contents(t, &entity, &subject.name).await
+        self.authorize_change(actor, t.kind, &entity, &[Operation::EditAll], &Map::new()).await?;
+        self.restore_with_contents(t, &entity, actor.origin()).await
     }
 
-    async fn restore_with_contents(&self, t: &'static AssetType, entity: &Value, actor: &str) -> Result<Value> {
+    async fn restore_with_contents(&self, t: &'static AssetType, entity: &Value, by: Origin<'_>) -> Result<Value> {
         let id = entity["id"].as_str().unwrap_or_default();
         let fqn = entity["fullyQualifiedName"].as_str().unwrap_or_default().to_string();
         for &(field, container_kind) in t.containers {
@@ -904,10 +905,10 @@ impl Catalog {
                 }
             }
         }
-        let restored = self.restore(t.kind, id, actor).await?;
+        let restored = self.restore(t.kind, id, by).await?;
         for row in self.contents(t, entity).await? {
             if row.deleted && let Some(child) = asset_type(&row.entity_type) {
-                self.restore(child.kind, &row.id, actor).await?;
+                self.restore(child.kind, &row.id, by).await?;
             }
         }
         Ok(restored)
@@ -923,11 +924,11 @@ impl Catalog {
             let name = body.remove("name").and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
             let fqn = format!("{}.testConnectionDefinition", quote(&name));
             let draft = || Draft { kind: &TEST_CONNECTION_DEFINITION, name: name.clone(), fqn: fqn.clone(), parent_fqn: None, body: body.clone() };
-            match self.create_or_update(draft(), "system").await {
+            match self.create_or_update(draft(), Origin::SYSTEM).await {
                 Ok(_) => {}
                 // Another replica seeded it between our read and our insert.
                 Err(CatalogError::AlreadyExists) => {
-                    self.create_or_update(draft(), "system").await?;
+                    self.create_or_update(draft(), Origin::SYSTEM).await?;
                 }
                 Err(e) => return Err(e),
             }

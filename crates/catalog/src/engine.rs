@@ -6,8 +6,9 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
 
+use crate::audit::{Change, DenialLimiter, entity_event};
 use crate::error::{CatalogError, Result, not_found};
-use ferrometa_store::{EntityRow, Include, Store, now_ms};
+use ferrometa_store::{EntityRow, Include, Origin, Store, now_ms};
 
 /// Static description of an entity type.
 #[derive(Debug)]
@@ -87,6 +88,7 @@ pub struct Catalog {
     /// Without one (catalog tests), secrets are stored as given.
     cipher: Option<Arc<dyn SecretCipher>>,
     access: Arc<crate::access::AccessControl>,
+    denials: Arc<DenialLimiter>,
 }
 
 fn version_of(v: &Value) -> f64 {
@@ -126,8 +128,13 @@ fn diff(old: &Value, new: &Map<String, Value>) -> Changes {
 
 impl Catalog {
     pub fn new(store: Store, base_url: &str) -> Catalog {
-        let access = Arc::new(crate::access::AccessControl::new(crate::access::DEFAULT_ACCESS_CACHE_TTL));
-        Catalog { store, base_url: base_url.trim_end_matches('/').to_string(), cipher: None, access }
+        Catalog {
+            store,
+            base_url: base_url.trim_end_matches('/').to_string(),
+            cipher: None,
+            access: Arc::new(crate::access::AccessControl::new(crate::access::DEFAULT_ACCESS_CACHE_TTL)),
+            denials: Arc::new(DenialLimiter::new()),
+        }
     }
 
     /// Reuses callers' governance (roles, teams, policies) for `ttl` at most.
@@ -137,6 +144,10 @@ impl Catalog {
 
     pub(crate) fn access(&self) -> &crate::access::AccessControl {
         &self.access
+    }
+
+    pub(crate) fn denials(&self) -> &DenialLimiter {
+        &self.denials
     }
 
     /// Stores the secrets of entities encrypted with `cipher`.
@@ -230,8 +241,8 @@ impl Catalog {
         })
     }
 
-    /// Creates a new entity; 409 when its FQN (or secondary key) is taken.
-    pub async fn create(&self, draft: Draft, actor: &str) -> Result<Value> {
+    /// Creates a new entity (`by` is its author); 409 when its FQN (or secondary key) is taken.
+    pub async fn create(&self, draft: Draft, by: Origin<'_>) -> Result<Value> {
         let id = uuid::Uuid::new_v4().to_string();
         let mut body = draft.body;
         body.retain(|k, _| !SYSTEM_FIELDS.contains(&k.as_str()));
@@ -240,12 +251,13 @@ impl Catalog {
         body.insert("fullyQualifiedName".into(), json!(draft.fqn));
         body.insert("version".into(), json!(0.1));
         body.insert("updatedAt".into(), json!(now_ms()));
-        body.insert("updatedBy".into(), json!(actor));
+        body.insert("updatedBy".into(), json!(by.actor));
         body.insert("href".into(), json!(self.href(draft.kind, &id)));
         body.insert("deleted".into(), json!(false));
         let entity = Value::Object(body);
         let row = self.row(draft.kind, &entity, draft.parent_fqn)?;
-        self.store.insert_entity(&row, "0.1", &crate::fqn::ancestors(&row.fqn)).await?;
+        let audit = entity_event(draft.kind, &entity, Change::Created, by);
+        self.store.insert_entity(&row, "0.1", &crate::fqn::ancestors(&row.fqn), audit.as_ref()).await?;
         self.sync_relations(draft.kind, None, &entity).await?;
         self.written(draft.kind).await;
         // As a read would return it (the relation fields a create leaves out are empty lists).
@@ -253,22 +265,22 @@ impl Catalog {
     }
 
     /// PUT semantics: create (true) or update the entity with this FQN (false).
-    pub async fn create_or_update(&self, draft: Draft, actor: &str) -> Result<(Value, bool)> {
+    pub async fn create_or_update(&self, draft: Draft, by: Origin<'_>) -> Result<(Value, bool)> {
         match self.store.entity_by_fqn(draft.kind.name, &draft.fqn).await? {
-            None => Ok((self.create(draft, actor).await?, true)),
+            None => Ok((self.create(draft, by).await?, true)),
             Some(row) => {
                 let old = self.loaded(draft.kind, &row).await?;
                 let mut merged = old.as_object().cloned().unwrap_or_default();
                 for (k, v) in draft.body.into_iter().filter(|(k, _)| !SYSTEM_FIELDS.contains(&k.as_str())) {
                     merged.insert(k, v);
                 }
-                Ok((self.update(draft.kind, &old, merged, draft.parent_fqn, actor).await?, false))
+                Ok((self.update(draft.kind, &old, merged, draft.parent_fqn, by).await?, false))
             }
         }
     }
 
     /// Stores `new` as the next version of `old`; returns `old` unchanged when nothing differs.
-    pub async fn update(&self, kind: &EntityKind, old: &Value, mut new: Map<String, Value>, parent_fqn: Option<String>, actor: &str) -> Result<Value> {
+    pub async fn update(&self, kind: &EntityKind, old: &Value, mut new: Map<String, Value>, parent_fqn: Option<String>, by: Origin<'_>) -> Result<Value> {
         self.resolve_relation_fields(kind, Some(old), &mut new).await?;
         for f in SYSTEM_FIELDS {
             match old.get(*f) {
@@ -276,22 +288,23 @@ impl Catalog {
                 None => new.remove(*f),
             };
         }
-        let Changes { added, updated, deleted, major } = kind.differ.unwrap_or(diff)(old, &new);
-        if added.is_empty() && updated.is_empty() && deleted.is_empty() {
+        let changes = kind.differ.unwrap_or(diff)(old, &new);
+        if changes.is_empty() {
             return Ok(old.clone());
         }
         let previous = version_of(old);
-        let version = if major { previous.floor() + 1.0 } else { round1(previous + 0.1) };
+        let version = if changes.major { previous.floor() + 1.0 } else { round1(previous + 0.1) };
         new.insert("version".into(), json!(version));
         new.insert("updatedAt".into(), json!(now_ms()));
-        new.insert("updatedBy".into(), json!(actor));
+        new.insert("updatedBy".into(), json!(by.actor));
         new.insert(
             "changeDescription".into(),
-            json!({"fieldsAdded": added, "fieldsUpdated": updated, "fieldsDeleted": deleted, "previousVersion": previous}),
+            json!({"fieldsAdded": changes.added, "fieldsUpdated": changes.updated, "fieldsDeleted": changes.deleted, "previousVersion": previous}),
         );
         let entity = Value::Object(new);
         let row = self.row(kind, &entity, parent_fqn)?;
-        self.store.update_entity(&row, &format!("{version:.1}")).await?;
+        let audit = entity_event(kind, &entity, Change::Updated { old, changes: &changes }, by);
+        self.store.update_entity(&row, &format!("{version:.1}"), audit.as_ref()).await?;
         self.sync_relations(kind, Some(old), &entity).await?;
         self.written(kind).await;
         self.with_relations(kind, entity).await
@@ -335,7 +348,7 @@ impl Catalog {
     }
 
     /// Applies an RFC 6902 patch; system fields and the name cannot be patched.
-    pub async fn patch(&self, kind: &EntityKind, id: &str, patch: &json_patch::Patch, actor: &str) -> Result<Value> {
+    pub async fn patch(&self, kind: &EntityKind, id: &str, patch: &json_patch::Patch, by: Origin<'_>) -> Result<Value> {
         let old = self.get(kind, id, Include::NonDeleted).await?;
         let mut doc = old.clone();
         json_patch::patch(&mut doc, patch).map_err(|e| CatalogError::BadRequest(format!("JSON patch cannot be applied: {e}")))?;
@@ -346,16 +359,16 @@ impl Catalog {
         }
         let row = self.store.entity_by_id(kind.name, id).await?.ok_or_else(|| not_found(kind.name, id))?;
         let new = doc.as_object().cloned().ok_or_else(|| CatalogError::BadRequest("the patched entity is not an object".into()))?;
-        self.update(kind, &old, new, row.parent_fqn, actor).await
+        self.update(kind, &old, new, row.parent_fqn, by).await
     }
 
     /// Soft delete: marks deleted (a new major version); hard delete removes the row.
-    pub async fn delete(&self, kind: &EntityKind, id: &str, hard: bool, actor: &str) -> Result<Value> {
+    pub async fn delete(&self, kind: &EntityKind, id: &str, hard: bool, by: Origin<'_>) -> Result<Value> {
         let row = self.store.entity_by_id(kind.name, id).await?.ok_or_else(|| not_found(kind.name, id))?;
         let mut entity = self.loaded(kind, &row).await?;
         let previous = version_of(&entity);
         if hard {
-            self.store.delete_entity(id).await?;
+            self.store.delete_entity(id, entity_event(kind, &entity, Change::Deleted { hard }, by).as_ref()).await?;
             self.written(kind).await;
             entity["deleted"] = json!(true);
             return Ok(entity);
@@ -367,15 +380,15 @@ impl Catalog {
         entity["deleted"] = json!(true);
         entity["version"] = json!(version);
         entity["updatedAt"] = json!(now_ms());
-        entity["updatedBy"] = json!(actor);
+        entity["updatedBy"] = json!(by.actor);
         entity["changeDescription"] = json!({"fieldsAdded": [], "fieldsUpdated": [{"name": "deleted", "oldValue": "false", "newValue": "true"}], "fieldsDeleted": [], "previousVersion": previous});
         let new_row = EntityRow { deleted: true, json: self.stored_json(&entity)?, updated_at: now_ms(), ..row };
-        self.store.update_entity(&new_row, &format!("{version:.1}")).await?;
+        self.store.update_entity(&new_row, &format!("{version:.1}"), entity_event(kind, &entity, Change::Deleted { hard }, by).as_ref()).await?;
         self.written(kind).await;
         Ok(entity)
     }
 
-    pub async fn restore(&self, kind: &EntityKind, id: &str, actor: &str) -> Result<Value> {
+    pub async fn restore(&self, kind: &EntityKind, id: &str, by: Origin<'_>) -> Result<Value> {
         let row = self.store.entity_by_id(kind.name, id).await?.ok_or_else(|| not_found(kind.name, id))?;
         let old = self.loaded(kind, &row).await?;
         if !row.deleted {
@@ -386,9 +399,9 @@ impl Catalog {
         entity["deleted"] = json!(false);
         entity["version"] = json!(version);
         entity["updatedAt"] = json!(now_ms());
-        entity["updatedBy"] = json!(actor);
+        entity["updatedBy"] = json!(by.actor);
         let new_row = EntityRow { deleted: false, json: self.stored_json(&entity)?, updated_at: now_ms(), ..row };
-        self.store.update_entity(&new_row, &format!("{version:.1}")).await?;
+        self.store.update_entity(&new_row, &format!("{version:.1}"), entity_event(kind, &entity, Change::Restored, by).as_ref()).await?;
         self.written(kind).await;
         Ok(entity)
     }

@@ -5,13 +5,14 @@
 
 use serde_json::{Map, Value, json};
 
+use crate::audit::Actor;
 use crate::data::{AssetType, Reference, bad, one_of, shown, string_field};
 use crate::engine::{Catalog, EntityKind};
 use crate::error::{CatalogError, Result, not_found};
 use crate::fqn::quote;
 use crate::kinds::{CLASSIFICATION, POLICY, ROLE, TAG, TEAM, USER};
-use crate::policy::{Condition, Function, Operation, Subject, Target, normalise_rules};
-use ferrometa_store::Include;
+use crate::policy::{Condition, Function, Operation, Target, normalise_rules};
+use ferrometa_store::{Include, Origin};
 
 pub static TEAMS: AssetType = AssetType {
     kind: &TEAM,
@@ -247,8 +248,8 @@ impl Catalog {
 
     /// Checks a condition as `GET /api/v1/policies/validation/condition/{expression}` does:
     /// `EditAll` on policies, then syntax, functions and the names they are given.
-    pub async fn validate_condition(&self, subject: &Subject, expression: &str) -> Result<()> {
-        self.authorize(subject, &[Operation::EditAll], &Target::of_type(POLICY.name)).await?;
+    pub async fn validate_condition(&self, actor: Actor<'_>, expression: &str) -> Result<()> {
+        self.authorize(actor, &[Operation::EditAll], &Target::of_type(POLICY.name)).await?;
         let mut body = Map::new();
         body.insert("rules".into(), json!([{"condition": expression}]));
         self.check_condition_names(&body).await
@@ -275,7 +276,7 @@ impl Catalog {
             let stored = self.seed_entity(&ROLES, role).await?;
             if stored["policies"].as_array().is_none_or(Vec::is_empty) {
                 let policies = self.names_to_references(&POLICY, &role["policies"]).await?;
-                self.update(&ROLE, &stored, with_field(&stored, "policies", policies), None, "system").await?;
+                self.update(&ROLE, &stored, with_field(&stored, "policies", policies), None, Origin::SYSTEM).await?;
             }
         }
         if self.store().get_setting(ORGANIZATION_SEEDED).await?.is_none() {
@@ -284,7 +285,7 @@ impl Catalog {
             let policies = self.names_to_references(&POLICY, &seed["organization"]["policies"]).await?;
             let mut new = with_field(&org, "defaultRoles", default_roles);
             new.insert("policies".into(), policies);
-            self.update(&TEAM, &org, new, None, "system").await?;
+            self.update(&TEAM, &org, new, None, Origin::SYSTEM).await?;
             self.store().put_setting(ORGANIZATION_SEEDED, "true").await?;
         }
         Ok(())
@@ -300,7 +301,7 @@ impl Catalog {
         request["provider"] = json!("system");
         let mut draft = self.asset_draft(t, request).await?;
         draft.body.insert("allowDelete".into(), json!(false));
-        match self.create(draft, "system").await {
+        match self.create(draft, Origin::SYSTEM).await {
             // Another replica seeded it first.
             Err(CatalogError::AlreadyExists) => self.get_by_name(t.kind, &quote(name), Include::All).await,
             other => other,

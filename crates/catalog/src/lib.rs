@@ -3,6 +3,7 @@
 //! token logic in here.
 
 pub mod access;
+pub mod audit;
 pub mod data;
 pub mod email;
 pub mod engine;
@@ -17,6 +18,7 @@ pub mod secrets;
 pub mod users;
 
 pub use access::Key;
+pub use audit::Actor;
 pub use engine::{Catalog, Changes, Draft, EntityKind, Listing, Page, SecretCipher};
 pub use policy::Subject;
 pub use error::{CatalogError, Result};

@@ -4,6 +4,7 @@
 use serde_json::Value;
 
 use crate::access::Key;
+use crate::audit::Actor;
 use crate::engine::{Catalog, EntityKind, Listing, Page};
 use crate::error::{CatalogError, Result};
 use crate::policy::{Operation, Subject, Target, view_operations};
@@ -12,7 +13,7 @@ use ferrometa_store::Include;
 impl Catalog {
     /// An entity by id or FQN, needing the view operations of `fields` on it. A caller who may
     /// not read the type learns nothing of which names exist: the check comes before the 404.
-    pub async fn read(&self, subject: &Subject, kind: &EntityKind, key: Key<'_>, include: Include, fields: Option<&str>) -> Result<Value> {
+    pub async fn read(&self, actor: Actor<'_>, kind: &EntityKind, key: Key<'_>, include: Include, fields: Option<&str>) -> Result<Value> {
         let operations = view_operations(kind.name, fields);
         let found = match key {
             Key::Id(id) => self.get(kind, id, include).await,
@@ -20,11 +21,11 @@ impl Catalog {
         };
         match found {
             Ok(entity) => {
-                self.authorize(subject, &operations, &Target::entity(kind.name, self.facts(kind, &entity))).await?;
+                self.authorize(actor, &operations, &Target::entity(kind.name, self.facts(kind, &entity))).await?;
                 Ok(entity)
             }
             Err(CatalogError::NotFound(m)) => {
-                self.authorize(subject, &operations, &Target::of_type(kind.name)).await?;
+                self.authorize(actor, &operations, &Target::of_type(kind.name)).await?;
                 Err(CatalogError::NotFound(m))
             }
             Err(e) => Err(e),
@@ -32,34 +33,35 @@ impl Catalog {
     }
 
     /// A page of the entities of a type that have no container (users, bots, ...).
-    pub async fn read_list(&self, subject: &Subject, kind: &EntityKind, listing: &Listing<'_>, fields: Option<&str>) -> Result<Page> {
-        self.authorize(subject, &view_operations(kind.name, fields), &Target::of_type(kind.name)).await?;
+    pub async fn read_list(&self, actor: Actor<'_>, kind: &EntityKind, listing: &Listing<'_>, fields: Option<&str>) -> Result<Page> {
+        self.authorize(actor, &view_operations(kind.name, fields), &Target::of_type(kind.name)).await?;
         self.list(kind, None, listing.include, listing.limit, listing.after, listing.before).await
     }
 
     /// The entity whose history is read: versions show every field, so they need `ViewAll`.
-    async fn read_history_of(&self, subject: &Subject, kind: &EntityKind, id: &str) -> Result<()> {
-        self.read(subject, kind, Key::Id(id), Include::All, Some("*")).await.map(|_| ())
+    async fn read_history_of(&self, actor: Actor<'_>, kind: &EntityKind, id: &str) -> Result<()> {
+        self.read(actor, kind, Key::Id(id), Include::All, Some("*")).await.map(|_| ())
     }
 
-    pub async fn read_versions(&self, subject: &Subject, kind: &EntityKind, id: &str) -> Result<Value> {
-        self.read_history_of(subject, kind, id).await?;
+    pub async fn read_versions(&self, actor: Actor<'_>, kind: &EntityKind, id: &str) -> Result<Value> {
+        self.read_history_of(actor, kind, id).await?;
         self.versions(kind, id).await
     }
 
-    pub async fn read_version(&self, subject: &Subject, kind: &EntityKind, id: &str, version: &str) -> Result<Value> {
-        self.read_history_of(subject, kind, id).await?;
+    pub async fn read_version(&self, actor: Actor<'_>, kind: &EntityKind, id: &str, version: &str) -> Result<Value> {
+        self.read_history_of(actor, kind, id).await?;
         self.version(kind, id, version).await
     }
 
     /// Whether a caller may do `operation` on an entity (or, without one, on its type): what
-    /// the web UI asks before it offers an action.
+    /// the web UI asks before it offers an action. A question, not a request: a "no" is not
+    /// recorded as a refusal.
     pub async fn may(&self, subject: &Subject, kind: &EntityKind, entity: Option<&Value>, operation: Operation) -> bool {
         let target = match entity {
             Some(e) => Target::entity(kind.name, self.facts(kind, e)),
             None => Target::of_type(kind.name),
         };
         let needs_admin = !operation.is_view() && crate::access::privileged_change(kind, None, &serde_json::Map::new()).is_some();
-        self.authorize(subject, &[operation], &target).await.is_ok() && (subject.is_admin || !needs_admin)
+        matches!(self.judge(subject, &[operation], &target).await, Ok(None)) && (subject.is_admin || !needs_admin)
     }
 }

@@ -6,12 +6,13 @@ use serde_json::{Map, Value, json};
 
 use crate::email::Email;
 use crate::access::privileged_change;
+use crate::audit::Actor;
 use crate::engine::{Catalog, Draft, EntityKind};
-use crate::policy::{Operation, Subject, Target, edit_operations};
+use crate::policy::{Operation, Target, edit_operations};
 use crate::error::{CatalogError, Result};
 use crate::fqn::{EntityName, quote};
 use crate::kinds::{BOT, ROLE, TEAM, USER};
-use ferrometa_store::Include;
+use ferrometa_store::{Include, Origin};
 
 /// Every field of OpenMetadata's `User` (what `fields=` may name).
 pub const USER_FIELDS: &[&str] = &[
@@ -113,19 +114,19 @@ impl Catalog {
     }
 
     /// Creates a user; 409 when the name or the email is taken.
-    pub async fn create_user(&self, req: &CreateUser, actor: &str) -> Result<Value> {
+    pub async fn create_user(&self, req: &CreateUser, by: Origin<'_>) -> Result<Value> {
         let name = EntityName::parse(&req.name.trim().to_lowercase())?;
         let email = Email::parse(&req.email)?;
         let mut body = self.user_body(req, &email);
         body.extend(self.user_relations(req).await?);
-        self.create(Draft { kind: &USER, name: name.as_str().into(), fqn: quote(name.as_str()), parent_fqn: None, body }, actor).await
+        self.create(Draft { kind: &USER, name: name.as_str().into(), fqn: quote(name.as_str()), parent_fqn: None, body }, by).await
     }
 
     /// PUT semantics for users: create, or update the user of that name (email, admin and bot
     /// flags are kept unless given). Returns the user and whether it was created.
-    pub async fn create_or_update_user(&self, req: &CreateUser, actor: &str) -> Result<(Value, bool)> {
+    pub async fn create_or_update_user(&self, req: &CreateUser, by: Origin<'_>) -> Result<(Value, bool)> {
         let Some(existing) = self.user_by_name(&req.name).await? else {
-            return Ok((self.create_user(req, actor).await?, true));
+            return Ok((self.create_user(req, by).await?, true));
         };
         if existing["email"].as_str() != Some(Email::parse(&req.email)?.as_str()) {
             return Err(CatalogError::BadRequest("the email of an existing user cannot be changed with PUT".into()));
@@ -137,7 +138,7 @@ impl Catalog {
         set_opt(&mut fields, "profile", req.profile.clone());
         set_opt(&mut fields, "timezone", req.timezone.clone().map(Value::from));
         fields.extend(self.user_relations(req).await?);
-        Ok((self.set_user_fields(&existing, Value::Object(fields), actor).await?, false))
+        Ok((self.set_user_fields(&existing, Value::Object(fields), by).await?, false))
     }
 
     pub async fn user_by_name(&self, name: &str) -> Result<Option<Value>> {
@@ -153,15 +154,15 @@ impl Catalog {
     }
 
     /// Sets top-level fields of a user (admin flag, last login, ...) as a new version.
-    pub async fn set_user_fields(&self, user: &Value, fields: Value, actor: &str) -> Result<Value> {
+    pub async fn set_user_fields(&self, user: &Value, fields: Value, by: Origin<'_>) -> Result<Value> {
         let mut new = user.as_object().cloned().unwrap_or_default();
         for (k, v) in fields.as_object().cloned().unwrap_or_default() {
             new.insert(k, v);
         }
-        self.update(&USER, user, new, None, actor).await
+        self.update(&USER, user, new, None, by).await
     }
 
-    pub async fn create_bot(&self, req: &CreateBot, actor: &str) -> Result<Value> {
+    pub async fn create_bot(&self, req: &CreateBot, by: Origin<'_>) -> Result<Value> {
         let name = EntityName::parse(&req.name)?;
         let user = self.user_by_name(&req.bot_user).await?.ok_or_else(|| CatalogError::BadRequest(format!("bot user {} does not exist", req.bot_user)))?;
         if user["isBot"] != json!(true) {
@@ -172,14 +173,14 @@ impl Catalog {
         body.insert("provider".into(), json!(req.provider.clone().unwrap_or_else(|| "user".into())));
         set_opt(&mut body, "displayName", req.display_name.clone().map(Value::from));
         set_opt(&mut body, "description", req.description.clone().map(Value::from));
-        self.create(Draft { kind: &BOT, name: name.as_str().into(), fqn: quote(name.as_str()), parent_fqn: None, body }, actor).await
+        self.create(Draft { kind: &BOT, name: name.as_str().into(), fqn: quote(name.as_str()), parent_fqn: None, body }, by).await
     }
 
     /// The entity of this type and (top-level) name, created by the system with `body` unless
     /// it exists (in any state).
     pub(crate) async fn ensure(&self, kind: &'static EntityKind, name: &str, body: Map<String, Value>) -> Result<Value> {
         match self.get_by_name(kind, &quote(name), Include::All).await {
-            Err(CatalogError::NotFound(_)) => match self.create(Draft { kind, name: name.into(), fqn: quote(name), parent_fqn: None, body }, "system").await {
+            Err(CatalogError::NotFound(_)) => match self.create(Draft { kind, name: name.into(), fqn: quote(name), parent_fqn: None, body }, Origin::SYSTEM).await {
                 // Another replica created it first.
                 Err(CatalogError::AlreadyExists) => self.get_by_name(kind, &quote(name), Include::All).await,
                 other => other,
@@ -213,13 +214,13 @@ fn unrenamed(old: &Value, new: &Map<String, Value>) -> Result<()> {
 impl Catalog {
     /// POST /users by a signed-in caller: `Create` on users; admins only for admins, bots,
     /// roles and teams.
-    pub async fn create_user_as(&self, subject: &Subject, req: &CreateUser) -> Result<Value> {
+    pub async fn create_user_as(&self, actor: Actor<'_>, req: &CreateUser) -> Result<Value> {
         let body = self.user_fields_of(req).await?;
-        self.authorize(subject, &[Operation::Create], &Target::entity(USER.name, Default::default())).await?;
+        self.authorize(actor, &[Operation::Create], &Target::entity(USER.name, Default::default())).await?;
         if privileged_change(&USER, None, &body).is_some() {
-            self.require_admin(subject)?;
+            self.require_admin(actor, USER.name).await?;
         }
-        self.create_user(req, &subject.name).await
+        self.create_user(req, actor.origin()).await
     }
 
     /// The fields a create or update request sets that decide what the user may do.
@@ -232,35 +233,35 @@ impl Catalog {
 
     /// PUT /users: creates as [`Catalog::create_user_as`], or updates (`EditAll` on the user:
     /// a user may update itself) with admin rights for the privileged fields.
-    pub async fn put_user(&self, subject: &Subject, req: &CreateUser) -> Result<(Value, bool)> {
-        let Some(existing) = self.user_by_name(&req.name).await? else { return Ok((self.create_user_as(subject, req).await?, true)) };
+    pub async fn put_user(&self, actor: Actor<'_>, req: &CreateUser) -> Result<(Value, bool)> {
+        let Some(existing) = self.user_by_name(&req.name).await? else { return Ok((self.create_user_as(actor, req).await?, true)) };
         let body = self.user_fields_of(req).await?;
-        self.authorize_change(subject, &USER, &existing, &[Operation::EditAll], &body).await?;
-        self.create_or_update_user(req, &subject.name).await
+        self.authorize_change(actor, &USER, &existing, &[Operation::EditAll], &body).await?;
+        self.create_or_update_user(req, actor.origin()).await
     }
 
     /// PATCH /users/{id}, judged by what the result changes. A user may join a team that is
     /// open to everyone (`isJoinable`) or leave a team by itself; every other change of teams,
     /// roles, admin or bot flags or email needs an admin.
-    pub async fn patch_user(&self, subject: &Subject, id: &str, patch: &json_patch::Patch) -> Result<Value> {
+    pub async fn patch_user(&self, actor: Actor<'_>, id: &str, patch: &json_patch::Patch) -> Result<Value> {
         let old = self.get(&USER, id, Include::NonDeleted).await?;
         let new = patched(&USER, &old, patch)?;
         let operations = edit_operations(&old, &new);
-        self.authorize(subject, if operations.is_empty() { &[Operation::ViewBasic] } else { &operations }, &Target::entity(USER.name, self.facts(&USER, &old))).await?;
+        self.authorize(actor, if operations.is_empty() { &[Operation::ViewBasic] } else { &operations }, &Target::entity(USER.name, self.facts(&USER, &old))).await?;
         let mut judged = new.clone();
-        if self.joins_open_teams_only(subject, &old, &new).await? {
+        if self.joins_open_teams_only(actor, &old, &new).await? {
             judged.remove("teams");
         }
         if privileged_change(&USER, Some(&old), &judged).is_some() {
-            self.require_admin(subject)?;
+            self.require_admin(actor, USER.name).await?;
         }
         unrenamed(&old, &new)?;
-        self.update(&USER, &old, new, None, &subject.name).await
+        self.update(&USER, &old, new, None, actor.origin()).await
     }
 
     /// Whether a change of a user's teams is the user joining open teams or leaving teams.
-    async fn joins_open_teams_only(&self, subject: &Subject, old: &Value, new: &Map<String, Value>) -> Result<bool> {
-        if old["id"].as_str() != Some(subject.user_id.as_str()) {
+    async fn joins_open_teams_only(&self, actor: Actor<'_>, old: &Value, new: &Map<String, Value>) -> Result<bool> {
+        if old["id"].as_str() != Some(actor.subject.user_id.as_str()) {
             return Ok(false);
         }
         let ids = |v: Option<&Value>| -> Vec<String> { v.and_then(Value::as_array).into_iter().flatten().filter_map(|t| t["id"].as_str().or(t.as_str()).map(str::to_string)).collect() };
@@ -276,70 +277,70 @@ impl Catalog {
 
     /// DELETE /users/{id} (`Delete` on the user; a user may delete itself). The users of the
     /// system bots stay.
-    pub async fn delete_user_as(&self, subject: &Subject, id: &str, hard: bool) -> Result<Value> {
+    pub async fn delete_user_as(&self, actor: Actor<'_>, id: &str, hard: bool) -> Result<Value> {
         let user = self.get(&USER, id, Include::All).await?;
-        self.authorize_change(subject, &USER, &user, &[Operation::Delete], &Map::new()).await?;
+        self.authorize_change(actor, &USER, &user, &[Operation::Delete], &Map::new()).await?;
         let name = user["name"].as_str().unwrap_or_default();
         if user["isBot"] == json!(true) && SYSTEM_BOTS.contains(&name) {
             return Err(CatalogError::BadRequest(format!("System bot user {name} cannot be deleted.")));
         }
-        self.delete(&USER, id, hard, &subject.name).await
+        self.delete(&USER, id, hard, actor.origin()).await
     }
 
     /// PUT /users/restore (`EditAll` on the user).
-    pub async fn restore_user_as(&self, subject: &Subject, id: &str) -> Result<Value> {
+    pub async fn restore_user_as(&self, actor: Actor<'_>, id: &str) -> Result<Value> {
         let user = self.get(&USER, id, Include::All).await?;
-        self.authorize_change(subject, &USER, &user, &[Operation::EditAll], &Map::new()).await?;
-        self.restore(&USER, id, &subject.name).await
+        self.authorize_change(actor, &USER, &user, &[Operation::EditAll], &Map::new()).await?;
+        self.restore(&USER, id, actor.origin()).await
     }
 
     /// POST /bots (admins: a bot acts with its own rights).
-    pub async fn create_bot_as(&self, subject: &Subject, req: &CreateBot) -> Result<Value> {
-        self.authorize(subject, &[Operation::Create], &Target::entity(BOT.name, Default::default())).await?;
-        self.require_admin(subject)?;
-        self.create_bot(req, &subject.name).await
+    pub async fn create_bot_as(&self, actor: Actor<'_>, req: &CreateBot) -> Result<Value> {
+        self.authorize(actor, &[Operation::Create], &Target::entity(BOT.name, Default::default())).await?;
+        self.require_admin(actor, BOT.name).await?;
+        self.create_bot(req, actor.origin()).await
     }
 
     /// PUT /bots: create, or update the description and display name of an existing bot.
-    pub async fn put_bot(&self, subject: &Subject, req: &CreateBot) -> Result<(Value, bool)> {
+    pub async fn put_bot(&self, actor: Actor<'_>, req: &CreateBot) -> Result<(Value, bool)> {
         let existing = match self.get_by_name(&BOT, &quote(&req.name), Include::NonDeleted).await {
             Ok(bot) => bot,
-            Err(CatalogError::NotFound(_)) => return Ok((self.create_bot_as(subject, req).await?, true)),
+            Err(CatalogError::NotFound(_)) => return Ok((self.create_bot_as(actor, req).await?, true)),
             Err(e) => return Err(e),
         };
         let mut new = existing.as_object().cloned().unwrap_or_default();
         set_opt(&mut new, "description", req.description.clone().map(Value::from));
         set_opt(&mut new, "displayName", req.display_name.clone().map(Value::from));
-        self.authorize_change(subject, &BOT, &existing, &edit_operations(&existing, &new), &new).await?;
-        Ok((self.update(&BOT, &existing, new, None, &subject.name).await?, false))
+        self.authorize_change(actor, &BOT, &existing, &edit_operations(&existing, &new), &new).await?;
+        Ok((self.update(&BOT, &existing, new, None, actor.origin()).await?, false))
     }
 
     /// PATCH /bots/{id}: its bot user and provider stay.
-    pub async fn patch_bot(&self, subject: &Subject, id: &str, patch: &json_patch::Patch) -> Result<Value> {
+    pub async fn patch_bot(&self, actor: Actor<'_>, id: &str, patch: &json_patch::Patch) -> Result<Value> {
         let old = self.get(&BOT, id, Include::NonDeleted).await?;
         let new = patched(&BOT, &old, patch)?;
-        self.authorize_change(subject, &BOT, &old, &edit_operations(&old, &new), &new).await?;
+        self.authorize_change(actor, &BOT, &old, &edit_operations(&old, &new), &new).await?;
         unrenamed(&old, &new)?;
         if ["botUser", "provider"].iter().any(|f| new.get(*f) != old.get(*f)) {
             return Err(CatalogError::BadRequest("botUser and provider of a bot cannot be changed".into()));
         }
-        self.update(&BOT, &old, new, None, &subject.name).await
+        self.update(&BOT, &old, new, None, actor.origin()).await
     }
 
     /// DELETE /bots/{id}; the system bots stay.
-    pub async fn delete_bot_as(&self, subject: &Subject, id: &str, hard: bool) -> Result<Value> {
+    pub async fn delete_bot_as(&self, actor: Actor<'_>, id: &str, hard: bool) -> Result<Value> {
         let bot = self.get(&BOT, id, Include::All).await?;
-        self.authorize_change(subject, &BOT, &bot, &[Operation::Delete], &Map::new()).await?;
+        self.authorize_change(actor, &BOT, &bot, &[Operation::Delete], &Map::new()).await?;
         if bot["provider"] == json!("system") {
             return Err(CatalogError::BadRequest(format!("System bot {} cannot be deleted.", bot["name"].as_str().unwrap_or_default())));
         }
-        self.delete(&BOT, id, hard, &subject.name).await
+        self.delete(&BOT, id, hard, actor.origin()).await
     }
 
     /// PUT /bots/restore; its bot user is restored separately, as it was deleted separately.
-    pub async fn restore_bot_as(&self, subject: &Subject, id: &str) -> Result<Value> {
+    pub async fn restore_bot_as(&self, actor: Actor<'_>, id: &str) -> Result<Value> {
         let bot = self.get(&BOT, id, Include::All).await?;
-        self.authorize_change(subject, &BOT, &bot, &[Operation::EditAll], &Map::new()).await?;
-        self.restore(&BOT, id, &subject.name).await
+        self.authorize_change(actor, &BOT, &bot, &[Operation::EditAll], &Map::new()).await?;
+        self.restore(&BOT, id, actor.origin()).await
     }
 }

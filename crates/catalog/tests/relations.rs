@@ -1,14 +1,14 @@
 //! Relationships kept inside entity JSON before `entity_relations` existed are copied into it
 //! once, on SQLite and PostgreSQL.
 
-use ferrometa_catalog::Catalog;
+use ferrometa_catalog::{Actor, Catalog};
 use ferrometa_catalog::kinds::USER;
 use ferrometa_store::testing::fresh_stores;
 use ferrometa_store::{EntityRow, Include, RelationSide};
 use serde_json::json;
 
 mod common;
-use common::admin;
+use common::{admin, by};
 
 #[tokio::test]
 async fn relations_stored_in_json_are_backfilled_once() {
@@ -21,7 +21,7 @@ async fn relations_stored_in_json_are_backfilled_once() {
                           "roles": [c.reference(&ferrometa_catalog::kinds::ROLE, &role)], "teams": [], "version": 0.1, "deleted": false});
         let row = EntityRow { id: "u-1".into(), entity_type: "user".into(), fqn: "ingestion-bot".into(), secondary_key: Some("ingestion-bot@x.org".into()),
                               parent_fqn: None, deleted: false, updated_at: 1, json: user.to_string() };
-        store.insert_entity(&row, "0.1", &[]).await.unwrap();
+        store.insert_entity(&row, "0.1", &[], None).await.unwrap();
         assert_eq!(c.get(&USER, "u-1", Include::All).await.unwrap()["roles"], json!([]), "not yet an edge");
 
         c.backfill_relations().await.unwrap();
@@ -61,12 +61,12 @@ async fn teams_form_a_hierarchy_under_the_organization() {
         let team = |name: &str, team_type: &str, parents: Vec<&serde_json::Value>| {
             json!({"name": name, "teamType": team_type, "parents": parents.iter().map(|p| p["id"].clone()).collect::<Vec<_>>()})
         };
-        let sales = c.create_asset(&admin(&c, "admin").await, &TEAMS, json!({"name": "sales", "teamType": "BusinessUnit"})).await.unwrap();
+        let sales = c.create_asset(Actor::local(&admin(&c, "admin").await), &TEAMS, json!({"name": "sales", "teamType": "BusinessUnit"})).await.unwrap();
         assert_eq!(names(&sales["parents"]), ["Organization"], "a team without parents is under the Organization");
-        let emea = c.create_asset(&admin(&c, "admin").await, &TEAMS, team("emea", "Division", vec![&sales])).await.unwrap();
-        let group = c.create_asset(&admin(&c, "admin").await, &TEAMS, team("emea-analysts", "Group", vec![&emea])).await.unwrap();
-        let analyst = c.create_user(&CreateUser { name: "ana".into(), email: "ana@x.org".into(), teams: Some(vec![group["id"].as_str().unwrap().into()]), ..Default::default() }, "admin").await.unwrap();
-        let loner = c.create_user(&CreateUser { name: "lone".into(), email: "lone@x.org".into(), ..Default::default() }, "admin").await.unwrap();
+        let emea = c.create_asset(Actor::local(&admin(&c, "admin").await), &TEAMS, team("emea", "Division", vec![&sales])).await.unwrap();
+        let group = c.create_asset(Actor::local(&admin(&c, "admin").await), &TEAMS, team("emea-analysts", "Group", vec![&emea])).await.unwrap();
+        let analyst = c.create_user(&CreateUser { name: "ana".into(), email: "ana@x.org".into(), teams: Some(vec![group["id"].as_str().unwrap().into()]), ..Default::default() }, by("admin")).await.unwrap();
+        let loner = c.create_user(&CreateUser { name: "lone".into(), email: "lone@x.org".into(), ..Default::default() }, by("admin")).await.unwrap();
         assert_eq!(names(&loner["teams"]), ["Organization"], "a user in no team is in the Organization");
         assert_eq!(names(&analyst["teams"]), ["emea-analysts"]);
 
@@ -92,19 +92,19 @@ async fn teams_form_a_hierarchy_under_the_organization() {
             (team("emea", "Group", vec![&sales]), "A team with children cannot be updated to type Group"),
         ];
         for (request, expected) in refused {
-            assert_eq!(message(c.put_asset(&admin(&c, "admin").await, &TEAMS, request.clone()).await.unwrap_err()), expected, "{request}");
+            assert_eq!(message(c.put_asset(Actor::local(&admin(&c, "admin").await), &TEAMS, request.clone()).await.unwrap_err()), expected, "{request}");
         }
 
         // A user's teams naming a team that does not exist: 404, and the user is unchanged.
         let patch: json_patch::Patch = serde_json::from_value(json!([{"op": "add", "path": "/teams/0", "value": {"id": "no-such-team", "type": "team"}}])).unwrap();
-        assert_eq!(message(c.patch(&USER, analyst["id"].as_str().unwrap(), &patch, "admin").await.unwrap_err()), "team instance for no-such-team not found");
+        assert_eq!(message(c.patch(&USER, analyst["id"].as_str().unwrap(), &patch, by("admin")).await.unwrap_err()), "team instance for no-such-team not found");
         assert_eq!(names(&c.get(&USER, analyst["id"].as_str().unwrap(), Include::NonDeleted).await.unwrap()["teams"]), ["emea-analysts"]);
 
         // A team with teams below it is deleted only recursively, with them; its users are
         // then in no team, so in the Organization.
-        let refused = c.delete_asset(&admin(&c, "admin").await, &TEAMS, emea["id"].as_str().unwrap(), true, false).await.unwrap_err();
+        let refused = c.delete_asset(Actor::local(&admin(&c, "admin").await), &TEAMS, emea["id"].as_str().unwrap(), true, false).await.unwrap_err();
         assert_eq!(message(refused), "team is not empty");
-        c.delete_asset(&admin(&c, "admin").await, &TEAMS, emea["id"].as_str().unwrap(), true, true).await.unwrap();
+        c.delete_asset(Actor::local(&admin(&c, "admin").await), &TEAMS, emea["id"].as_str().unwrap(), true, true).await.unwrap();
         assert!(get(&group["id"]).await.is_err(), "the group below went with it");
         assert_eq!(names(&get(&org["id"]).await.unwrap()["children"]), ["sales"]);
         assert_eq!(names(&c.get(&USER, analyst["id"].as_str().unwrap(), Include::NonDeleted).await.unwrap()["teams"]), ["Organization"]);

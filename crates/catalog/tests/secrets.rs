@@ -58,8 +58,8 @@ async fn store_legacy(store: &Store, cipher: &Numbered) -> EntityRow {
     };
     let mut first = entity.clone();
     first["connection"] = json!({"config": {"type": "Trino", "username": "etl", "hostPort": "trino:8080", "authType": {"jwt": JWT}}});
-    store.insert_entity(&row(&first), "0.1", &[]).await.unwrap();
-    store.update_entity(&row(&entity), "0.2").await.unwrap();
+    store.insert_entity(&row(&first), "0.1", &[], None).await.unwrap();
+    store.update_entity(&row(&entity), "0.2", None).await.unwrap();
     row(&entity)
 }
 

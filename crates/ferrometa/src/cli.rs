@@ -217,6 +217,9 @@ async fn bot_token(config: Config, name: &str) -> Result<(), String> {
     }
 }
 
+/// The author of the command line's changes in the audit trail (an operator on the host).
+const CLI: ferrometa_store::Origin<'static> = ferrometa_store::Origin { actor: "cli", client: None };
+
 async fn admin(config: Config, command: AdminCommand) -> Result<(), String> {
     let state = startup::build_state(config).await.map_err(|e| e.to_string())?;
     let name = match &command {
@@ -236,15 +239,13 @@ async fn admin(config: Config, command: AdminCommand) -> Result<(), String> {
                 line.trim_end_matches(['\r', '\n']).to_string()
             };
             ferrometa_auth::password::check_policy(&password).map_err(|e| e.to_string())?;
-            state.auth.set_password(&id, &password).await.map_err(|e| e.to_string())?;
+            state.auth.set_password(&id, &password, Some(&CLI.event("password.reset", &name))).await.map_err(|e| e.to_string())?;
             state.store.delete_refresh_tokens_of(&id).await.map_err(|e| e.to_string())?;
-            state.store.audit("cli", "password.reset", &name, "").await.map_err(|e| e.to_string())?;
             eprintln!("password of {name} updated");
         }
         AdminCommand::RemovePassword { .. } => {
-            state.store.delete_password_hash(&id).await.map_err(|e| e.to_string())?;
+            state.store.delete_password_hash(&id, Some(&CLI.event("password.remove", &name))).await.map_err(|e| e.to_string())?;
             state.store.delete_refresh_tokens_of(&id).await.map_err(|e| e.to_string())?;
-            state.store.audit("cli", "password.remove", &name, "").await.map_err(|e| e.to_string())?;
             eprintln!("password of {name} removed");
         }
     }

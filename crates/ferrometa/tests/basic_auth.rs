@@ -147,7 +147,7 @@ async fn openmetadata_bcrypt_hashes_log_in_and_are_rehashed_to_argon2id() {
     // What OpenMetadata stores: BCrypt "2a", cost 12.
     let om_hash = bcrypt::hash("Imp0rted-pass!", 12).unwrap().replacen("$2b$", "$2a$", 1);
     let store = ferrometa_store::Store::open_sqlite(&s.data_dir.join("ferrometa.db")).await.unwrap();
-    store.put_password_hash(id, &om_hash).await.unwrap();
+    store.put_password_hash(id, &om_hash, None).await.unwrap();
     assert_eq!(s.login("imported@open-metadata.org", "Imp0rted-pass!").await.0, StatusCode::OK);
     let rehashed = store.password_hash(id).await.unwrap().unwrap();
     assert!(rehashed.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "re-hashed on login: {rehashed}");

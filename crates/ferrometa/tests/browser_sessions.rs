@@ -5,92 +5,13 @@
 
 mod common;
 
+use common::browser::*;
+
 use ferrometa_auth::fake_idp::FakeIdp;
 use ferrometa_testkit::{ADMIN_EMAIL, ADMIN_PASSWORD, TestServer};
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use reqwest::{Method, StatusCode};
-use serde_json::{Value, json};
-
-const CLIENT: &str = "om-test-client";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-/// A server configured like the Cognito guide, pointed at the fake provider, on a known port.
-async fn sso_server(idp: &FakeIdp, extra: &[(&str, &str)]) -> TestServer {
-    sso_server_on(idp, extra, None).await
-}
-
-async fn sso_server_on(idp: &FakeIdp, extra: &[(&str, &str)], database_url: Option<&str>) -> TestServer {
-    let port = free_port().to_string();
-    let origin = format!("http://127.0.0.1:{port}");
-    let keys = format!("[{}, {origin}/api/v1/system/config/jwks]", idp.jwks_url());
-    let callback = format!("{origin}/callback");
-    let mut env: Vec<(&str, &str)> = vec![
-        ("SERVER_PORT", &port),
-        ("AUTHENTICATION_PROVIDER", "aws-cognito"),
-        ("AUTHENTICATION_AUTHORITY", &idp.issuer),
-        ("AUTHENTICATION_CLIENT_ID", CLIENT),
-        ("AUTHENTICATION_PUBLIC_KEYS", &keys),
-        ("AUTHENTICATION_CALLBACK_URL", &callback),
-        ("AUTHORIZER_ADMIN_PRINCIPALS", "[admin, alice]"),
-    ];
-    env.extend_from_slice(extra);
-    if let Some(url) = database_url {
-        env.push(("FERROMETA_DATABASE_URL", url));
-    }
-    TestServer::start(&env).await
-}
-
-fn http() -> reqwest::Client {
-    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
-}
-
-/// `name=value` of a `Set-Cookie` header with that cookie name, and the whole header.
-fn set_cookie(resp: &reqwest::Response, name: &str) -> Option<(String, String)> {
-    resp.headers().get_all(SET_COOKIE).iter().filter_map(|v| v.to_str().ok()).find(|c| c.starts_with(&format!("{name}="))).map(|c| {
-        let value = c.split(';').next().unwrap().to_string();
-        (value, c.to_string())
-    })
-}
-
-/// Signs in through the provider; returns the session cookie (`fm_session=…`), the callback
-/// URL and the callback's `Set-Cookie` header.
-async fn sign_in(s: &TestServer) -> (String, String, String) {
-    let c = http();
-    let start = c.get(s.url("/login")).send().await.unwrap();
-    assert_eq!(start.status(), StatusCode::SEE_OTHER);
-    let (flow, flow_header) = set_cookie(&start, "fm_flow").expect("flow cookie");
-    assert!(flow_header.contains("HttpOnly") && flow_header.contains("SameSite=Lax") && flow_header.contains("Max-Age=600"), "{flow_header}");
-    let at_idp = c.get(start.headers()[LOCATION].to_str().unwrap()).send().await.unwrap();
-    let callback = at_idp.headers()[LOCATION].to_str().unwrap().to_string();
-    let done = c.get(&callback).header(COOKIE, &flow).send().await.unwrap();
-    assert_eq!(done.status(), StatusCode::SEE_OTHER, "{}", done.text().await.unwrap());
-    let (session, header) = set_cookie(&done, "fm_session").expect("session cookie");
-    (session, callback, header)
-}
-
-async fn call(s: &TestServer, method: Method, path: &str, cookie: &str, csrf: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
-    let mut req = http().request(method, s.url(path)).header(COOKIE, cookie);
-    if let Some(t) = csrf {
-        req = req.header("x-csrf-token", t);
-    }
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let resp = req.send().await.unwrap();
-    let status = resp.status();
-    let text = resp.text().await.unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
-}
-
-/// The session's CSRF token, as the pages embed it in their forms.
-async fn csrf_of(s: &TestServer, cookie: &str) -> String {
-    let page = http().get(s.url("/profile")).header(COOKIE, cookie).send().await.unwrap().text().await.unwrap();
-    let at = page.find("name=\"csrf\" value=\"").expect("a form with the CSRF token") + 19;
-    page[at..].split('"').next().unwrap().to_string()
-}
+use serde_json::json;
 
 #[tokio::test]
 async fn the_session_cookie_reads_the_api_and_cookie_writes_need_the_csrf_token() {
@@ -150,22 +71,6 @@ async fn logout_ends_the_session_revokes_the_refresh_token_and_goes_to_cognito_l
     let page = http().get(s.url("/profile")).header(COOKIE, &cookie).send().await.unwrap();
     assert_eq!((page.status(), page.headers()[LOCATION].to_str().unwrap()), (StatusCode::SEE_OTHER, "/signin?next=%2Fprofile"));
     s.stop().await;
-}
-
-const FORM: &str = "application/x-www-form-urlencoded";
-
-/// An `application/x-www-form-urlencoded` body.
-fn form(fields: &[(&str, &str)]) -> String {
-    fields.iter().map(|(k, v)| format!("{}={}", url_encode(k), url_encode(v))).collect::<Vec<_>>().join("&")
-}
-
-fn url_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 #[tokio::test]
@@ -362,9 +267,9 @@ async fn an_active_session_ends_at_the_absolute_timeout() {
     let store = ferrometa_store::Store::open_sqlite(&s.data_dir.join("ferrometa.db")).await.unwrap();
     let hash = ferrometa_auth::verify::sha256_hex(cookie.split_once('=').unwrap().1.as_bytes());
     // Signed in 61 minutes ago and used a second ago: within the idle timeout, past the absolute one.
-    let row = store.delete_session(&hash).await.unwrap().expect("the session row");
+    let row = store.delete_session(&hash, None).await.unwrap().expect("the session row");
     let now = ferrometa_store::now_ms();
-    store.insert_session(&ferrometa_store::SessionRow { created_at: now - 61 * 60 * 1000, last_seen_at: now - 1000, ..row }).await.unwrap();
+    store.insert_session(&ferrometa_store::SessionRow { created_at: now - 61 * 60 * 1000, last_seen_at: now - 1000, ..row }, None).await.unwrap();
     assert_eq!(call(&s, Method::GET, "/api/v1/users/loggedInUser", &cookie, None, None).await.0, StatusCode::UNAUTHORIZED, "past the absolute timeout");
     assert!(store.session(&hash).await.unwrap().is_none(), "the expired session is deleted");
     let page = http().get(s.url("/catalog")).header(COOKIE, &cookie).send().await.unwrap();

@@ -144,7 +144,7 @@ async fn store_legacy(store: &Store, request: Value, id: &str) {
     entity["deleted"] = json!(false);
     entity["href"] = json!(format!("http://localhost:8585/api/v1/services/databaseServices/{id}"));
     let row = EntityRow { id: id.into(), entity_type: "databaseService".into(), fqn: name, secondary_key: None, parent_fqn: None, deleted: false, updated_at: now_ms(), json: entity.to_string() };
-    store.insert_entity(&row, "0.1", &[]).await.expect("store a legacy service");
+    store.insert_entity(&row, "0.1", &[], None).await.expect("store a legacy service");
 }
 
 async fn services_stored_in_clear_are_resealed_at_start_up(db: Database) {

@@ -2,6 +2,7 @@
 //! ([`crate::routes::endpoints`]); the middleware enforces it, refusing anything undeclared.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -11,9 +12,9 @@ use axum::middleware::Next;
 use axum::response::Response;
 use ferrometa_auth::{Authenticated, Principal};
 use ferrometa_auth::verify::TokenKind;
-use ferrometa_catalog::Subject;
 use ferrometa_catalog::kinds::USER;
-use ferrometa_store::Include;
+use ferrometa_catalog::{Actor, Subject};
+use ferrometa_store::{Include, Origin};
 use serde_json::{Value, json};
 
 use crate::error::{ApiError, ApiResult};
@@ -49,15 +50,20 @@ pub fn required(method: &Method, path: &str) -> Option<Access> {
     table().get(path)?.iter().find(|(m, _)| m == method).map(|(_, a)| *a)
 }
 
-/// The caller of a request, for handlers: cheap to clone (handlers' extractors clone it, and
-/// cached callers are shared between requests).
+/// The caller of a request, for handlers: cheap to clone (handlers' extractors clone it). Who
+/// it is may be cached and shared between requests; where the request came from is its own.
 #[derive(Debug, Clone)]
-pub struct Caller(Arc<CallerData>);
+pub struct Caller {
+    data: Arc<CallerData>,
+    /// The request's TCP peer, for the audit trail (none outside a connection, e.g. in tests
+    /// that call the router directly). Never taken from headers such as `X-Forwarded-For`.
+    pub client: Option<IpAddr>,
+}
 
 impl std::ops::Deref for Caller {
     type Target = CallerData;
     fn deref(&self) -> &CallerData {
-        &self.0
+        &self.data
     }
 }
 
@@ -74,20 +80,39 @@ pub struct CallerData {
 }
 
 impl Caller {
+    fn new(data: CallerData, client: Option<IpAddr>) -> Caller {
+        Caller { data: Arc::new(data), client }
+    }
+
     /// With authentication off (development only): an admin named `anonymous`, made once.
-    fn anonymous(catalog: &ferrometa_catalog::Catalog) -> Caller {
+    fn anonymous(catalog: &ferrometa_catalog::Catalog, client: Option<IpAddr>) -> Caller {
         static ANONYMOUS: OnceLock<Caller> = OnceLock::new();
         ANONYMOUS
             .get_or_init(|| {
                 let user = json!({"id": "anonymous", "name": "anonymous", "isAdmin": true, "isBot": false});
-                Caller(Arc::new(CallerData { name: "anonymous".into(), email: String::new(), subject: catalog.subject(&user).ok(), user: Some(user), principal: None, auth: None }))
+                Caller::new(CallerData { name: "anonymous".into(), email: String::new(), subject: catalog.subject(&user).ok(), user: Some(user), principal: None, auth: None }, None)
             })
-            .clone()
+            .at(client)
     }
 
-    /// The caller as a live user, for the use cases that act for one.
+    /// The same caller, in a request from `client`.
+    pub fn at(&self, client: Option<IpAddr>) -> Caller {
+        Caller { data: self.data.clone(), client }
+    }
+
+    /// The caller as a live user, for what it may do (no request: nothing is recorded).
     pub fn subject(&self) -> ApiResult<&Subject> {
         self.subject.as_ref().ok_or_else(|| ApiError::unauthorized(format!("Not Authorized! There is no user {} here", self.name)))
+    }
+
+    /// The caller as a live user acting in this request, for the use cases that act for one.
+    pub fn actor(&self) -> ApiResult<Actor<'_>> {
+        Ok(Actor::new(self.subject()?, self.client))
+    }
+
+    /// The caller as the author of what it changes, live user or not (signing out, signing up).
+    pub fn origin(&self) -> Origin<'_> {
+        Origin { actor: &self.name, client: self.client }
     }
 
     pub fn is_admin(&self) -> bool {
@@ -127,7 +152,8 @@ impl CallerCache {
 
 pub async fn enforce(State(state): State<AppState>, matched: Option<MatchedPath>, mut req: Request, next: Next) -> Response {
     let path = matched.as_ref().map(|m| m.as_str()).unwrap_or("");
-    let caller = match authorize(&state, req.method(), path, req.headers()).await {
+    let client = crate::extract::client_of(req.extensions());
+    let caller = match authorize(&state, req.method(), path, req.headers(), client).await {
         Ok(c) => c,
         Err(e) => return axum::response::IntoResponse::into_response(e),
     };
@@ -137,20 +163,20 @@ pub async fn enforce(State(state): State<AppState>, matched: Option<MatchedPath>
     next.run(req).await
 }
 
-async fn authorize(state: &AppState, method: &Method, path: &str, headers: &axum::http::HeaderMap) -> ApiResult<Option<Caller>> {
+async fn authorize(state: &AppState, method: &Method, path: &str, headers: &axum::http::HeaderMap, client: Option<IpAddr>) -> ApiResult<Option<Caller>> {
     let Some(access) = required(method, path) else {
         tracing::error!(%method, path, "endpoint has no entry in the access table");
         return Err(ApiError::forbidden("No access rule is declared for this endpoint"));
     };
     if !state.config.authorizer.authenticate_requests {
-        return Ok(Some(Caller::anonymous(&state.catalog)));
+        return Ok(Some(Caller::anonymous(&state.catalog, client)));
     }
     if access == Public {
         return Ok(None);
     }
     // A bearer token, or else the browser's session cookie (with its CSRF token on writes).
     let credentials = state.sessions.request_credentials(method, headers).await?;
-    let caller = authenticated_caller(state, credentials.as_deref()).await?;
+    let caller = authenticated_caller(state, credentials.as_deref(), client).await?;
     static SUCCESSES: OnceLock<metrics::Counter> = OnceLock::new();
     SUCCESSES.get_or_init(|| metrics::counter!("ferrometa_auth_success_total")).increment(1);
     if access == User {
@@ -181,13 +207,13 @@ pub fn live_user(state: &AppState, caller: &Caller) -> ApiResult<()> {
 /// checked when it was cached, and such tokens carry no revocable state of ours. The cache is
 /// keyed by the token itself, hashed with a seeded fast hash: a SHA-256 of it would cost more
 /// than the rest of the lookup. Our own tokens are checked against the database every time.
-pub async fn authenticated_caller(state: &AppState, authorization: Option<&str>) -> ApiResult<Caller> {
+pub async fn authenticated_caller(state: &AppState, authorization: Option<&str>, client: Option<IpAddr>) -> ApiResult<Caller> {
     let token = ferrometa_auth::bearer_token(authorization)?;
     match cached_caller(state, token)? {
-        Some(cached) => Ok(cached),
+        Some(cached) => Ok(cached.at(client)),
         // Boxed: verifying a token and finding its user make a future of several kilobytes,
         // which every request's middleware future would otherwise carry, and a cache hit touch.
-        None => Box::pin(resolve_caller(state, authorization, token)).await,
+        None => Box::pin(resolve_caller(state, authorization, token, client)).await,
     }
 }
 
@@ -199,12 +225,12 @@ fn cached_caller(state: &AppState, token: &str) -> ApiResult<Option<Caller>> {
     Ok(Some(cached))
 }
 
-async fn resolve_caller(state: &AppState, authorization: Option<&str>, token: &str) -> ApiResult<Caller> {
+async fn resolve_caller(state: &AppState, authorization: Option<&str>, token: &str, client: Option<IpAddr>) -> ApiResult<Caller> {
     // Read before resolving: a change made while this caller is resolved makes it stale.
     let generation = state.catalog.access_generation();
     let auth = state.auth.authenticate(authorization).await?;
     let from_idp = auth.principal.sso_subject.is_some();
-    let caller = caller_of(state, auth).await?;
+    let caller = caller_of(state, auth, client).await?;
     if from_idp && caller.subject.is_some() {
         state.callers.insert(token.to_string(), caller.clone(), generation);
     }
@@ -213,11 +239,12 @@ async fn resolve_caller(state: &AppState, authorization: Option<&str>, token: &s
 
 /// Finds the caller's user. SSO users are bound to `(iss, sub)` on their first sign-in with a
 /// verified email equal to the user's email; afterwards only that subject reaches the user.
-pub async fn caller_of(state: &AppState, auth: Authenticated) -> ApiResult<Caller> {
+/// `client` is the request's TCP peer (for the audit events of a binding or a sign-up).
+pub async fn caller_of(state: &AppState, auth: Authenticated, client: Option<IpAddr>) -> ApiResult<Caller> {
     let p = auth.principal.clone();
     let user = match &p.sso_subject {
         None => state.catalog.user_by_name(&p.name).await?,
-        Some((iss, sub)) => sso_user(state, &p, iss, sub, auth.token.kind).await?,
+        Some((iss, sub)) => sso_user(state, &p, iss, sub, auth.token.kind, client).await?,
     };
     let subject = match &user {
         // NoopAuthorizer: every signed-in user is an admin.
@@ -225,7 +252,7 @@ pub async fn caller_of(state: &AppState, auth: Authenticated) -> ApiResult<Calle
         Some(u) => Some(state.catalog.subject(u)?),
         None => None,
     };
-    Ok(Caller(Arc::new(CallerData { name: p.name.clone(), email: p.email.clone(), subject, user, principal: Some(p), auth: Some(auth) })))
+    Ok(Caller::new(CallerData { name: p.name.clone(), email: p.email.clone(), subject, user, principal: Some(p), auth: Some(auth) }, client))
 }
 
 fn with_admin(user: &Value) -> Value {
@@ -235,13 +262,13 @@ fn with_admin(user: &Value) -> Value {
 }
 
 /// With `jitProvisioning` (and self-signup on), a verified ID token creates its user at once.
-async fn just_in_time(state: &AppState, p: &Principal, kind: TokenKind) -> ApiResult<Option<Value>> {
+async fn just_in_time(state: &AppState, p: &Principal, kind: TokenKind, client: Option<IpAddr>) -> ApiResult<Option<Value>> {
     let authn = &state.config.authentication;
     if !(authn.jit_provisioning && authn.enable_self_signup && kind == TokenKind::IdpId && p.email_verified) {
         return Ok(None);
     }
     let req = ferrometa_catalog::users::CreateUser { name: p.name.clone(), email: p.email.clone(), ..Default::default() };
-    match crate::ops::users::sign_up_self(state, p, req).await {
+    match crate::ops::users::sign_up_self(state, p, req, client).await {
         Ok(user) => Ok(Some(user)),
         // A concurrent first request created it; the next request finds the binding.
         Err(e) if e.status == axum::http::StatusCode::CONFLICT => Ok(None),
@@ -249,7 +276,7 @@ async fn just_in_time(state: &AppState, p: &Principal, kind: TokenKind) -> ApiRe
     }
 }
 
-async fn sso_user(state: &AppState, p: &Principal, iss: &str, sub: &str, kind: TokenKind) -> ApiResult<Option<Value>> {
+async fn sso_user(state: &AppState, p: &Principal, iss: &str, sub: &str, kind: TokenKind, client: Option<IpAddr>) -> ApiResult<Option<Value>> {
     if let Some(id) = state.store.sso_subject_user(iss, sub).await? {
         let user = state.catalog.get(&USER, &id, Include::NonDeleted).await.ok();
         if kind == TokenKind::IdpAccess {
@@ -260,7 +287,7 @@ async fn sso_user(state: &AppState, p: &Principal, iss: &str, sub: &str, kind: T
     if kind == TokenKind::IdpAccess {
         check_access_token_domain(state, None)?;
     }
-    let Some(user) = state.catalog.user_by_name(&p.name).await? else { return just_in_time(state, p, kind).await };
+    let Some(user) = state.catalog.user_by_name(&p.name).await? else { return just_in_time(state, p, kind, client).await };
     let bindable = kind == TokenKind::IdpId && p.email_verified && user["email"].as_str() == Some(p.email.as_str()) && user["isBot"] != Value::Bool(true);
     if !bindable || !state.store.sso_bindings_of(user["id"].as_str().unwrap_or_default()).await?.is_empty() {
         return Err(ApiError::unauthorized(format!(
@@ -268,10 +295,10 @@ async fn sso_user(state: &AppState, p: &Principal, iss: &str, sub: &str, kind: T
             p.name
         )));
     }
-    state.store.bind_sso_subject(iss, sub, user["id"].as_str().unwrap_or_default()).await?;
-    state.store.audit(&p.name, "sso.bind", &p.name, iss).await?;
+    let by = Origin { actor: &p.name, client };
+    state.store.bind_sso_subject(iss, sub, user["id"].as_str().unwrap_or_default(), Some(&by.event("sso.bind", &p.name).detail(iss))).await?;
     // The binding proved the user's email (verified by the identity provider).
-    let user = if user["isEmailVerified"] == Value::Bool(true) { user } else { state.catalog.set_user_fields(&user, json!({"isEmailVerified": true}), "system").await? };
+    let user = if user["isEmailVerified"] == Value::Bool(true) { user } else { state.catalog.set_user_fields(&user, json!({"isEmailVerified": true}), Origin { actor: "system", client }).await? };
     Ok(Some(user))
 }
 
@@ -311,7 +338,7 @@ mod tests {
         let auth = Authenticated { principal: principal.clone(), token: Arc::new(verified) };
         let user = json!({"id": "u-1", "name": "alice"});
         let data = CallerData { name: "alice".into(), email: principal.email.clone(), subject: state.catalog.subject(&user).ok(), user: Some(user), principal: Some(principal), auth: Some(auth) };
-        state.callers.insert(token.into(), Caller(Arc::new(data)), state.catalog.access_generation());
+        state.callers.insert(token.into(), Caller::new(data, None), state.catalog.access_generation());
     }
 
     #[tokio::test]
@@ -320,12 +347,13 @@ mod tests {
         let state = state(dir.path()).await;
         let now = ferrometa_auth::tokens::now_secs();
         cache_caller(&state, "fresh-token", now + 600);
-        let caller = authenticated_caller(&state, Some("Bearer fresh-token")).await.expect("cached caller");
-        assert_eq!(caller.name, "alice");
+        let client = "127.0.0.1".parse().ok();
+        let caller = authenticated_caller(&state, Some("Bearer fresh-token"), client).await.expect("cached caller");
+        assert_eq!((caller.name.as_str(), caller.client), ("alice", client), "a cached caller takes the address of the request");
         cache_caller(&state, "expired-token", now - 3600);
-        let err = authenticated_caller(&state, Some("Bearer expired-token")).await.expect_err("expired while cached");
+        let err = authenticated_caller(&state, Some("Bearer expired-token"), None).await.expect_err("expired while cached");
         assert_eq!((err.status, err.message.as_str()), (axum::http::StatusCode::UNAUTHORIZED, "Expired token!"));
-        let err = authenticated_caller(&state, Some("Basic abc")).await.expect_err("no bearer token");
+        let err = authenticated_caller(&state, Some("Basic abc"), None).await.expect_err("no bearer token");
         assert_eq!(err.status, axum::http::StatusCode::UNAUTHORIZED);
     }
 
@@ -337,7 +365,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let state = state(dir.path()).await;
         let headers = axum::http::HeaderMap::new();
-        let size = std::mem::size_of_val(&authorize(&state, &Method::GET, "/api/v1/tables", &headers));
+        let size = std::mem::size_of_val(&authorize(&state, &Method::GET, "/api/v1/tables", &headers, None));
         assert!(size <= 512, "authorize's future takes {size} bytes");
     }
 
@@ -346,7 +374,7 @@ mod tests {
     #[tokio::test]
     async fn cached_callers_expire_and_go_stale_with_access_changes() {
         let dir = tempfile::tempdir().unwrap();
-        let caller = Caller::anonymous(&state(dir.path()).await.catalog);
+        let caller = Caller::anonymous(&state(dir.path()).await.catalog, None);
         let expired = CallerCache::new(10, Duration::ZERO);
         expired.insert("t".into(), caller.clone(), 0);
         assert!(expired.get("t", 0).is_none(), "past its time to live");

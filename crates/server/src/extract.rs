@@ -1,9 +1,13 @@
-//! Extractors whose rejections are OpenMetadata-shaped JSON errors instead of axum's plain text.
+//! Extractors whose rejections are OpenMetadata-shaped JSON errors instead of axum's plain text,
+//! and the client address of a request.
+
+use std::convert::Infallible;
+use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::rejection::{JsonRejection, QueryRejection};
-use axum::extract::{FromRequest, FromRequestParts, Request};
-use axum::http::StatusCode;
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
+use axum::http::{Extensions, StatusCode};
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
@@ -36,5 +40,22 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
             .await
             .map(|q| Query(q.0))
             .map_err(|e: QueryRejection| ApiError::bad_request(format!("Invalid query parameters: {}", e.body_text())))
+    }
+}
+
+/// The address of a request's TCP peer (the server listens with `ConnectInfo`). Headers such as
+/// `X-Forwarded-For` are never read: any client can send them.
+pub fn client_of(extensions: &Extensions) -> Option<IpAddr> {
+    extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(peer)| peer.ip().to_canonical())
+}
+
+/// The client address of a request, for handlers of requests without a caller (sign-in).
+pub struct ClientAddr(pub Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Infallible> {
+        Ok(ClientAddr(client_of(&parts.extensions)))
     }
 }

@@ -10,6 +10,7 @@
 //!   replicas.
 
 use std::borrow::Cow;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,7 +21,7 @@ use ferrometa_auth::{AuthError, AuthService};
 use ferrometa_catalog::Catalog;
 use ferrometa_catalog::kinds::USER;
 use ferrometa_config::Config;
-use ferrometa_store::{Include, SessionRow, Store, now_ms};
+use ferrometa_store::{Include, Origin, SessionRow, Store, now_ms};
 
 use crate::error::{ApiError, ApiResult};
 
@@ -39,6 +40,14 @@ impl SessionKind {
         match self {
             SessionKind::Sso => "sso",
             SessionKind::Basic => "basic",
+        }
+    }
+
+    /// How the session was signed in, as its audit events say.
+    fn signed_in_with(self) -> &'static str {
+        match self {
+            SessionKind::Sso => "browser sso",
+            SessionKind::Basic => "browser basic",
         }
     }
 }
@@ -173,8 +182,9 @@ impl SessionManager {
         self.config.authentication.session_absolute_timeout_secs as i64
     }
 
-    /// Starts a session for a verified sign-in; the id is new at every sign-in (no fixation).
-    pub async fn create(&self, kind: SessionKind, owner: SessionOwner<'_>, tokens: SessionTokens<'_>) -> ApiResult<NewSession> {
+    /// Starts a session for a verified sign-in from `client`, stored with its `session.start`
+    /// audit event; the id is new at every sign-in (no fixation).
+    pub async fn create(&self, kind: SessionKind, owner: SessionOwner<'_>, tokens: SessionTokens<'_>, client: Option<IpAddr>) -> ApiResult<NewSession> {
         let cookie_value = random_secret();
         let now = now_ms();
         let seal = |t: &str| self.auth.secrets().seal(t);
@@ -192,7 +202,8 @@ impl SessionManager {
             last_seen_at: now,
             refresh_lock_until: 0,
         };
-        self.store.insert_session(&row).await?;
+        let started = Origin { actor: owner.user_name, client }.event("session.start", owner.user_name).detail(kind.signed_in_with());
+        self.store.insert_session(&row, Some(&started)).await?;
         // Expired sessions of everyone are purged as new ones start.
         let _ = self.store.delete_stale_sessions(now - self.idle_ms(), now - self.absolute_ms()).await;
         Ok(NewSession { cookie_value })
@@ -205,7 +216,7 @@ impl SessionManager {
         let Some(row) = self.store.session(&id_hash).await? else { return Ok(None) };
         let now = now_ms();
         if row.last_seen_at + self.idle_ms() < now || row.created_at + self.absolute_ms() < now {
-            self.store.delete_session(&id_hash).await?;
+            self.store.delete_session(&id_hash, None).await?;
             return Ok(None);
         }
         // Activity is recorded at most every minute (or tenth of the idle timeout).
@@ -215,7 +226,7 @@ impl SessionManager {
         let Ok(token) = self.auth.secrets().open_sealed(&row.token_ciphertext) else {
             // Another replica sealed it with another key: replicas must share FERNET_KEY.
             tracing::warn!(user = %row.user_name, "a browser session was sealed with another secret key (set the same fernetConfiguration.fernetKey / FERNET_KEY on every replica); the session ends");
-            self.store.delete_session(&id_hash).await?;
+            self.store.delete_session(&id_hash, None).await?;
             return Ok(None);
         };
         if row.token_expires_at - self.margin_ms() <= now && !row.refresh_ciphertext.is_empty() {
@@ -271,7 +282,7 @@ impl SessionManager {
             Err(Refusal::Refused(e)) => {
                 tracing::info!(user = %row.user_name, reason = %e, "session refresh refused; the session ends");
                 metrics::counter!("ferrometa_session_refresh_total", "result" => "refused").increment(1);
-                self.store.delete_session(id_hash).await?;
+                self.store.delete_session(id_hash, None).await?;
                 Ok(None)
             }
         }
@@ -296,7 +307,7 @@ impl SessionManager {
             return Err(Refusal::Refused("refresh token of another user".into()));
         }
         let user = self.catalog.get(&USER, &user_id, Include::NonDeleted).await.map_err(|e| refused(&e))?;
-        let session = self.auth.issue_session(&crate::routes::users::account_of(&user)).await.map_err(|e| match e {
+        let session = self.auth.issue_session(&crate::routes::users::account_of(&user), None).await.map_err(|e| match e {
             AuthError::Internal(m) => Refusal::Unavailable(m),
             other => refused(&other),
         })?;
@@ -306,20 +317,26 @@ impl SessionManager {
     /// Forgets the session a browser held before signing in again (it is replaced, never reused).
     pub async fn discard(&self, cookie_value: Option<&str>) {
         if let Some(v) = cookie_value {
-            let _ = self.store.delete_session(&sha256_hex(v.as_bytes())).await;
+            let _ = self.store.delete_session(&sha256_hex(v.as_bytes()), None).await;
         }
     }
 
-    /// Ends a session: deletes it (every replica stops accepting it at once), revokes its
-    /// refresh token (at the provider, or ours) and says where the browser goes next.
-    pub async fn end(&self, cookie_value: &str) -> ApiResult<Ended> {
-        let Some(row) = self.store.delete_session(&sha256_hex(cookie_value.as_bytes())).await? else {
+    /// Ends a session: deletes it (every replica stops accepting it at once) with its
+    /// `session.end` audit event (`client`, `why`), revokes its refresh token (at the provider,
+    /// or ours) and says where the browser goes next.
+    pub async fn end(&self, cookie_value: &str, client: Option<IpAddr>, why: &str) -> ApiResult<Ended> {
+        let id_hash = sha256_hex(cookie_value.as_bytes());
+        // Read first: the event names the session's user.
+        let user = self.store.session(&id_hash).await?.map(|row| row.user_name);
+        let ended = user.as_deref().map(|name| Origin { actor: name, client }.event("session.end", name).detail(why));
+        let Some(row) = self.store.delete_session(&id_hash, ended.as_ref()).await? else {
             return Ok(Ended { provider_logout: ProviderLogout::None });
         };
         let token = self.auth.secrets().open_sealed(&row.token_ciphertext).unwrap_or_default();
         let refresh = (!row.refresh_ciphertext.is_empty()).then(|| self.auth.secrets().open_sealed(&row.refresh_ciphertext).ok()).flatten();
         if row.kind == "basic" {
-            if let Err(e) = self.auth.logout(&token, refresh.as_deref()).await {
+            // Recorded above, with the session.
+            if let Err(e) = self.auth.logout(&token, refresh.as_deref(), None).await {
                 tracing::debug!(error = %e, "basic-auth token was already invalid at logout");
             }
             return Ok(Ended { provider_logout: ProviderLogout::None });

@@ -12,7 +12,7 @@ use ferrometa_catalog::{Catalog, CatalogError, SecretCipher};
 use ferrometa_catalog::kinds::{BOT, USER};
 use ferrometa_catalog::users::{CreateBot, CreateUser};
 use ferrometa_config::{AdminPrincipal, Config, DatabaseUrl, Provider};
-use ferrometa_store::{Include, Store};
+use ferrometa_store::{Include, Origin, Store};
 use serde_json::json;
 
 use crate::routes::users::account_of;
@@ -166,11 +166,11 @@ async fn bootstrap_admin(state: &AppState, admin: &AdminPrincipal) -> Result<(),
             tracing::error!(admin = %admin.name, "a bot user cannot be made an admin");
             return Ok(());
         }
-        Some(u) => state.catalog.set_user_fields(&u, json!({"isAdmin": true}), "system").await?,
+        Some(u) => state.catalog.set_user_fields(&u, json!({"isAdmin": true}), Origin::SYSTEM).await?,
         None => {
             let email = format!("{}@{}", admin.name, state.config.authorizer.principal_domain);
             let req = CreateUser { name: admin.name.clone(), email, is_admin: Some(true), email_verified: true, ..Default::default() };
-            created_or_existing_user(state, state.catalog.create_user(&req, "system").await, &admin.name).await?
+            created_or_existing_user(state, state.catalog.create_user(&req, Origin::SYSTEM).await, &admin.name).await?
         }
     };
     let id = user["id"].as_str().unwrap_or_default();
@@ -188,7 +188,7 @@ async fn bootstrap_admin(state: &AppState, admin: &AdminPrincipal) -> Result<(),
             return Ok(());
         }
     };
-    state.auth.set_password(id, &password).await?;
+    state.auth.set_password(id, &password, None).await?;
     Ok(())
 }
 
@@ -223,7 +223,7 @@ async fn bootstrap_bot(state: &AppState, name: &str) -> Result<(), StartupError>
                 roles: Some(vec![role["id"].as_str().unwrap_or_default().to_string()]),
                 ..Default::default()
             };
-            created_or_existing_user(state, state.catalog.create_user(&req, "system").await, name).await?
+            created_or_existing_user(state, state.catalog.create_user(&req, Origin::SYSTEM).await, name).await?
         }
     };
     if state.catalog.get_by_name(&BOT, name, Include::All).await.is_err() {
@@ -234,14 +234,14 @@ async fn bootstrap_bot(state: &AppState, name: &str) -> Result<(), StartupError>
             description: Some("Bot used for ingesting metadata.".into()),
             provider: Some("system".into()),
         };
-        match state.catalog.create_bot(&req, "system").await {
+        match state.catalog.create_bot(&req, Origin::SYSTEM).await {
             Ok(_) | Err(CatalogError::AlreadyExists) => {}
             Err(e) => return Err(e.into()),
         }
     }
     let id = user["id"].as_str().unwrap_or_default();
     if state.store.bot_token(id).await?.is_none() {
-        state.auth.generate_bot_token(&account_of(&user), TokenExpiry::Unlimited).await?;
+        state.auth.generate_bot_token(&account_of(&user), TokenExpiry::Unlimited, Some(&Origin::SYSTEM.event("token.bot.generate", name).detail("expiry Unlimited"))).await?;
         tracing::info!(bot = name, "generated a token for the system bot");
     }
     Ok(())

@@ -5,7 +5,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use crate::counts::{COUNTED_COLUMNS, CountChanges, Counted, Scope, ancestor_keys};
-use crate::{Result, Store, search};
+use crate::{AuditRecord, Result, Store, search};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct EntityRow {
@@ -136,52 +136,54 @@ pub(crate) fn include_clause(include: Include) -> &'static str {
 
 impl Store {
     /// Inserts an entity as its first version `version`: the row, its search document, the
-    /// stored version and its hierarchy rows (`ancestors`: the FQNs of its containers, outermost
-    /// first) with their counts, in one transaction, so a failure leaves none of them behind.
-    pub async fn insert_entity(&self, e: &EntityRow, version: &str, ancestors: &[String]) -> Result<()> {
+    /// stored version, its hierarchy rows (`ancestors`: the FQNs of its containers, outermost
+    /// first) with their counts and the audit event of the creation (if any), in one
+    /// transaction, so a failure leaves none of them behind.
+    pub async fn insert_entity(&self, e: &EntityRow, version: &str, ancestors: &[String], audit: Option<&AuditRecord>) -> Result<()> {
         let sql = "INSERT INTO entities (id, entity_type, fqn, fqn_key, secondary_key, parent_fqn_key, deleted, updated_at, json) \
                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
-        let mut tx = self.pool().begin().await?;
-        bind_row(sqlx::query(sql), e).execute(&mut *tx).await?;
+        let mut w = self.begin_write(audit).await?;
+        let tx = &mut w.tx;
+        bind_row(sqlx::query(sql), e).execute(&mut **tx).await?;
         let ancestors: Vec<String> = ancestors.iter().map(|a| fqn_key(a)).collect();
-        CountChanges::default().entity(&counted(e), 1).ancestors(&ancestors, &e.entity_type, e.deleted, 1).apply(&mut tx).await?;
-        search::index_entity(&mut tx, self.backend(), e).await?;
-        record_version(&mut tx, &e.id, version, &e.json).await?;
+        CountChanges::default().entity(&counted(e), 1).ancestors(&ancestors, &e.entity_type, e.deleted, 1).apply(tx).await?;
+        search::index_entity(tx, self.backend(), e).await?;
+        record_version(tx, &e.id, version, &e.json).await?;
         for ancestor in &ancestors {
             sqlx::query("INSERT INTO entity_ancestors (ancestor_key, entity_type, fqn_key, id) VALUES ($1, $2, $3, $4)")
                 .bind(ancestor)
                 .bind(&e.entity_type)
                 .bind(fqn_key(&e.fqn))
                 .bind(&e.id)
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await?;
         }
-        tx.commit().await?;
-        Ok(())
+        w.commit().await
     }
 
-    /// Replaces the stored row of `e.id` and its search document and stores it as `version`, in
-    /// one transaction; returns false when there is no such row.
-    pub async fn update_entity(&self, e: &EntityRow, version: &str) -> Result<bool> {
+    /// Replaces the stored row of `e.id` and its search document and stores it as `version`,
+    /// with the audit event of the change (if any), in one transaction; returns false (and
+    /// records nothing) when there is no such row.
+    pub async fn update_entity(&self, e: &EntityRow, version: &str, audit: Option<&AuditRecord>) -> Result<bool> {
         let sql = "UPDATE entities SET entity_type = $2, fqn = $3, fqn_key = $4, secondary_key = $5, parent_fqn_key = $6, \
                    deleted = $7, updated_at = $8, json = $9 WHERE id = $1";
-        let mut tx = self.pool().begin().await?;
-        let Some(old) = lock_entity(&mut tx, &e.id).await? else { return Ok(false) };
-        bind_row(sqlx::query(sql), e).execute(&mut *tx).await?;
+        let mut w = self.begin_write(audit).await?;
+        let tx = &mut w.tx;
+        let Some(old) = lock_entity(tx, &e.id).await? else { return w.finish(false).await };
+        bind_row(sqlx::query(sql), e).execute(&mut **tx).await?;
         let new = counted(e);
         if old != new {
             let mut changes = CountChanges::default();
             changes.entity(&old, -1).entity(&new, 1);
             if (&old.entity_type, old.deleted) != (&new.entity_type, new.deleted) {
-                let ancestors = ancestor_keys(&mut tx, &e.id).await?;
+                let ancestors = ancestor_keys(tx, &e.id).await?;
                 changes.ancestors(&ancestors, &old.entity_type, old.deleted, -1).ancestors(&ancestors, &new.entity_type, new.deleted, 1);
             }
-            changes.apply(&mut tx).await?;
+            changes.apply(tx).await?;
         }
-        search::index_entity(&mut tx, self.backend(), e).await?;
-        record_version(&mut tx, &e.id, version, &e.json).await?;
-        tx.commit().await?;
-        Ok(true)
+        search::index_entity(tx, self.backend(), e).await?;
+        record_version(tx, &e.id, version, &e.json).await?;
+        w.finish(true).await
     }
 
     pub async fn entity_by_id(&self, entity_type: &str, id: &str) -> Result<Option<EntityRow>> {
@@ -242,20 +244,21 @@ impl Store {
     }
 
     /// Deletes an entity with its versions, hierarchy rows, relationship edges (both ends) and
-    /// search document, in one transaction.
-    pub async fn delete_entity(&self, id: &str) -> Result<bool> {
-        let mut tx = self.pool().begin().await?;
+    /// search document, with the audit event of the deletion (if any), in one transaction;
+    /// returns false (and records nothing) when there is no such entity.
+    pub async fn delete_entity(&self, id: &str, audit: Option<&AuditRecord>) -> Result<bool> {
+        let mut w = self.begin_write(audit).await?;
+        let tx = &mut w.tx;
         let sql = format!("DELETE FROM entities WHERE id = $1 RETURNING {COUNTED_COLUMNS}");
-        let Some(row) = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(&mut *tx).await? else { return Ok(false) };
+        let Some(row) = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(&mut **tx).await? else { return w.finish(false).await };
         let gone = Counted::from_row(&row)?;
-        let ancestors = sqlx::query("DELETE FROM entity_ancestors WHERE id = $1 RETURNING ancestor_key").bind(id).fetch_all(&mut *tx).await?;
+        let ancestors = sqlx::query("DELETE FROM entity_ancestors WHERE id = $1 RETURNING ancestor_key").bind(id).fetch_all(&mut **tx).await?;
         let ancestors = ancestors.iter().map(|r| r.try_get(0)).collect::<std::result::Result<Vec<String>, _>>()?;
-        CountChanges::default().entity(&gone, -1).ancestors(&ancestors, &gone.entity_type, gone.deleted, -1).apply(&mut tx).await?;
-        sqlx::query("DELETE FROM entity_versions WHERE id = $1").bind(id).execute(&mut *tx).await?;
-        sqlx::query("DELETE FROM entity_relations WHERE from_id = $1 OR to_id = $1").bind(id).execute(&mut *tx).await?;
-        search::unindex_entity(&mut tx, self.backend(), id).await?;
-        tx.commit().await?;
-        Ok(true)
+        CountChanges::default().entity(&gone, -1).ancestors(&ancestors, &gone.entity_type, gone.deleted, -1).apply(tx).await?;
+        sqlx::query("DELETE FROM entity_versions WHERE id = $1").bind(id).execute(&mut **tx).await?;
+        sqlx::query("DELETE FROM entity_relations WHERE from_id = $1 OR to_id = $1").bind(id).execute(&mut **tx).await?;
+        search::unindex_entity(tx, self.backend(), id).await?;
+        w.finish(true).await
     }
 
     /// Replaces the JSON of an entity row in place, without a new version, if the row still
@@ -291,15 +294,17 @@ impl Store {
         rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
     }
 
-    /// Binds an SSO (issuer, subject) to a user on first login; Conflict when already bound.
-    pub async fn bind_sso_subject(&self, issuer: &str, subject: &str, user_id: &str) -> Result<()> {
+    /// Binds an SSO (issuer, subject) to a user on first login, with the audit event of the
+    /// binding (if any); Conflict when already bound.
+    pub async fn bind_sso_subject(&self, issuer: &str, subject: &str, user_id: &str, audit: Option<&AuditRecord>) -> Result<()> {
+        let mut w = self.begin_write(audit).await?;
         sqlx::query("INSERT INTO sso_subjects (issuer, subject, user_id) VALUES ($1, $2, $3)")
             .bind(issuer)
             .bind(subject)
             .bind(user_id)
-            .execute(self.pool())
+            .execute(&mut *w.tx)
             .await?;
-        Ok(())
+        w.commit().await
     }
 
     pub async fn sso_subject_user(&self, issuer: &str, subject: &str) -> Result<Option<String>> {

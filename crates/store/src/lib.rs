@@ -2,6 +2,7 @@
 //! (embedded default, WAL) and PostgreSQL (production, several replicas) through sqlx's `Any`
 //! driver. Only `TEXT` and `BIGINT` columns are used so both databases agree on every type.
 
+mod audit;
 mod counts;
 mod entities;
 mod hierarchy;
@@ -13,6 +14,7 @@ mod sessions;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+pub use audit::{AuditCursor, AuditEvent, AuditPage, AuditQuery, AuditRecord, Origin, Outcome};
 pub use entities::{EntityRow, Include, ListPage};
 pub use relations::RelationSide;
 pub use search::SearchHit;
@@ -93,6 +95,7 @@ const MIGRATIONS: &[(i64, &[Step])] = &[
     (5, &[Step::Sql(include_str!("../migrations/0005_entity_counts.sql"))]),
     (6, &[Step::Sql(include_str!("../migrations/0006_entity_relations.sql"))]),
     (8, &[Step::Sql(include_str!("../migrations/0008_credential_generations.sql"))]),
+    (9, &[Step::Sql(include_str!("../migrations/0009_audit_trail.sql"))]),
 ];
 
 pub fn now_ms() -> i64 {
@@ -185,31 +188,6 @@ impl Store {
             .await?;
         Ok(())
     }
-
-    /// Appends a security event (login, token generate/revoke, admin change) to the audit log.
-    pub async fn audit(&self, actor: &str, action: &str, target: &str, detail: &str) -> Result<()> {
-        sqlx::query("INSERT INTO audit_log (id, at, actor, action, target, detail) VALUES ($1, $2, $3, $4, $5, $6)")
-            .bind(new_id())
-            .bind(now_ms())
-            .bind(actor)
-            .bind(action)
-            .bind(target)
-            .bind(detail)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
-    /// Most recent audit events first: (at, actor, action, target, detail).
-    pub async fn audit_events(&self, limit: i64) -> Result<Vec<(i64, String, String, String, String)>> {
-        let rows = sqlx::query("SELECT at, actor, action, target, detail FROM audit_log ORDER BY at DESC LIMIT $1")
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter()
-            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?)))
-            .collect()
-    }
 }
 
 async fn apply_pending(conn: &mut sqlx::AnyConnection, backend: Backend, up_to: i64) -> Result<()> {
@@ -257,13 +235,6 @@ fn without_comments(sql: &str) -> String {
 
 fn is_comment_only(statement: &str) -> bool {
     statement.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with("--"))
-}
-
-/// A random identifier for rows that have no natural key.
-fn new_id() -> String {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static SEQ: AtomicU64 = AtomicU64::new(0);
-    format!("{}-{}-{}", now_ms(), std::process::id(), SEQ.fetch_add(1, Ordering::Relaxed))
 }
 
 #[cfg(test)]

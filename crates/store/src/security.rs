@@ -5,7 +5,7 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use crate::{Result, Store, now_ms};
+use crate::{AuditRecord, Result, Store, now_ms};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct BotTokenRow {
@@ -42,14 +42,16 @@ fn pat_from_row(r: &AnyRow) -> Result<PatRow> {
 impl Store {
     // --- refresh tokens (basic auth) ---
 
-    pub async fn insert_refresh_token(&self, token_hash: &str, user_id: &str, expires_at: i64) -> Result<()> {
+    /// Stores a refresh token's hash, with the audit event of the session it starts (if any).
+    pub async fn insert_refresh_token(&self, token_hash: &str, user_id: &str, expires_at: i64, audit: Option<&AuditRecord>) -> Result<()> {
+        let mut w = self.begin_write(audit).await?;
         sqlx::query("INSERT INTO refresh_tokens (token_hash, user_id, expires_at) VALUES ($1, $2, $3)")
             .bind(token_hash)
             .bind(user_id)
             .bind(expires_at)
-            .execute(self.pool())
+            .execute(&mut *w.tx)
             .await?;
-        Ok(())
+        w.commit().await
     }
 
     /// Removes and returns (user_id, expires_at) of a refresh token: each token is used once.
@@ -94,9 +96,12 @@ impl Store {
         Ok(row.is_some())
     }
 
-    pub async fn clear_login_failures(&self, email_key: &str) -> Result<()> {
-        sqlx::query("DELETE FROM login_failures WHERE email_key = $1").bind(email_key).execute(self.pool()).await?;
-        Ok(())
+    /// Forgets the claimed attempts of an email, with the audit event of the successful
+    /// sign-in that ends them (if any).
+    pub async fn clear_login_failures(&self, email_key: &str, audit: Option<&AuditRecord>) -> Result<()> {
+        let mut w = self.begin_write(audit).await?;
+        sqlx::query("DELETE FROM login_failures WHERE email_key = $1").bind(email_key).execute(&mut *w.tx).await?;
+        w.commit().await
     }
 
     // --- credential generations ---
@@ -130,12 +135,16 @@ impl Store {
 
     // --- logout denylist ---
 
-    pub async fn revoke_token(&self, token_hash: &str, expires_at: i64) -> Result<()> {
-        sqlx::query("INSERT INTO revoked_tokens (token_hash, expires_at) VALUES ($1, $2) ON CONFLICT (token_hash) DO NOTHING")
+    /// Denies a token until it expires, with the audit event of the session it ends (if any;
+    /// recorded only when the token was not denied already).
+    pub async fn revoke_token(&self, token_hash: &str, expires_at: i64, audit: Option<&AuditRecord>) -> Result<()> {
+        let mut w = self.begin_write(audit).await?;
+        let done = sqlx::query("INSERT INTO revoked_tokens (token_hash, expires_at) VALUES ($1, $2) ON CONFLICT (token_hash) DO NOTHING")
             .bind(token_hash)
             .bind(expires_at)
-            .execute(self.pool())
+            .execute(&mut *w.tx)
             .await?;
+        w.finish(done.rows_affected() > 0).await?;
         // Expired entries can go: the token's own exp already refuses it.
         sqlx::query("DELETE FROM revoked_tokens WHERE expires_at < $1").bind(now_ms()).execute(self.pool()).await?;
         Ok(())
@@ -148,7 +157,9 @@ impl Store {
 
     // --- bot tokens ---
 
-    pub async fn put_bot_token(&self, t: &BotTokenRow) -> Result<()> {
+    /// Stores a bot's one valid token, with the audit event of its generation (if any).
+    pub async fn put_bot_token(&self, t: &BotTokenRow, audit: Option<&AuditRecord>) -> Result<()> {
+        let mut w = self.begin_write(audit).await?;
         sqlx::query(
             "INSERT INTO bot_tokens (user_id, token_hash, token_ciphertext, expiry, expires_at) VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT (user_id) DO UPDATE SET token_hash = excluded.token_hash, token_ciphertext = excluded.token_ciphertext, \
@@ -159,9 +170,9 @@ impl Store {
         .bind(&t.token_ciphertext)
         .bind(&t.expiry)
         .bind(t.expires_at)
-        .execute(self.pool())
+        .execute(&mut *w.tx)
         .await?;
-        Ok(())
+        w.commit().await
     }
 
     pub async fn bot_token(&self, user_id: &str) -> Result<Option<BotTokenRow>> {
@@ -187,14 +198,19 @@ impl Store {
         Ok(row.map(|r| r.try_get(0)).transpose()?)
     }
 
-    pub async fn delete_bot_token(&self, user_id: &str) -> Result<()> {
-        sqlx::query("DELETE FROM bot_tokens WHERE user_id = $1").bind(user_id).execute(self.pool()).await?;
-        Ok(())
+    /// Deletes a bot's token, with the audit event of its revocation (if any); false (and
+    /// nothing recorded) when the bot had none.
+    pub async fn delete_bot_token(&self, user_id: &str, audit: Option<&AuditRecord>) -> Result<bool> {
+        let mut w = self.begin_write(audit).await?;
+        let done = sqlx::query("DELETE FROM bot_tokens WHERE user_id = $1").bind(user_id).execute(&mut *w.tx).await?;
+        w.finish(done.rows_affected() > 0).await
     }
 
     // --- personal access tokens ---
 
-    pub async fn insert_pat(&self, p: &PatRow) -> Result<()> {
+    /// Stores a personal access token's hash, with the audit event of its creation (if any).
+    pub async fn insert_pat(&self, p: &PatRow, audit: Option<&AuditRecord>) -> Result<()> {
+        let mut w = self.begin_write(audit).await?;
         sqlx::query("INSERT INTO personal_access_tokens (id, user_id, token_name, token_hash, expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(&p.id)
             .bind(&p.user_id)
@@ -202,9 +218,9 @@ impl Store {
             .bind(&p.token_hash)
             .bind(p.expires_at)
             .bind(p.created_at)
-            .execute(self.pool())
+            .execute(&mut *w.tx)
             .await?;
-        Ok(())
+        w.commit().await
     }
 
     pub async fn pats_of(&self, user_id: &str) -> Result<Vec<PatRow>> {
@@ -220,18 +236,24 @@ impl Store {
         Ok(row.is_some())
     }
 
-    pub async fn delete_pat(&self, user_id: &str, id: &str) -> Result<bool> {
+    /// Deletes one token of a user, with the audit event of its revocation (if any); false
+    /// (and nothing recorded) when there is no such token.
+    pub async fn delete_pat(&self, user_id: &str, id: &str, audit: Option<&AuditRecord>) -> Result<bool> {
+        let mut w = self.begin_write(audit).await?;
         let done = sqlx::query("DELETE FROM personal_access_tokens WHERE user_id = $1 AND id = $2")
             .bind(user_id)
             .bind(id)
-            .execute(self.pool())
+            .execute(&mut *w.tx)
             .await?;
-        Ok(done.rows_affected() > 0)
+        w.finish(done.rows_affected() > 0).await
     }
 
-    pub async fn delete_pats_of(&self, user_id: &str) -> Result<()> {
-        sqlx::query("DELETE FROM personal_access_tokens WHERE user_id = $1").bind(user_id).execute(self.pool()).await?;
-        Ok(())
+    /// Deletes every token of a user, with the audit event of their revocation (if any); false
+    /// (and nothing recorded) when there were none.
+    pub async fn delete_pats_of(&self, user_id: &str, audit: Option<&AuditRecord>) -> Result<bool> {
+        let mut w = self.begin_write(audit).await?;
+        let done = sqlx::query("DELETE FROM personal_access_tokens WHERE user_id = $1").bind(user_id).execute(&mut *w.tx).await?;
+        w.finish(done.rows_affected() > 0).await
     }
 }
 
@@ -241,7 +263,9 @@ impl Store {
         Ok(row.map(|r| r.try_get(0)).transpose()?)
     }
 
-    pub async fn put_password_hash(&self, user_id: &str, hash: &str) -> Result<()> {
+    /// Stores a user's password hash, with the audit event of the change (if any).
+    pub async fn put_password_hash(&self, user_id: &str, hash: &str, audit: Option<&AuditRecord>) -> Result<()> {
+        let mut w = self.begin_write(audit).await?;
         sqlx::query(
             "INSERT INTO credentials (user_id, password_hash, updated_at) VALUES ($1, $2, $3) \
              ON CONFLICT (user_id) DO UPDATE SET password_hash = excluded.password_hash, updated_at = excluded.updated_at",
@@ -249,14 +273,17 @@ impl Store {
         .bind(user_id)
         .bind(hash)
         .bind(now_ms())
-        .execute(self.pool())
+        .execute(&mut *w.tx)
         .await?;
-        Ok(())
+        w.commit().await
     }
 
-    pub async fn delete_password_hash(&self, user_id: &str) -> Result<()> {
-        sqlx::query("DELETE FROM credentials WHERE user_id = $1").bind(user_id).execute(self.pool()).await?;
-        Ok(())
+    /// Removes a user's password, with the audit event of the removal (if any); false (and
+    /// nothing recorded) when the user had none.
+    pub async fn delete_password_hash(&self, user_id: &str, audit: Option<&AuditRecord>) -> Result<bool> {
+        let mut w = self.begin_write(audit).await?;
+        let done = sqlx::query("DELETE FROM credentials WHERE user_id = $1").bind(user_id).execute(&mut *w.tx).await?;
+        w.finish(done.rows_affected() > 0).await
     }
 
     /// Ids of every user that still holds a password (the startup warning with SSO).

@@ -4,7 +4,7 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use crate::{Result, Store};
+use crate::{AuditRecord, Result, Store};
 
 /// A started sign-in (state, nonce and PKCE verifier), consumed by its callback.
 #[derive(Debug, Clone, PartialEq)]
@@ -98,7 +98,9 @@ impl Store {
 
     // --- browser sessions ---
 
-    pub async fn insert_session(&self, s: &SessionRow) -> Result<()> {
+    /// Stores a session, with the audit event of its start (if any).
+    pub async fn insert_session(&self, s: &SessionRow, audit: Option<&AuditRecord>) -> Result<()> {
+        let mut w = self.begin_write(audit).await?;
         sqlx::query(
             "INSERT INTO browser_sessions (id_hash, kind, user_id, user_name, subject, csrf_token, token_ciphertext, token_expires_at, refresh_ciphertext, created_at, last_seen_at, refresh_lock_until) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
@@ -115,9 +117,9 @@ impl Store {
         .bind(s.created_at)
         .bind(s.last_seen_at)
         .bind(s.refresh_lock_until)
-        .execute(self.pool())
+        .execute(&mut *w.tx)
         .await?;
-        Ok(())
+        w.commit().await
     }
 
     pub async fn session(&self, id_hash: &str) -> Result<Option<SessionRow>> {
@@ -162,18 +164,24 @@ impl Store {
         Ok(())
     }
 
-    /// Deletes a session and returns it (for revoking its tokens).
-    pub async fn delete_session(&self, id_hash: &str) -> Result<Option<SessionRow>> {
+    /// Deletes a session and returns it (for revoking its tokens), with the audit event of its
+    /// end (if any; recorded only when the session existed).
+    pub async fn delete_session(&self, id_hash: &str, audit: Option<&AuditRecord>) -> Result<Option<SessionRow>> {
+        let mut w = self.begin_write(audit).await?;
         let row = sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM browser_sessions WHERE id_hash = $1 RETURNING {SESSION_COLUMNS}")))
             .bind(id_hash)
-            .fetch_optional(self.pool())
+            .fetch_optional(&mut *w.tx)
             .await?;
+        w.finish(row.is_some()).await?;
         row.as_ref().map(session_from_row).transpose()
     }
 
-    /// Ends every session of a user (deletion, disabling); returns how many.
-    pub async fn delete_sessions_of(&self, user_id: &str) -> Result<u64> {
-        let done = sqlx::query("DELETE FROM browser_sessions WHERE user_id = $1").bind(user_id).execute(self.pool()).await?;
+    /// Ends every session of a user (sign out everywhere, deletion), with the audit event of
+    /// their end (if any; recorded only when there was one); returns how many.
+    pub async fn delete_sessions_of(&self, user_id: &str, audit: Option<&AuditRecord>) -> Result<u64> {
+        let mut w = self.begin_write(audit).await?;
+        let done = sqlx::query("DELETE FROM browser_sessions WHERE user_id = $1").bind(user_id).execute(&mut *w.tx).await?;
+        w.finish(done.rows_affected() > 0).await?;
         Ok(done.rows_affected())
     }
 

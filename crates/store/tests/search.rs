@@ -38,12 +38,12 @@ async fn found_in(s: &Store, q: &str, include: Include) -> Vec<String> {
 /// `shop.orders` (named), `shop.audit` (mentions orders in its description), `shop.items`
 /// (an `order_id` column and a nested `currency` column).
 async fn shop(s: &Store) {
-    s.insert_entity(&table("1", "shop.audit", json!({"name": "audit", "description": "Every change to orders, kept for a year"})), "0.1", &[])
+    s.insert_entity(&table("1", "shop.audit", json!({"name": "audit", "description": "Every change to orders, kept for a year"})), "0.1", &[], None)
         .await
         .unwrap();
-    s.insert_entity(&table("2", "shop.orders", json!({"name": "orders", "displayName": "Customer orders"})), "0.1", &[]).await.unwrap();
+    s.insert_entity(&table("2", "shop.orders", json!({"name": "orders", "displayName": "Customer orders"})), "0.1", &[], None).await.unwrap();
     let columns = json!([{"name": "order_id", "description": "The order"}, {"name": "price", "children": [{"name": "currency", "description": "ISO code"}]}]);
-    s.insert_entity(&table("3", "shop.items", json!({"name": "items", "columns": columns})), "0.1", &[]).await.unwrap();
+    s.insert_entity(&table("3", "shop.items", json!({"name": "items", "columns": columns})), "0.1", &[], None).await.unwrap();
 }
 
 #[tokio::test]
@@ -88,7 +88,7 @@ async fn soft_deleted_entities_are_found_only_when_asked_for() {
         shop(s).await;
         let mut orders = s.entity_by_id("table", "2").await.unwrap().unwrap();
         orders.deleted = true;
-        s.update_entity(&orders, "0.2").await.unwrap();
+        s.update_entity(&orders, "0.2", None).await.unwrap();
         assert_eq!(found(s, "orders").await, ["shop.audit"]);
         assert_eq!(found_in(s, "orders", Include::Deleted).await, ["shop.orders"]);
         assert_eq!(found_in(s, "orders", Include::All).await, ["shop.orders", "shop.audit"]);
@@ -100,10 +100,10 @@ async fn soft_deleted_entities_are_found_only_when_asked_for() {
 async fn updates_replace_the_indexed_words_and_deletes_remove_them() {
     each_store(async |s| {
         shop(s).await;
-        s.update_entity(&table("2", "shop.orders", json!({"name": "orders", "description": "renamed purchases"})), "0.3").await.unwrap();
+        s.update_entity(&table("2", "shop.orders", json!({"name": "orders", "description": "renamed purchases"})), "0.3", None).await.unwrap();
         assert!(found(s, "customer").await.is_empty(), "the old display name is gone");
         assert_eq!(found(s, "purchases").await, ["shop.orders"]);
-        assert!(s.delete_entity("2").await.unwrap());
+        assert!(s.delete_entity("2", None).await.unwrap());
         assert!(found(s, "purchases").await.is_empty());
         assert_eq!(found(s, "orders").await, ["shop.audit"]);
     })
@@ -133,7 +133,7 @@ async fn types_and_paging_bound_the_hits() {
         shop(s).await;
         let mut db = table("9", "shop", json!({"name": "shop"}));
         db.entity_type = "database".into();
-        s.insert_entity(&db, "0.1", &[]).await.unwrap();
+        s.insert_entity(&db, "0.1", &[], None).await.unwrap();
         let (hits, total) = s.search(&["database"], "shop", Include::NonDeleted, 0, 10).await.unwrap();
         assert_eq!((hits.len(), total), (1, 1));
         let (both, total) = s.search(&["table", "database"], "shop", Include::NonDeleted, 0, 10).await.unwrap();
@@ -149,7 +149,7 @@ async fn types_and_paging_bound_the_hits() {
 async fn exact_names_are_looked_up_case_insensitively() {
     each_store(async |s| {
         shop(s).await;
-        s.insert_entity(&table("4", "other.Orders", json!({"name": "Orders"})), "0.1", &[]).await.unwrap();
+        s.insert_entity(&table("4", "other.Orders", json!({"name": "Orders"})), "0.1", &[], None).await.unwrap();
         let named: Vec<String> = s.entities_named("table", "ORDERS", 10).await.unwrap().into_iter().map(|r| r.fqn).collect();
         assert_eq!(named, ["other.Orders", "shop.orders"]);
         assert!(s.entities_named("table", "order", 10).await.unwrap().is_empty(), "names are whole");

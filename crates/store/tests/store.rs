@@ -26,19 +26,19 @@ async fn each_store(test: impl AsyncFn(&Store)) {
 async fn entities_insert_lookup_update_and_conflicts() {
     each_store(async |s| {
         let e = entity("1", "svc.db.Schema.Orders", Some("svc.db.Schema"));
-        s.insert_entity(&e, "0.1", &[]).await.unwrap();
+        s.insert_entity(&e, "0.1", &[], None).await.unwrap();
         assert_eq!(s.entity_by_id("table", "1").await.unwrap().unwrap(), e);
         assert_eq!(s.entity_by_fqn("table", "SVC.DB.schema.orders").await.unwrap().unwrap().id, "1", "FQN lookup is case-insensitive");
         assert!(s.entity_by_fqn("database", "svc.db.Schema.Orders").await.unwrap().is_none(), "types are separate");
         let dup = entity("2", "svc.db.schema.ORDERS", None);
-        assert!(matches!(s.insert_entity(&dup, "0.1", &[]).await, Err(StoreError::Conflict)), "same FQN in another case is a conflict");
+        assert!(matches!(s.insert_entity(&dup, "0.1", &[], None).await, Err(StoreError::Conflict)), "same FQN in another case is a conflict");
         let mut changed = e.clone();
         changed.json = "{\"changed\":true}".into();
         changed.deleted = true;
-        assert!(s.update_entity(&changed, "0.2").await.unwrap());
+        assert!(s.update_entity(&changed, "0.2", None).await.unwrap());
         assert_eq!(s.entity_by_id("table", "1").await.unwrap().unwrap(), changed);
-        assert!(!s.update_entity(&entity("nope", "x", None), "0.2").await.unwrap());
-        assert!(s.delete_entity("1").await.unwrap());
+        assert!(!s.update_entity(&entity("nope", "x", None), "0.2", None).await.unwrap());
+        assert!(s.delete_entity("1", None).await.unwrap());
         assert!(s.entity_by_id("table", "1").await.unwrap().is_none());
     })
     .await;
@@ -49,15 +49,15 @@ async fn secondary_keys_are_unique_per_type() {
     each_store(async |s| {
         let mut a = entity("a", "alice", None);
         a.secondary_key = Some("alice@example.com".into());
-        s.insert_entity(&a, "0.1", &[]).await.unwrap();
+        s.insert_entity(&a, "0.1", &[], None).await.unwrap();
         let mut b = entity("b", "alice2", None);
         b.secondary_key = Some("alice@example.com".into());
-        assert!(matches!(s.insert_entity(&b, "0.1", &[]).await, Err(StoreError::Conflict)));
+        assert!(matches!(s.insert_entity(&b, "0.1", &[], None).await, Err(StoreError::Conflict)));
         b.secondary_key = None;
-        s.insert_entity(&b, "0.1", &[]).await.unwrap();
+        s.insert_entity(&b, "0.1", &[], None).await.unwrap();
         let mut c = entity("c", "carol", None);
         c.secondary_key = None;
-        s.insert_entity(&c, "0.1", &[]).await.unwrap();
+        s.insert_entity(&c, "0.1", &[], None).await.unwrap();
         assert_eq!(s.entity_by_secondary_key("table", "alice@example.com").await.unwrap().unwrap().id, "a");
     })
     .await;
@@ -67,9 +67,9 @@ async fn secondary_keys_are_unique_per_type() {
 async fn cursor_paging_walks_forward_and_back_by_fqn() {
     each_store(async |s| {
         for i in 0..7 {
-            s.insert_entity(&entity(&format!("id{i}"), &format!("svc.t{i}"), Some("svc")), "0.1", &[]).await.unwrap();
+            s.insert_entity(&entity(&format!("id{i}"), &format!("svc.t{i}"), Some("svc")), "0.1", &[], None).await.unwrap();
         }
-        s.insert_entity(&entity("other", "other.t", Some("other")), "0.1", &[]).await.unwrap();
+        s.insert_entity(&entity("other", "other.t", Some("other")), "0.1", &[], None).await.unwrap();
         let p1 = s.list_entities("table", Some("svc"), Include::NonDeleted, 3, None, None).await.unwrap();
         assert_eq!(p1.total, 7);
         assert_eq!(p1.rows.iter().map(|r| r.fqn.as_str()).collect::<Vec<_>>(), ["svc.t0", "svc.t1", "svc.t2"]);
@@ -90,10 +90,10 @@ async fn cursor_paging_walks_forward_and_back_by_fqn() {
 #[tokio::test]
 async fn include_filters_deleted_rows() {
     each_store(async |s| {
-        s.insert_entity(&entity("1", "a", None), "0.1", &[]).await.unwrap();
+        s.insert_entity(&entity("1", "a", None), "0.1", &[], None).await.unwrap();
         let mut d = entity("2", "b", None);
         d.deleted = true;
-        s.insert_entity(&d, "0.1", &[]).await.unwrap();
+        s.insert_entity(&d, "0.1", &[], None).await.unwrap();
         let count = async |i| s.list_entities("table", None, i, 10, None, None).await.unwrap().total;
         assert_eq!((count(Include::NonDeleted).await, count(Include::Deleted).await, count(Include::All).await), (1, 1, 2));
     })
@@ -104,14 +104,14 @@ async fn include_filters_deleted_rows() {
 async fn versions_and_sso_bindings() {
     each_store(async |s| {
         let mut e = entity("1", "a", None);
-        s.insert_entity(&e, "0.1", &[]).await.unwrap();
+        s.insert_entity(&e, "0.1", &[], None).await.unwrap();
         e.json = "{\"a\":1}".into();
-        s.update_entity(&e, "0.2").await.unwrap();
+        s.update_entity(&e, "0.2", None).await.unwrap();
         let versions = s.entity_versions("1").await.unwrap();
         assert_eq!(versions.len(), 2, "the insert and the update each store a version: {versions:?}");
         assert!(versions.contains(&("0.2".to_string(), e.json.clone())), "a version holds the JSON written with it: {versions:?}");
-        s.bind_sso_subject("https://idp/pool", "sub-1", "user-1").await.unwrap();
-        assert!(matches!(s.bind_sso_subject("https://idp/pool", "sub-1", "user-2").await, Err(StoreError::Conflict)));
+        s.bind_sso_subject("https://idp/pool", "sub-1", "user-1", None).await.unwrap();
+        assert!(matches!(s.bind_sso_subject("https://idp/pool", "sub-1", "user-2", None).await, Err(StoreError::Conflict)));
         assert_eq!(s.sso_subject_user("https://idp/pool", "sub-1").await.unwrap().as_deref(), Some("user-1"));
         assert_eq!(s.sso_subject_user("https://other/pool", "sub-1").await.unwrap(), None);
     })
@@ -122,7 +122,7 @@ async fn versions_and_sso_bindings() {
 async fn rewrites_in_place_only_replace_the_json_they_were_computed_from() {
     each_store(async |s| {
         let e = entity("1", "a", None);
-        s.insert_entity(&e, "0.1", &[]).await.unwrap();
+        s.insert_entity(&e, "0.1", &[], None).await.unwrap();
         assert!(s.rewrite_entity_json(&e, "{\"n\":1}").await.unwrap(), "the row still held the JSON read");
         assert!(!s.rewrite_entity_json(&e, "{\"n\":2}").await.unwrap(), "a rewrite from a stale read must not win");
         assert_eq!(s.entity_by_id("table", "1").await.unwrap().unwrap().json, "{\"n\":1}");
@@ -136,7 +136,7 @@ async fn rewrites_in_place_only_replace_the_json_they_were_computed_from() {
 #[tokio::test]
 async fn refresh_tokens_are_single_use() {
     each_store(async |s| {
-        s.insert_refresh_token("h1", "u1", now_ms() + 1000).await.unwrap();
+        s.insert_refresh_token("h1", "u1", now_ms() + 1000, None).await.unwrap();
         assert_eq!(s.take_refresh_token("h1").await.unwrap().unwrap().0, "u1");
         assert!(s.take_refresh_token("h1").await.unwrap().is_none());
     })
@@ -156,7 +156,7 @@ async fn login_attempts_are_claimed_up_to_the_limit_within_the_window_and_reset(
             assert!(s.claim_login_attempt("a@x", 3, 60_000).await.unwrap(), "an expired window restarts at 1: attempt {n} is granted");
         }
         assert!(!s.claim_login_attempt("a@x", 3, 60_000).await.unwrap(), "the restarted window blocks after 3 again");
-        s.clear_login_failures("a@x").await.unwrap();
+        s.clear_login_failures("a@x", None).await.unwrap();
         assert!(s.claim_login_attempt("a@x", 3, 60_000).await.unwrap(), "clearing (a successful login) unblocks");
     })
     .await;
@@ -179,39 +179,37 @@ async fn concurrent_login_claims_grant_exactly_the_limit() {
 #[tokio::test]
 async fn denylist_bot_tokens_and_pats() {
     each_store(async |s| {
-        s.revoke_token("t1", now_ms() + 60_000).await.unwrap();
-        s.revoke_token("t1", now_ms() + 60_000).await.unwrap();
+        s.revoke_token("t1", now_ms() + 60_000, None).await.unwrap();
+        s.revoke_token("t1", now_ms() + 60_000, None).await.unwrap();
         assert!(s.is_token_revoked("t1").await.unwrap());
         assert!(!s.is_token_revoked("t2").await.unwrap());
 
         let bot = BotTokenRow { user_id: "b".into(), token_hash: "h".into(), token_ciphertext: "c".into(), expiry: "Unlimited".into(), expires_at: None };
-        s.put_bot_token(&bot).await.unwrap();
+        s.put_bot_token(&bot, None).await.unwrap();
         let newer = BotTokenRow { token_hash: "h2".into(), expiry: "7".into(), expires_at: Some(5), ..bot.clone() };
-        s.put_bot_token(&newer).await.unwrap();
+        s.put_bot_token(&newer, None).await.unwrap();
         assert_eq!(s.bot_token("b").await.unwrap().unwrap(), newer);
-        s.delete_bot_token("b").await.unwrap();
+        s.delete_bot_token("b", None).await.unwrap();
         assert!(s.bot_token("b").await.unwrap().is_none());
 
         let pat = PatRow { id: "p1".into(), user_id: "u".into(), token_name: "ci".into(), token_hash: "ph".into(), expires_at: 9, created_at: 1 };
-        s.insert_pat(&pat).await.unwrap();
+        s.insert_pat(&pat, None).await.unwrap();
         assert!(s.pat_exists("ph").await.unwrap());
         assert_eq!(s.pats_of("u").await.unwrap(), vec![pat]);
-        assert!(s.delete_pat("u", "p1").await.unwrap());
+        assert!(s.delete_pat("u", "p1", None).await.unwrap());
         assert!(!s.pat_exists("ph").await.unwrap());
     })
     .await;
 }
 
 #[tokio::test]
-async fn settings_audit_and_ping() {
+async fn settings_and_ping() {
     each_store(async |s| {
         s.ping().await.unwrap();
         assert_eq!(s.get_setting("x").await.unwrap(), None);
         s.put_setting("x", "1").await.unwrap();
         s.put_setting("x", "2").await.unwrap();
         assert_eq!(s.get_setting("x").await.unwrap().as_deref(), Some("2"));
-        s.audit("admin", "user.delete", "bob", "").await.unwrap();
-        assert_eq!(s.audit_events(10).await.unwrap()[0].2, "user.delete");
     })
     .await;
 }
@@ -230,27 +228,27 @@ async fn list_totals_follow_inserts_soft_deletes_restores_and_hard_deletes() {
         let ancestors = ["svc".to_string(), "svc.db".to_string(), "svc.db.sch".to_string()];
         for i in 0..3 {
             let t = entity(&format!("t{i}"), &format!("svc.db.sch.T{i}"), Some("svc.db.sch"));
-            s.insert_entity(&t, "0.1", &ancestors).await.unwrap();
+            s.insert_entity(&t, "0.1", &ancestors, None).await.unwrap();
         }
         assert_eq!(totals(s, Include::NonDeleted).await, (3, 3, 3), "each insert counts in its type, its parent and each ancestor");
 
         let mut t0 = s.entity_by_id("table", "t0").await.unwrap().unwrap();
         t0.deleted = true;
-        s.update_entity(&t0, "0.2").await.unwrap();
+        s.update_entity(&t0, "0.2", None).await.unwrap();
         assert_eq!(totals(s, Include::NonDeleted).await, (2, 2, 2), "a soft delete leaves the non-deleted lists");
         assert_eq!(totals(s, Include::Deleted).await, (1, 1, 1));
         assert_eq!(totals(s, Include::All).await, (3, 3, 3));
 
         t0.json = "{\"description\":\"changed while deleted\"}".into();
-        s.update_entity(&t0, "0.3").await.unwrap();
+        s.update_entity(&t0, "0.3", None).await.unwrap();
         assert_eq!(totals(s, Include::Deleted).await, (1, 1, 1), "an update that keeps the flag changes no count");
 
         t0.deleted = false;
-        s.update_entity(&t0, "0.4").await.unwrap();
+        s.update_entity(&t0, "0.4", None).await.unwrap();
         assert_eq!(totals(s, Include::NonDeleted).await, (3, 3, 3), "a restore counts again");
 
-        assert!(s.delete_entity("t1").await.unwrap());
-        assert!(!s.delete_entity("t1").await.unwrap(), "a second hard delete finds nothing");
+        assert!(s.delete_entity("t1", None).await.unwrap());
+        assert!(!s.delete_entity("t1", None).await.unwrap(), "a second hard delete finds nothing");
         assert_eq!(totals(s, Include::All).await, (2, 2, 2), "a hard delete leaves every list");
         let under = s.list_entities_under("table", "svc.db", Include::All, 10, None, None).await.unwrap();
         assert_eq!(under.rows.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), ["t0", "t2"], "no hierarchy row outlives its entity");
@@ -272,7 +270,7 @@ async fn the_counts_migration_counts_rows_written_before_it() {
     for (s, _dir) in ferrometa_store::testing::stores_seeded_at_version(4, &seed).await {
         assert_eq!(totals(&s, Include::NonDeleted).await, (1, 1, 1), "{:?}", s.backend());
         assert_eq!(totals(&s, Include::All).await, (2, 2, 2), "{:?}: the orphaned hierarchy row is not counted", s.backend());
-        s.insert_entity(&entity("c", "svc.db.sch.gone", Some("svc.db.sch")), "0.1", &["svc.db".to_string()]).await.unwrap();
+        s.insert_entity(&entity("c", "svc.db.sch.gone", Some("svc.db.sch")), "0.1", &["svc.db".to_string()], None).await.unwrap();
         assert_eq!(totals(&s, Include::All).await, (3, 3, 3), "{:?}: a new entity at the orphan's FQN is listed and counted", s.backend());
     }
 }
@@ -282,13 +280,13 @@ async fn a_hard_delete_takes_the_relationship_edges_of_both_ends() {
     each_store(async |s| {
         let team_side = RelationSide { relation: "has", outgoing: true, other_type: "table" };
         let table_side = RelationSide { relation: "has", outgoing: false, other_type: "table" };
-        s.insert_entity(&entity("team", "team", None), "0.1", &[]).await.unwrap();
-        s.insert_entity(&entity("member", "member", None), "0.1", &[]).await.unwrap();
+        s.insert_entity(&entity("team", "team", None), "0.1", &[], None).await.unwrap();
+        s.insert_entity(&entity("member", "member", None), "0.1", &[], None).await.unwrap();
         s.replace_relations("team", "table", team_side, &["member".to_string()]).await.unwrap();
         assert_eq!(s.related("member", table_side).await.unwrap().len(), 1);
-        assert!(s.delete_entity("team").await.unwrap());
+        assert!(s.delete_entity("team", None).await.unwrap());
         // An entity stored again under the same id starts without the old edges.
-        s.insert_entity(&entity("team", "team", None), "0.1", &[]).await.unwrap();
+        s.insert_entity(&entity("team", "team", None), "0.1", &[], None).await.unwrap();
         assert!(s.related("member", table_side).await.unwrap().is_empty(), "the edge went with the deleted entity");
         assert!(s.related("team", team_side).await.unwrap().is_empty());
     })
@@ -302,11 +300,11 @@ async fn an_insert_that_fails_part_way_stores_nothing() {
         // The second hierarchy row collides with the first, after the row, its counts, its
         // search document and its version were written in the same transaction.
         let twice = ["svc.db".to_string(), "svc.db".to_string()];
-        assert!(matches!(s.insert_entity(&t, "0.1", &twice).await, Err(StoreError::Conflict)));
+        assert!(matches!(s.insert_entity(&t, "0.1", &twice, None).await, Err(StoreError::Conflict)));
         assert!(s.entity_by_id("table", "t").await.unwrap().is_none(), "no row");
         assert!(s.entity_versions("t").await.unwrap().is_empty(), "no version");
         assert_eq!(totals(s, Include::All).await, (0, 0, 0), "no count and no hierarchy row");
-        s.insert_entity(&t, "0.1", &twice[..1]).await.unwrap();
+        s.insert_entity(&t, "0.1", &twice[..1], None).await.unwrap();
         assert_eq!(totals(s, Include::All).await, (1, 1, 1), "the same entity inserts cleanly afterwards");
     })
     .await;

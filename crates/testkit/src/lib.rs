@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use base64::Engine;
 use reqwest::{Method, StatusCode};
@@ -28,6 +29,8 @@ enum Running {
 pub struct TestServer {
     /// Log lines of a spawned process (empty for in-process servers).
     pub log: Arc<Mutex<Vec<String>>>,
+    /// Told of every line added to `log`.
+    log_grew: Arc<tokio::sync::Notify>,
     pub base: String,
     pub admin_base: String,
     pub client: reqwest::Client,
@@ -83,6 +86,7 @@ impl TestServer {
         let running = ferrometa_server::start(config).await.unwrap_or_else(|e| panic!("server did not start: {e}"));
         TestServer {
             log: Arc::default(),
+            log_grew: Arc::default(),
             base: format!("http://{}", running.api_addr),
             admin_base: format!("http://{}", running.admin_addr),
             client: reqwest::Client::new(),
@@ -124,14 +128,17 @@ impl TestServer {
             }
         };
         // Keep draining the log so the child never blocks on a full pipe.
-        let sink = log.clone();
+        let (sink, log_grew) = (log.clone(), Arc::new(tokio::sync::Notify::new()));
+        let grew = log_grew.clone();
         tokio::spawn(async move {
             while let Ok(Some(line)) = lines.next_line().await {
                 sink.lock().unwrap().push(line);
+                grew.notify_waiters();
             }
         });
         TestServer {
             log,
+            log_grew,
             base: format!("http://{api}"),
             admin_base: format!("http://{admin}"),
             client: reqwest::Client::new(),
@@ -159,6 +166,27 @@ impl TestServer {
 
     pub fn log_text(&self) -> String {
         self.log.lock().unwrap().join("\n")
+    }
+
+    /// The first log line of a spawned server that contains every one of `needles`, waiting
+    /// for it as the log is read (the server writes a line before it answers, but this process
+    /// reads the pipe on its own task); `None` when no such line came within `within`.
+    pub async fn log_line(&self, needles: &[&str], within: Duration) -> Option<String> {
+        let found = || self.log.lock().unwrap().iter().find(|l| needles.iter().all(|n| l.contains(n))).cloned();
+        tokio::time::timeout(within, async {
+            loop {
+                // Registered before looking, so a line added in between still wakes it.
+                let grew = self.log_grew.notified();
+                tokio::pin!(grew);
+                grew.as_mut().enable();
+                if let Some(line) = found() {
+                    return line;
+                }
+                grew.await;
+            }
+        })
+        .await
+        .ok()
     }
 
     pub fn url(&self, path: &str) -> String {

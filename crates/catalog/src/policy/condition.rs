@@ -567,7 +567,7 @@ mod tests {
 
     #[test]
     fn operators_and_functions_evaluate_like_spel() {
-        let owner = Fixed { owner: true, owned: true, tags: vec!["PII.Sensitive", "Tier.Tier1"], teams: vec!["marketing"], roles: vec!["DataSteward"], ..Default::default() };
+        let owner = Fixed { owner: true, owned: true, tags: vec!["PII.Sensitive", "Tier.Tier1"], teams: vec!["marketing"], roles: vec!["DataSteward"] };
         let stranger = Fixed { owned: true, ..Default::default() };
         assert!(holds("isOwner()", &owner) && !holds("isOwner()", &stranger));
         assert!(holds("!isOwner()", &stranger) && holds("not isOwner()", &stranger) && holds("NOT isOwner()", &stranger));

@@ -168,6 +168,8 @@ pub enum Denial {
     NotAllowed { name: String, operations: Vec<Operation> },
     Denied { name: String, operation: Operation, role: Option<String>, policy: String, rule: String },
     NotAdmin { name: String },
+    /// A holder of the domain-only role, outside its domains.
+    OutsideDomains { name: String, operations: Vec<Operation> },
 }
 
 impl std::fmt::Display for Denial {
@@ -179,6 +181,9 @@ impl std::fmt::Display for Denial {
             }
             Denial::Denied { name, operation, role: None, policy, rule } => write!(f, "Principal: CatalogPrincipal{{name='{name}'}} operation {operation} denied policy {policy}, rule {rule}"),
             Denial::NotAdmin { name } => write!(f, "Principal: CatalogPrincipal{{name='{name}'}} is not admin"),
+            Denial::OutsideDomains { name, operations } => {
+                write!(f, "Principal: CatalogPrincipal{{name='{name}'}} does not belong to domain. to perform the {} ", java_list(operations))
+            }
         }
     }
 }

@@ -4,6 +4,7 @@
 
 use ferrometa_catalog::users::CreateUser;
 use ferrometa_catalog::{Catalog, Subject};
+use ferrometa_store::Origin;
 use ferrometa_store::testing::fresh_stores;
 
 /// Runs `test` on a fresh catalog over SQLite and, when the suite has it, PostgreSQL.
@@ -19,7 +20,7 @@ pub async fn caller(c: &Catalog, name: &str, admin: bool) -> Subject {
         Some(user) => user,
         None => {
             let req = CreateUser { name: name.into(), email: format!("{name}@open-metadata.org"), is_admin: Some(admin), ..Default::default() };
-            c.create_user(&req, "system").await.expect("create the caller's user")
+            c.create_user(&req, Origin::SYSTEM).await.expect("create the caller's user")
         }
     };
     c.subject(&user).expect("a live user")
@@ -28,4 +29,9 @@ pub async fn caller(c: &Catalog, name: &str, admin: bool) -> Subject {
 /// An admin caller named `name`.
 pub async fn admin(c: &Catalog, name: &str) -> Subject {
     caller(c, name, true).await
+}
+
+/// A change by `name`, outside any request.
+pub fn by(name: &str) -> Origin<'_> {
+    Origin { actor: name, client: None }
 }

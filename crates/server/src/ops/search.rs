@@ -101,7 +101,7 @@ fn plain_text(q: &str) -> String {
 async fn viewable(s: &AppState, caller: &Caller, types: Vec<&'static str>) -> ApiResult<Vec<&'static str>> {
     let subject = caller.subject()?;
     if let [only] = types.as_slice() {
-        s.catalog.authorize(subject, &[Operation::ViewBasic], &Target::of_type(only)).await?;
+        s.catalog.authorize(caller.actor()?, &[Operation::ViewBasic], &Target::of_type(only)).await?;
         return Ok(types);
     }
     let mut allowed = vec![];

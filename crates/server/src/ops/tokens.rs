@@ -1,6 +1,7 @@
 //! Credentials kept by the auth service for catalog users: bot tokens (admins only, as
 //! OpenMetadata's `authorizeAdmin`) and personal access tokens (the caller's own; an admin's
-//! for anyone).
+//! for anyone). Each creation and revocation is audited (`token.bot.*`, `token.pat.*`) in the
+//! transaction that stores it; the events name tokens, never hold them.
 
 use ferrometa_auth::{JwtAuthMechanism, PersonalAccessToken, TokenExpiry};
 use ferrometa_catalog::kinds::USER;
@@ -18,7 +19,7 @@ pub fn parse_expiry(raw: &str) -> ApiResult<TokenExpiry> {
 
 /// A bot's user, for an admin.
 async fn bot_user(s: &AppState, caller: &Caller, id: &str) -> ApiResult<Value> {
-    s.catalog.require_admin(caller.subject()?)?;
+    s.catalog.require_admin(caller.actor()?, "bot").await?;
     let user = s.catalog.get(&USER, id, Include::NonDeleted).await?;
     if user["isBot"] != json!(true) {
         return Err(ApiError::bad_request("JWT token is only supported for bot users"));
@@ -29,19 +30,17 @@ async fn bot_user(s: &AppState, caller: &Caller, id: &str) -> ApiResult<Value> {
 /// A new token for a bot; the previous one stops working at once.
 pub async fn generate_bot_token(s: &AppState, caller: &Caller, id: &str, expiry: TokenExpiry) -> ApiResult<JwtAuthMechanism> {
     let bot = account_of(&bot_user(s, caller, id).await?);
-    let mechanism = s.auth.generate_bot_token(&bot, expiry).await?;
-    s.store.audit(&caller.name, "bot_token.generate", &bot.name, &expiry.as_str()).await?;
-    Ok(mechanism)
+    let event = caller.origin().event("token.bot.generate", &bot.name).detail(format!("expiry {}", expiry.as_str()));
+    Ok(s.auth.generate_bot_token(&bot, expiry, Some(&event)).await?)
 }
 
 pub async fn revoke_bot_token(s: &AppState, caller: &Caller, id: &str) -> ApiResult<Value> {
-    s.catalog.require_admin(caller.subject()?)?;
+    s.catalog.require_admin(caller.actor()?, "bot").await?;
     let user = s.catalog.get(&USER, id, Include::NonDeleted).await?;
     if user["isBot"] != json!(true) {
         return Err(ApiError::bad_request("Revoke Token can only be applied to Bot Users."));
     }
-    s.auth.revoke_bot_token(id).await?;
-    s.store.audit(&caller.name, "bot_token.revoke", user["name"].as_str().unwrap_or_default(), "").await?;
+    s.auth.revoke_bot_token(id, &caller.origin().event("token.bot.revoke", user["name"].as_str().unwrap_or_default())).await?;
     Ok(user)
 }
 
@@ -53,10 +52,10 @@ pub async fn bot_token(s: &AppState, caller: &Caller, id: &str) -> ApiResult<Opt
 
 /// The user whose personal access tokens are meant: the caller, or (admins only) `username`.
 async fn pat_owner(s: &AppState, caller: &Caller, username: Option<&str>) -> ApiResult<Value> {
-    let subject = caller.subject()?;
+    caller.subject()?;
     match username.filter(|u| !u.eq_ignore_ascii_case(&caller.name)) {
         Some(other) => {
-            s.catalog.require_admin(subject)?;
+            s.catalog.require_admin(caller.actor()?, "user").await?;
             s.catalog.user_by_name(other).await?.ok_or_else(|| ApiError::not_found(format!("user instance for {other} not found")))
         }
         None => caller.user.clone().ok_or_else(|| ApiError::not_found(format!("user instance for {} not found", caller.name))),
@@ -74,15 +73,14 @@ pub async fn create_pat(s: &AppState, caller: &Caller, name: &str, expiry: Token
         return Err(ApiError::bad_request("tokenName must be 1 to 128 characters"));
     }
     let owner = account_of(&pat_owner(s, caller, None).await?);
-    let pat = s.auth.create_pat(&owner, name, expiry).await?;
-    s.store.audit(&caller.name, "pat.create", &owner.name, name).await?;
-    Ok(pat)
+    let event = caller.origin().event("token.pat.create", &owner.name).detail(format!("{name}, expiry {}", expiry.as_str()));
+    Ok(s.auth.create_pat(&owner, name, expiry, &event).await?)
 }
 
-/// Revokes the given tokens (or all); returns those left.
+/// Revokes the given tokens (or all), each with its own event; returns those left.
 pub async fn revoke_pats(s: &AppState, caller: &Caller, username: Option<&str>, ids: &[String], all: bool) -> ApiResult<Vec<PersonalAccessToken>> {
     let owner = pat_owner(s, caller, username).await?;
-    let remaining = s.auth.revoke_pats(owner["id"].as_str().unwrap_or_default(), ids, all).await?;
-    s.store.audit(&caller.name, "pat.revoke", owner["name"].as_str().unwrap_or_default(), "").await?;
-    Ok(remaining)
+    let owner_name = owner["name"].as_str().unwrap_or_default();
+    let event = |pat: Option<&PersonalAccessToken>| caller.origin().event("token.pat.revoke", owner_name).detail(pat.map_or("all tokens", |p| p.token_name.as_str()));
+    Ok(s.auth.revoke_pats(owner["id"].as_str().unwrap_or_default(), ids, all, event).await?)
 }

@@ -1,9 +1,12 @@
 //! Users: sign-up, creation, deletion (with every credential the user holds), and the roles an
 //! identity provider's groups give.
 
+use std::net::IpAddr;
+
 use ferrometa_auth::Principal;
 use ferrometa_auth::verify::TokenKind;
 use ferrometa_catalog::users::CreateUser;
+use ferrometa_store::Origin;
 use serde_json::{Value, json};
 
 use crate::access::Caller;
@@ -24,10 +27,8 @@ pub async fn is_admin_principal(s: &AppState, name: &str, email: &str, email_ver
 /// POST /users: a signed-in user creates users as its policies allow; a caller without a user
 /// signs itself up when self-signup is on (contract §6.2), with an SSO ID token only.
 pub async fn create(s: &AppState, caller: &Caller, req: CreateUser) -> ApiResult<Value> {
-    if let Some(subject) = &caller.subject {
-        let user = s.catalog.create_user_as(subject, &req).await?;
-        s.store.audit(&caller.name, "user.create", &req.name, "").await?;
-        return Ok(user);
+    if caller.subject.is_some() {
+        return Ok(s.catalog.create_user_as(caller.actor()?, &req).await?);
     }
     if !s.config.authentication.enable_self_signup {
         return Err(ApiError::forbidden("Self Signup is not enabled. Please contact your Administrator for assistance with account creation"));
@@ -39,45 +40,45 @@ pub async fn create(s: &AppState, caller: &Caller, req: CreateUser) -> ApiResult
     if req.name.to_lowercase() != principal.name || req.email.to_lowercase() != principal.email {
         return Err(ApiError::forbidden("Self Signup can only create user for self. Only Admin can create other users."));
     }
-    sign_up_self(s, &principal, req).await
+    sign_up_self(s, &principal, req, caller.client).await
 }
 
 /// Creates the caller's own user from its SSO principal (self-signup, or just-in-time on the
 /// first ID token), bound to the token's `(iss, sub)`; an admin only as [`is_admin_principal`]
-/// allows.
-pub async fn sign_up_self(s: &AppState, principal: &Principal, mut req: CreateUser) -> ApiResult<Value> {
+/// allows. The user is its own creator in the audit trail (`client`: the request's peer).
+pub async fn sign_up_self(s: &AppState, principal: &Principal, mut req: CreateUser, client: Option<IpAddr>) -> ApiResult<Value> {
     req.is_admin = Some(is_admin_principal(s, &principal.name, &principal.email, principal.email_verified).await?);
     req.is_bot = Some(false);
     req.roles = None;
     req.teams = None;
     req.email_verified = principal.email_verified;
-    let user = s.catalog.create_user(&req, &principal.name).await?;
+    let user = s.catalog.create_user(&req, Origin { actor: &principal.name, client }).await?;
     if let Some((iss, sub)) = &principal.sso_subject {
-        s.store.bind_sso_subject(iss, sub, user["id"].as_str().unwrap_or_default()).await?;
+        // Part of the sign-up its `user.create` event records.
+        s.store.bind_sso_subject(iss, sub, user["id"].as_str().unwrap_or_default(), None).await?;
     }
-    s.store.audit(&principal.name, "user.signup", &principal.name, "sso").await?;
     Ok(user)
 }
 
 /// DELETE /users/{id}: the user (soft or hard) and, at once, every credential it holds —
 /// sessions, refresh tokens, personal access tokens, its bot token, its password — and the
 /// access tokens already issued (its credential generation moves on). A deleted admin principal
-/// stays deleted.
+/// stays deleted. The deletion's `user.delete` event stands for the credentials too.
 pub async fn delete(s: &AppState, caller: &Caller, id: &str, hard: bool) -> ApiResult<Value> {
-    let deleted = s.catalog.delete_user_as(caller.subject()?, id, hard).await?;
+    let deleted = s.catalog.delete_user_as(caller.actor()?, id, hard).await?;
     let name = deleted["name"].as_str().unwrap_or_default().to_string();
     s.auth.revoke_everything(id, &name).await?;
     if hard {
         s.store.unbind_sso_subjects(id).await?;
     }
     crate::startup::remember_deleted_admin(s, &name).await?;
-    s.store.audit(&caller.name, if hard { "user.hard_delete" } else { "user.delete" }, &name, "").await?;
     Ok(deleted)
 }
 
 /// With `useRolesFromProvider`, the identity provider's groups decide the user's roles (through
 /// `groupRoleMapping`) at each sign-in; role `Admin` makes the user an admin. Admin principals
-/// keep their admin flag.
+/// keep their admin flag. The system is the author of the change (`user.admin` in the audit
+/// trail when the admin flag flips), from the caller's address.
 pub async fn sync_roles_from_provider(s: &AppState, caller: &Caller, user: Value) -> ApiResult<Value> {
     let cfg = &s.config;
     let Some(principal) = caller.principal.as_ref().filter(|p| p.sso_subject.is_some()) else { return Ok(user) };
@@ -99,11 +100,7 @@ pub async fn sync_roles_from_provider(s: &AppState, caller: &Caller, user: Value
     let name = user["name"].as_str().unwrap_or_default();
     let admin_principal = is_admin_principal(s, name, user["email"].as_str().unwrap_or_default(), verified).await?;
     let is_admin = admin_principal || mapped.contains(&"Admin");
-    let updated = s.catalog.set_user_fields(&user, json!({"roles": roles, "isAdmin": is_admin}), "system").await?;
-    if updated != user {
-        s.store.audit("system", "roles.sync", &principal.name, &mapped.join(",")).await?;
-    }
-    Ok(updated)
+    Ok(s.catalog.set_user_fields(&user, json!({"roles": roles, "isAdmin": is_admin}), Origin { actor: "system", client: caller.client }).await?)
 }
 
 #[cfg(test)]

@@ -32,39 +32,33 @@ pub async fn get_by_name(State(s): State<AppState>, Extension(caller): Extension
 }
 
 pub async fn create(State(s): State<AppState>, Extension(caller): Extension<Caller>, Body(req): Body<CreateBot>) -> ApiResult<impl IntoResponse> {
-    let bot = s.catalog.create_bot_as(caller.subject()?, &req).await?;
-    s.store.audit(&caller.name, "bot.create", &req.name, "").await?;
-    Ok((StatusCode::CREATED, Json(bot)))
+    Ok((StatusCode::CREATED, Json(s.catalog.create_bot_as(caller.actor()?, &req).await?)))
 }
 
 /// Create-or-update by name; only description and display name change on an existing bot.
 pub async fn put(State(s): State<AppState>, Extension(caller): Extension<Caller>, Body(req): Body<CreateBot>) -> ApiResult<impl IntoResponse> {
-    let (bot, created) = s.catalog.put_bot(caller.subject()?, &req).await?;
+    let (bot, created) = s.catalog.put_bot(caller.actor()?, &req).await?;
     Ok((if created { StatusCode::CREATED } else { StatusCode::OK }, Json(bot)))
 }
 
 pub async fn patch(State(s): State<AppState>, Extension(caller): Extension<Caller>, Path(id): Path<String>, Body(patch): Body<json_patch::Patch>) -> ApiResult<Json<Value>> {
-    Ok(Json(s.catalog.patch_bot(caller.subject()?, &id, &patch).await?))
+    Ok(Json(s.catalog.patch_bot(caller.actor()?, &id, &patch).await?))
 }
 
 pub async fn delete(State(s): State<AppState>, Extension(caller): Extension<Caller>, Path(id): Path<String>, Query(q): Query<DeleteParams>) -> ApiResult<Json<Value>> {
-    let deleted = s.catalog.delete_bot_as(caller.subject()?, &id, q.hard_delete.unwrap_or(false)).await?;
-    s.store.audit(&caller.name, "bot.delete", deleted["name"].as_str().unwrap_or_default(), "").await?;
-    Ok(Json(deleted))
+    Ok(Json(s.catalog.delete_bot_as(caller.actor()?, &id, q.hard_delete.unwrap_or(false)).await?))
 }
 
 /// Restores a soft-deleted bot (OpenMetadata's `PUT /bots/restore`); its bot user is restored
 /// separately through `/users/restore`, as it was deleted separately.
 pub async fn restore(State(s): State<AppState>, Extension(caller): Extension<Caller>, Body(req): Body<RestoreRequest>) -> ApiResult<Json<Value>> {
-    let bot = s.catalog.restore_bot_as(caller.subject()?, &req.id).await?;
-    s.store.audit(&caller.name, "bot.restore", bot["name"].as_str().unwrap_or_default(), "").await?;
-    Ok(Json(bot))
+    Ok(Json(s.catalog.restore_bot_as(caller.actor()?, &req.id).await?))
 }
 
 pub async fn versions(State(s): State<AppState>, Extension(caller): Extension<Caller>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    Ok(Json(s.catalog.read_versions(caller.subject()?, &BOT, &id).await?))
+    Ok(Json(s.catalog.read_versions(caller.actor()?, &BOT, &id).await?))
 }
 
 pub async fn version(State(s): State<AppState>, Extension(caller): Extension<Caller>, Path((id, v)): Path<(String, String)>) -> ApiResult<Json<Value>> {
-    Ok(Json(s.catalog.read_version(caller.subject()?, &BOT, &id, &v).await?))
+    Ok(Json(s.catalog.read_version(caller.actor()?, &BOT, &id, &v).await?))
 }

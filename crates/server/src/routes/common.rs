@@ -102,7 +102,7 @@ pub async fn list_of(s: &AppState, caller: &Caller, kind: &EntityKind, (known, o
     let after = decode_cursor(q.after.as_deref())?;
     let before = decode_cursor(q.before.as_deref())?;
     let listing = Listing { under: None, include: include(q.include.as_deref())?, limit: limit(q.limit)?, after: after.as_deref(), before: before.as_deref() };
-    let mut page = s.catalog.read_list(caller.subject()?, kind, &listing, q.fields.as_deref()).await?;
+    let mut page = s.catalog.read_list(caller.actor()?, kind, &listing, q.fields.as_deref()).await?;
     page.data = page.data.into_iter().map(|e| without_fields(e, &omitted)).collect();
     Ok(Json(page_body(page)))
 }
@@ -110,6 +110,6 @@ pub async fn list_of(s: &AppState, caller: &Caller, kind: &EntityKind, (known, o
 /// A get endpoint (by id or name) of any entity type, for the caller.
 pub async fn read_one(s: &AppState, caller: &Caller, kind: &EntityKind, fields: Fields, key: Key<'_>, q: GetParams) -> ApiResult<Json<Value>> {
     omitted_fields(fields.0, fields.1, q.fields.as_deref())?;
-    let entity = s.catalog.read(caller.subject()?, kind, key, include(q.include.as_deref())?, q.fields.as_deref()).await?;
+    let entity = s.catalog.read(caller.actor()?, kind, key, include(q.include.as_deref())?, q.fields.as_deref()).await?;
     Ok(Json(with_fields(fields, q.fields.as_deref(), entity)?))
 }

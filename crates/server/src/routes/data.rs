@@ -109,7 +109,7 @@ pub async fn list<A: Asset>(State(s): State<AppState>, Extension(caller): Extens
     let container = q.container(t);
     let omitted = t.omitted_fields(q.fields.as_deref())?;
     let listing = Listing { under: container.as_deref(), include: include(q.include.as_deref())?, limit: limit(q.limit)?, after: after.as_deref(), before: before.as_deref() };
-    let mut page = s.catalog.list_assets(caller.subject()?, t, &listing, q.fields.as_deref()).await?;
+    let mut page = s.catalog.list_assets(caller.actor()?, t, &listing, q.fields.as_deref()).await?;
     page.data = page.data.into_iter().map(|e| shown_to(&caller, without_fields(e, &omitted))).collect();
     Ok(Json(page_body(page)))
 }
@@ -117,7 +117,7 @@ pub async fn list<A: Asset>(State(s): State<AppState>, Extension(caller): Extens
 async fn read_asset<A: Asset>(s: &AppState, caller: &Caller, key: Key<'_>, q: GetParams) -> ApiResult<Json<Value>> {
     let t = A::asset();
     let omitted = t.omitted_fields(q.fields.as_deref())?;
-    let entity = s.catalog.read(caller.subject()?, t.kind, key, include(q.include.as_deref())?, q.fields.as_deref()).await?;
+    let entity = s.catalog.read(caller.actor()?, t.kind, key, include(q.include.as_deref())?, q.fields.as_deref()).await?;
     Ok(Json(shown_to(caller, without_fields(entity, &omitted))))
 }
 
@@ -130,26 +130,22 @@ pub async fn get_by_name<A: Asset>(State(s): State<AppState>, Extension(caller):
 }
 
 pub async fn create<A: Asset>(State(s): State<AppState>, Extension(caller): Extension<Caller>, Body(req): Body<Value>) -> ApiResult<impl IntoResponse> {
-    let entity = s.catalog.create_asset(caller.subject()?, A::asset(), req).await?;
+    let entity = s.catalog.create_asset(caller.actor()?, A::asset(), req).await?;
     Ok((StatusCode::CREATED, Json(shown_to(&caller, entity))))
 }
 
 pub async fn put<A: Asset>(State(s): State<AppState>, Extension(caller): Extension<Caller>, Body(req): Body<Value>) -> ApiResult<impl IntoResponse> {
-    let (entity, created) = s.catalog.put_asset(caller.subject()?, A::asset(), req).await?;
+    let (entity, created) = s.catalog.put_asset(caller.actor()?, A::asset(), req).await?;
     Ok((status(created), Json(shown_to(&caller, entity))))
 }
 
 pub async fn patch<A: Asset>(State(s): State<AppState>, Extension(caller): Extension<Caller>, Path(id): Path<String>, Body(patch): Body<json_patch::Patch>) -> ApiResult<Json<Value>> {
-    let entity = s.catalog.patch_asset(caller.subject()?, A::asset(), &id, &patch).await?;
+    let entity = s.catalog.patch_asset(caller.actor()?, A::asset(), &id, &patch).await?;
     Ok(Json(shown_to(&caller, entity)))
 }
 
 pub async fn delete<A: Asset>(State(s): State<AppState>, Extension(caller): Extension<Caller>, Path(id): Path<String>, Query(q): Query<AssetDeleteParams>) -> ApiResult<Json<Value>> {
-    let t = A::asset();
-    let hard = q.hard_delete.unwrap_or(false);
-    let entity = s.catalog.delete_asset(caller.subject()?, t, &id, hard, q.recursive.unwrap_or(false)).await?;
-    let target = entity["fullyQualifiedName"].as_str().unwrap_or_default();
-    s.store.audit(&caller.name, &format!("{}.{}", t.kind.name, if hard { "hard_delete" } else { "delete" }), target, "").await?;
+    let entity = s.catalog.delete_asset(caller.actor()?, A::asset(), &id, q.hard_delete.unwrap_or(false), q.recursive.unwrap_or(false)).await?;
     Ok(Json(shown_to(&caller, entity)))
 }
 
@@ -159,18 +155,18 @@ pub async fn delete_by_name<A: Asset>(
     Path(fqn): Path<String>,
     Query(q): Query<AssetDeleteParams>,
 ) -> ApiResult<Json<Value>> {
-    let entity = s.catalog.read(caller.subject()?, A::asset().kind, Key::Fqn(&fqn), ferrometa_store::Include::All, None).await?;
+    let entity = s.catalog.read(caller.actor()?, A::asset().kind, Key::Fqn(&fqn), ferrometa_store::Include::All, None).await?;
     let id = entity["id"].as_str().unwrap_or_default().to_string();
     delete::<A>(State(s), Extension(caller), Path(id), Query(q)).await
 }
 
 pub async fn restore<A: Asset>(State(s): State<AppState>, Extension(caller): Extension<Caller>, Body(req): Body<RestoreRequest>) -> ApiResult<Json<Value>> {
-    let entity = s.catalog.restore_asset(caller.subject()?, A::asset(), &req.id).await?;
+    let entity = s.catalog.restore_asset(caller.actor()?, A::asset(), &req.id).await?;
     Ok(Json(shown_to(&caller, entity)))
 }
 
 pub async fn versions<A: Asset>(State(s): State<AppState>, Extension(caller): Extension<Caller>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    let mut history = s.catalog.read_versions(caller.subject()?, A::asset().kind, &id).await?;
+    let mut history = s.catalog.read_versions(caller.actor()?, A::asset().kind, &id).await?;
     if let Some(versions) = history["versions"].as_array_mut() {
         for v in versions.iter_mut() {
             // Each version is a JSON string, as in OpenMetadata's EntityHistory.
@@ -185,7 +181,7 @@ pub async fn versions<A: Asset>(State(s): State<AppState>, Extension(caller): Ex
 }
 
 pub async fn version<A: Asset>(State(s): State<AppState>, Extension(caller): Extension<Caller>, Path((id, v)): Path<(String, String)>) -> ApiResult<Json<Value>> {
-    Ok(Json(shown_to(&caller, s.catalog.read_version(caller.subject()?, A::asset().kind, &id, &v).await?)))
+    Ok(Json(shown_to(&caller, s.catalog.read_version(caller.actor()?, A::asset().kind, &id, &v).await?)))
 }
 
 // --- test connection definitions (seeded at start-up, read-only) ---

@@ -3,6 +3,7 @@
 //! the access check are both built from it, so no endpoint can exist without an access rule;
 //! what a live user may do is decided by the catalog's use cases the handlers call.
 
+pub mod audit;
 pub mod bots;
 pub mod common;
 pub mod data;
@@ -88,6 +89,8 @@ pub fn endpoints() -> Vec<Endpoint> {
         endpoint!(GET, "/api/v1/policies/resources", User, permissions::resources),
         endpoint!(GET, "/api/v1/policies/functions", User, permissions::functions),
         endpoint!(GET, "/api/v1/policies/validation/condition/{expression}", User, permissions::validate_condition),
+        // Admins only: the use case requires it (a refusal is itself audited).
+        endpoint!(GET, "/api/v1/audit/events", User, audit::events),
     ];
     for entity_type in [
         entity_endpoints::<data::DatabaseServices>(),

@@ -30,7 +30,7 @@ async fn subject_for(s: &AppState, caller: &Caller, user: Option<&str>) -> ApiRe
     match user.filter(|u| !u.eq_ignore_ascii_case(me.name())) {
         None => Ok(me.clone()),
         Some(other) => {
-            s.catalog.require_admin(me)?;
+            s.catalog.require_admin(caller.actor()?, "permission").await?;
             let user = s.catalog.user_by_name(other).await?.ok_or_else(|| ApiError::not_found(format!("user instance for {other} not found")))?;
             Ok(s.catalog.subject(&user)?)
         }
@@ -104,7 +104,7 @@ pub async fn of_policies(State(s): State<AppState>, Extension(caller): Extension
     let subject = caller.subject()?;
     let mut policies = vec![];
     for id in &ids {
-        let entity = s.catalog.read(subject, &POLICY, Key::Id(id), Include::NonDeleted, Some("*")).await?;
+        let entity = s.catalog.read(caller.actor()?, &POLICY, Key::Id(id), Include::NonDeleted, Some("*")).await?;
         policies.extend(policy::Policy::compile(&entity));
     }
     let mut data = vec![];
@@ -128,7 +128,7 @@ pub async fn functions() -> Json<Value> {
 
 /// `GET /policies/validation/condition/{expression}`: 204 when valid, 400 with the reason.
 pub async fn validate_condition(State(s): State<AppState>, Extension(caller): Extension<Caller>, Path(expression): Path<String>) -> ApiResult<StatusCode> {
-    s.catalog.validate_condition(caller.subject()?, &expression).await?;
+    s.catalog.validate_condition(caller.actor()?, &expression).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -6,17 +6,18 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use ferrometa_auth::Account;
+use ferrometa_auth::{Account, LoginAttempt};
 use ferrometa_catalog::Key;
 use ferrometa_catalog::fqn::quote;
 use ferrometa_catalog::kinds::USER;
 use ferrometa_catalog::users::{CreateUser, USER_FIELDS, USER_RELATIONS};
+use ferrometa_store::Origin;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::access::{Caller, live_user};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Body, Query};
+use crate::extract::{Body, ClientAddr, Query};
 use crate::ops;
 use crate::routes::common::{DeleteParams, Fields, GetParams, ListParams, RestoreRequest, list_of, read_one};
 use crate::state::AppState;
@@ -41,13 +42,15 @@ pub struct LoginRequest {
     password: String,
 }
 
-pub async fn login(State(s): State<AppState>, Body(req): Body<LoginRequest>) -> ApiResult<impl IntoResponse> {
+/// A password sign-in: a `login` event (success or failure) and, on success, a basic-auth
+/// session whose start is a `session.start` event.
+pub async fn login(State(s): State<AppState>, ClientAddr(client): ClientAddr, Body(req): Body<LoginRequest>) -> ApiResult<impl IntoResponse> {
     let user = s.catalog.user_by_email(&req.email).await?;
     let account = user.as_ref().map(account_of);
-    s.auth.check_password(&req.email, &req.password, account.as_ref()).await?;
+    s.auth.check_password(&LoginAttempt { email: &req.email, client, via: "api" }, &req.password, account.as_ref()).await?;
     let account = account.ok_or_else(|| ApiError::internal("login matched without an account"))?;
-    s.store.audit(&account.name, "login", &account.name, "basic").await?;
-    Ok(Json(s.auth.issue_session(&account).await?))
+    let started = Origin { actor: &account.name, client }.event("session.start", &account.name).detail("api basic");
+    Ok(Json(s.auth.issue_session(&account, Some(&started)).await?))
 }
 
 #[derive(Deserialize)]
@@ -63,7 +66,8 @@ pub async fn refresh(State(s): State<AppState>, Body(req): Body<RefreshRequest>)
     if account.is_bot {
         return Err(ApiError::bad_request("User are only allowed to login"));
     }
-    Ok(Json(s.auth.issue_session(&account).await?))
+    // A refresh continues the session its token belongs to.
+    Ok(Json(s.auth.issue_session(&account, None).await?))
 }
 
 #[derive(Deserialize)]
@@ -74,8 +78,8 @@ pub struct LogoutRequest {
 }
 
 pub async fn logout(State(s): State<AppState>, Extension(caller): Extension<Caller>, Body(req): Body<LogoutRequest>) -> ApiResult<impl IntoResponse> {
-    s.auth.logout(&req.token, req.refresh_token.as_deref()).await?;
-    s.store.audit(&caller.name, "logout", &caller.name, "").await?;
+    let ended = caller.origin().event("session.end", &caller.name).detail("api logout");
+    s.auth.logout(&req.token, req.refresh_token.as_deref(), Some(&ended)).await?;
     Ok("Logout Successful")
 }
 
@@ -88,7 +92,8 @@ pub struct RegistrationRequest {
     password: String,
 }
 
-pub async fn signup(State(s): State<AppState>, Body(req): Body<RegistrationRequest>) -> ApiResult<impl IntoResponse> {
+/// Basic-auth self-registration; the new user is the author of its `user.create` event.
+pub async fn signup(State(s): State<AppState>, ClientAddr(client): ClientAddr, Body(req): Body<RegistrationRequest>) -> ApiResult<impl IntoResponse> {
     let cfg = &s.config;
     if !cfg.authentication.enable_self_signup || cfg.authentication.provider.is_sso() {
         return Err(ApiError::new(StatusCode::NOT_IMPLEMENTED, "Self Signup is not enabled. Please contact your Administrator for assistance with account creation"));
@@ -104,9 +109,8 @@ pub async fn signup(State(s): State<AppState>, Body(req): Body<RegistrationReque
     }
     let name = free_user_name(&s, email.local_part()).await?;
     let create = CreateUser { name, email: email.as_str().into(), display_name: Some(format!("{} {}", req.first_name, req.last_name).trim().to_string()), ..Default::default() };
-    let user = s.catalog.create_user(&create, "system").await?;
-    s.auth.set_password(user["id"].as_str().unwrap_or_default(), &req.password).await?;
-    s.store.audit(&create.name, "signup", &create.name, "basic").await?;
+    let user = s.catalog.create_user(&create, Origin { actor: &create.name, client }).await?;
+    s.auth.set_password(user["id"].as_str().unwrap_or_default(), &req.password, None).await?;
     Ok((StatusCode::CREATED, Json(user)))
 }
 
@@ -146,7 +150,7 @@ pub async fn change_password(State(s): State<AppState>, Extension(caller): Exten
             user
         }
         "USER" => {
-            s.catalog.require_admin(caller.subject()?)?;
+            s.catalog.require_admin(caller.actor()?, "user").await?;
             let name = req.username.as_deref().unwrap_or_default();
             s.catalog.user_by_name(name).await?.ok_or_else(|| ApiError::not_found(format!("user instance for {name} not found")))?
         }
@@ -156,11 +160,10 @@ pub async fn change_password(State(s): State<AppState>, Extension(caller): Exten
     if account.is_bot {
         return Err(ApiError::bad_request("Bots cannot have a password"));
     }
-    s.auth.set_password(&account.id, &req.new_password).await?;
+    s.auth.set_password(&account.id, &req.new_password, Some(&caller.origin().event("password.change", &account.name))).await?;
     s.auth.clear_failures(&account.email).await?;
     // Other sessions end: their refresh tokens are gone.
     s.store.delete_refresh_tokens_of(&account.id).await?;
-    s.store.audit(&caller.name, "password.change", &account.name, "").await?;
     Ok("Password Updated Successfully")
 }
 
@@ -204,15 +207,12 @@ pub async fn create(State(s): State<AppState>, Extension(caller): Extension<Call
 
 /// OpenMetadata's `PUT /users`: create or update by name.
 pub async fn put(State(s): State<AppState>, Extension(caller): Extension<Caller>, Body(req): Body<CreateUser>) -> ApiResult<impl IntoResponse> {
-    let (user, created) = s.catalog.put_user(caller.subject()?, &req).await?;
-    s.store.audit(&caller.name, if created { "user.create" } else { "user.update" }, &req.name, "").await?;
+    let (user, created) = s.catalog.put_user(caller.actor()?, &req).await?;
     Ok((if created { StatusCode::CREATED } else { StatusCode::OK }, Json(user)))
 }
 
 pub async fn patch(State(s): State<AppState>, Extension(caller): Extension<Caller>, Path(id): Path<String>, Body(patch): Body<json_patch::Patch>) -> ApiResult<Json<Value>> {
-    let user = s.catalog.patch_user(caller.subject()?, &id, &patch).await?;
-    s.store.audit(&caller.name, "user.patch", user["name"].as_str().unwrap_or_default(), "").await?;
-    Ok(Json(user))
+    Ok(Json(s.catalog.patch_user(caller.actor()?, &id, &patch).await?))
 }
 
 pub async fn delete(State(s): State<AppState>, Extension(caller): Extension<Caller>, Path(id): Path<String>, Query(q): Query<DeleteParams>) -> ApiResult<Json<Value>> {
@@ -220,15 +220,15 @@ pub async fn delete(State(s): State<AppState>, Extension(caller): Extension<Call
 }
 
 pub async fn restore(State(s): State<AppState>, Extension(caller): Extension<Caller>, Body(req): Body<RestoreRequest>) -> ApiResult<Json<Value>> {
-    Ok(Json(s.catalog.restore_user_as(caller.subject()?, &req.id).await?))
+    Ok(Json(s.catalog.restore_user_as(caller.actor()?, &req.id).await?))
 }
 
 pub async fn versions(State(s): State<AppState>, Extension(caller): Extension<Caller>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    Ok(Json(s.catalog.read_versions(caller.subject()?, &USER, &id).await?))
+    Ok(Json(s.catalog.read_versions(caller.actor()?, &USER, &id).await?))
 }
 
 pub async fn version(State(s): State<AppState>, Extension(caller): Extension<Caller>, Path((id, v)): Path<(String, String)>) -> ApiResult<Json<Value>> {
-    Ok(Json(s.catalog.read_version(caller.subject()?, &USER, &id, &v).await?))
+    Ok(Json(s.catalog.read_version(caller.actor()?, &USER, &id, &v).await?))
 }
 
 // --- bot tokens ---

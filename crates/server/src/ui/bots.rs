@@ -18,7 +18,7 @@ pub async fn list(v: Viewer) -> Response {
 }
 
 async fn render(v: &Viewer, top: String) -> Response {
-    let bots = match v.state.catalog.read_list(v.subject(), &BOT, &Listing { under: None, include: Include::NonDeleted, limit: 1000, after: None, before: None }, None).await {
+    let bots = match v.state.catalog.read_list(v.actor(), &BOT, &Listing { under: None, include: Include::NonDeleted, limit: 1000, after: None, before: None }, None).await {
         Ok(p) => p.data,
         Err(e) => return error_page(StatusCode::INTERNAL_SERVER_ERROR, "Bots", "The bots could not be read.", "internal", &e.to_string()),
     };

@@ -61,7 +61,7 @@ fn label_of(e: &Value) -> String {
 }
 
 pub async fn index(v: Viewer) -> Response {
-    let services = match v.state.catalog.list_assets(v.subject(), &data::DATABASE_SERVICES, &listing(None), None).await {
+    let services = match v.state.catalog.list_assets(v.actor(), &data::DATABASE_SERVICES, &listing(None), None).await {
         Ok(p) => p.data,
         Err(e) => return error_page(StatusCode::INTERNAL_SERVER_ERROR, "Data catalog", "The catalog could not be read.", "internal", &e.to_string()),
     };
@@ -82,7 +82,7 @@ pub async fn index(v: Viewer) -> Response {
     }
     body.push_str(r#"<h2 id="entities">People and automation</h2><table class="list"><thead><tr><th scope="col">Entity type</th><th scope="col">Count</th><th scope="col">Examples</th></tr></thead><tbody>"#);
     for (kind, link) in [(&USER, "/users"), (&BOT, "/bots"), (&ROLE, "")] {
-        let Ok(page) = v.state.catalog.read_list(v.subject(), kind, &Listing { limit: 5, ..listing(None) }, None).await else { continue };
+        let Ok(page) = v.state.catalog.read_list(v.actor(), kind, &Listing { limit: 5, ..listing(None) }, None).await else { continue };
         let examples: Vec<String> = page.data.iter().filter_map(|e| e["name"].as_str()).map(esc).collect();
         let label = if link.is_empty() { esc(kind.collection) } else { format!(r#"<a href="{link}">{}</a>"#, esc(kind.collection)) };
         body.push_str(&format!("<tr><td>{label}</td><td>{}</td><td>{}</td></tr>", page.total, examples.join(", ")));
@@ -105,7 +105,7 @@ async fn render_entity(v: &Viewer, word: &str, fqn: &str, top: String) -> Respon
     let Some(l) = level(word) else {
         return error_page(StatusCode::NOT_FOUND, "Not found", "There is no such catalog page.", "not_found", "");
     };
-    let e = match v.state.catalog.read(v.subject(), l.asset.kind, Key::Fqn(fqn), Include::NonDeleted, None).await {
+    let e = match v.state.catalog.read(v.actor(), l.asset.kind, Key::Fqn(fqn), Include::NonDeleted, None).await {
         Ok(e) => crate::routes::data::shown_to(&v.caller, e),
         Err(_) => return error_page(StatusCode::NOT_FOUND, "Not found", &format!("No {} named {fqn}.", l.label.to_lowercase()), "not_found", ""),
     };
@@ -149,7 +149,7 @@ async fn render_entity(v: &Viewer, word: &str, fqn: &str, top: String) -> Respon
         body.push_str(&columns(&e));
     }
     if let Some(child) = l.child.and_then(level) {
-        let children = v.state.catalog.list_assets(v.subject(), child.asset, &listing(Some(fqn)), None).await.map(|p| p.data).unwrap_or_default();
+        let children = v.state.catalog.list_assets(v.actor(), child.asset, &listing(Some(fqn)), None).await.map(|p| p.data).unwrap_or_default();
         body.push_str(&format!(r#"<h2 id="children">{}s</h2>"#, esc(child.label)));
         if children.is_empty() {
             body.push_str(&notice("info", "no-children", "None yet."));
@@ -199,7 +199,7 @@ pub async fn save_description(v: Viewer, Path(word): Path<String>, Form(form): F
     let Some(l) = level(&word) else {
         return error_page(StatusCode::NOT_FOUND, "Not found", "There is no such catalog page.", "not_found", "");
     };
-    let Ok(e) = v.state.catalog.read(v.subject(), l.asset.kind, Key::Fqn(&form.fqn), Include::NonDeleted, None).await else {
+    let Ok(e) = v.state.catalog.read(v.actor(), l.asset.kind, Key::Fqn(&form.fqn), Include::NonDeleted, None).await else {
         return error_page(StatusCode::NOT_FOUND, "Not found", "That entity no longer exists.", "not_found", "");
     };
     let id = e["id"].as_str().unwrap_or_default().to_string();
@@ -207,7 +207,7 @@ pub async fn save_description(v: Viewer, Path(word): Path<String>, Form(form): F
         Ok(p) => p,
         Err(err) => return error_page(StatusCode::BAD_REQUEST, "Catalog", "Bad request.", "bad_request", &err.to_string()),
     };
-    match v.state.catalog.patch_asset(v.subject(), l.asset, &id, &patch).await {
+    match v.state.catalog.patch_asset(v.actor(), l.asset, &id, &patch).await {
         Ok(_) => render_entity(&v, &word, &form.fqn, notice("ok", "description-saved", "Description saved.")).await,
         Err(err) => {
             let err = crate::error::ApiError::from(err);

@@ -73,7 +73,7 @@ pub async fn search(v: Viewer, Query(q): Query<SearchQuery>) -> Response {
     let kinds: Vec<(&EntityKind, &str)> = vec![(&USER, "/users"), (&BOT, "/bots"), (&ROLE, "/roles")];
     for (kind, _) in &kinds {
         let listing = Listing { under: None, include: Include::NonDeleted, limit: SEARCH_SCAN, after: None, before: None };
-        if let Ok(page) = v.state.catalog.read_list(v.subject(), kind, &listing, None).await {
+        if let Ok(page) = v.state.catalog.read_list(v.actor(), kind, &listing, None).await {
             for e in page.data.iter().filter(|e| matches(e, &needle)) {
                 let name = e["name"].as_str().unwrap_or_default();
                 let label = match e["displayName"].as_str().filter(|d| !d.is_empty() && *d != name) {

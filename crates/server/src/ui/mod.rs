@@ -166,6 +166,11 @@ impl Viewer {
         self.caller.subject.as_ref().unwrap_or_else(|| unreachable!("a viewer is made only for a live user"))
     }
 
+    /// The signed-in person acting in this request, for the catalog's use cases.
+    pub fn actor(&self) -> ferrometa_catalog::Actor<'_> {
+        ferrometa_catalog::Actor::new(self.subject(), self.caller.client)
+    }
+
     /// Whether this person may do `operation` on an entity: what the catalog's use case would
     /// decide, so a page offers only what the API would allow.
     pub async fn may(&self, kind: &ferrometa_catalog::EntityKind, entity: &serde_json::Value, operation: ferrometa_catalog::policy::Operation) -> bool {
@@ -210,12 +215,13 @@ impl FromRequestParts<AppState> for Viewer {
             Ok(None) => return Err(to_signin()),
             Err(e) => return Err(error_page(e.status, "Something went wrong", "Your session could not be checked.", "session", &e.message)),
         };
-        match authenticated_caller(state, Some(&session.bearer)).await {
+        let client = crate::extract::client_of(&parts.extensions);
+        match authenticated_caller(state, Some(&session.bearer), client).await {
             Ok(caller) if caller.subject.is_some() => Ok(Viewer { caller, session, state: state.clone() }),
             Ok(_) => Err(error_page(StatusCode::FORBIDDEN, "No user", "Your sign-in is valid but there is no user for it here.", "user_not_provisioned", "")),
             Err(e) if e.status == StatusCode::UNAUTHORIZED => {
                 // The token behind the session no longer verifies (expired, revoked): sign in again.
-                let _ = state.sessions.end(value).await;
+                let _ = state.sessions.end(value, client, "browser: sign-in no longer valid").await;
                 Err(to_signin())
             }
             Err(e) => Err(error_page(e.status, "Something went wrong", "Your session could not be checked.", "session", &e.message)),

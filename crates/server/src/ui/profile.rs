@@ -127,9 +127,9 @@ pub async fn end_sessions(v: Viewer, Form(form): Form<EndSessionsForm>) -> Respo
     if let Err(r) = v.check_csrf(&form.csrf) {
         return r;
     }
-    match v.state.store.delete_sessions_of(&v.session.user_id).await {
-        Ok(n) => {
-            let _ = v.state.store.audit(&v.caller.name, "sessions.end_all", &v.caller.name, &n.to_string()).await;
+    let ended = v.caller.origin().event("session.end", &v.caller.name).detail("browser: sign out everywhere");
+    match v.state.store.delete_sessions_of(&v.session.user_id, Some(&ended)).await {
+        Ok(_) => {
             let mut response = super::html::see_other("/signed-out");
             let cookies = &v.state.sessions.cookies;
             if let Ok(c) = cookies.clear(cookies.session).parse() {

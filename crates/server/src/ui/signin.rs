@@ -10,7 +10,7 @@
 //! - `/logout` deletes the session, revokes the refresh token and sends the browser to the
 //!   provider's logout (Cognito: `/logout?client_id=…&logout_uri=…`).
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use axum::Form;
 use axum::extract::{ConnectInfo, Query, State};
@@ -18,12 +18,15 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use base64::Engine;
 use ferrometa_auth::oidc::{CallbackError, CallbackParams, ProviderLogout, random_secret, safe_return_to, same_secret};
+use ferrometa_auth::LoginAttempt;
 use ferrometa_catalog::users::CreateUser;
+use ferrometa_store::Origin;
 use serde::Deserialize;
 
 use super::html::{esc, notice, page, query_value, respond, see_other};
 use super::error_page;
 use crate::access::caller_of;
+use crate::extract::ClientAddr;
 use crate::session::{SessionKind, SessionOwner, SessionTokens, cookie};
 use crate::state::AppState;
 
@@ -153,8 +156,8 @@ pub async fn start(State(state): State<AppState>, ConnectInfo(peer): ConnectInfo
 }
 
 /// The provider's redirect back to us.
-pub async fn callback(State(state): State<AppState>, headers: HeaderMap, Query(params): Query<CallbackParams>) -> Response {
-    let (mut response, flow_used) = finish_callback(&state, &headers, &params).await;
+pub async fn callback(State(state): State<AppState>, ClientAddr(client): ClientAddr, headers: HeaderMap, Query(params): Query<CallbackParams>) -> Response {
+    let (mut response, flow_used) = finish_callback(&state, &headers, &params, client).await;
     // The flow cookie goes with the flow it binds; a callback with a state of no flow of ours
     // (forged, replayed) leaves it, so that it cannot break a sign-in in progress.
     if flow_used && let Ok(v) = state.sessions.cookies.clear(state.sessions.cookies.flow).parse() {
@@ -163,7 +166,7 @@ pub async fn callback(State(state): State<AppState>, headers: HeaderMap, Query(p
     response
 }
 
-async fn finish_callback(state: &AppState, headers: &HeaderMap, params: &CallbackParams) -> (Response, bool) {
+async fn finish_callback(state: &AppState, headers: &HeaderMap, params: &CallbackParams, client: Option<IpAddr>) -> (Response, bool) {
     let Some(oidc) = state.sessions.oidc() else {
         return (error_page(StatusCode::NOT_FOUND, "Sign-in failed", "This server does not sign in through an identity provider.", "no_provider", ""), false);
     };
@@ -171,13 +174,13 @@ async fn finish_callback(state: &AppState, headers: &HeaderMap, params: &Callbac
     match oidc.finish(state.auth.verifier(), params, binding).await {
         Ok(signed_in) => {
             state.sessions.discard(cookie(headers, state.sessions.cookies.session)).await;
-            (signed_in_response(state, signed_in).await, true)
+            (signed_in_response(state, signed_in, client).await, true)
         }
         Err(e) => (callback_error(&e), e != CallbackError::InvalidState),
     }
 }
 
-async fn signed_in_response(state: &AppState, signed_in: ferrometa_auth::oidc::SignedIn) -> Response {
+async fn signed_in_response(state: &AppState, signed_in: ferrometa_auth::oidc::SignedIn, client: Option<IpAddr>) -> Response {
     metrics::counter!("ferrometa_browser_signin_total", "result" => "ok").increment(1);
     let bearer = format!("Bearer {}", signed_in.tokens.id_token);
     let auth = match state.auth.authenticate(Some(&bearer)).await {
@@ -185,7 +188,7 @@ async fn signed_in_response(state: &AppState, signed_in: ferrometa_auth::oidc::S
         Err(e) => return error_page(StatusCode::FORBIDDEN, "Sign-in refused", &e.to_string(), "not_authorized", ""),
     };
     let principal = auth.principal.clone();
-    let caller = match caller_of(state, auth).await {
+    let caller = match caller_of(state, auth, client).await {
         Ok(c) => c,
         Err(e) => return error_page(e.status, "Sign-in refused", &e.message, "not_authorized", ""),
     };
@@ -194,12 +197,12 @@ async fn signed_in_response(state: &AppState, signed_in: ferrometa_auth::oidc::S
     let user = match caller.user.clone() {
         // A user created before its first sign-in (e.g. an admin principal) takes its name from the provider.
         Some(u) if u["displayName"].as_str().is_none_or(str::is_empty) && display_name.is_some() => {
-            state.catalog.set_user_fields(&u, serde_json::json!({"displayName": display_name}), "system").await.unwrap_or(u)
+            state.catalog.set_user_fields(&u, serde_json::json!({"displayName": display_name}), Origin { actor: "system", client }).await.unwrap_or(u)
         }
         Some(u) => u,
         None if state.config.authentication.enable_self_signup => {
             let req = CreateUser { name: principal.name.clone(), email: principal.email.clone(), display_name, ..Default::default() };
-            match crate::ops::users::sign_up_self(state, &principal, req).await {
+            match crate::ops::users::sign_up_self(state, &principal, req, client).await {
                 Ok(u) => u,
                 Err(e) => return error_page(e.status, "Sign-up failed", &e.message, "signup_failed", ""),
             }
@@ -224,13 +227,13 @@ async fn signed_in_response(state: &AppState, signed_in: ferrometa_auth::oidc::S
             SessionKind::Sso,
             SessionOwner { user_id: &user_id, user_name: &user_name, subject: &subject },
             SessionTokens { bearer: &signed_in.tokens.id_token, expires_at_ms: expires_ms, refresh: signed_in.tokens.refresh_token.as_deref() },
+            client,
         )
         .await
     {
         Ok(s) => s,
         Err(e) => return error_page(e.status, "Sign-in failed", "Your session could not be created.", "session", &e.message),
     };
-    let _ = state.store.audit(&user_name, "login", &user_name, "browser sso").await;
     let _ = crate::ops::users::sync_roles_from_provider(state, &caller, user).await;
     with_session_cookie(state, see_other(safe_return_to(&signed_in.return_to)), &session.cookie_value)
 }
@@ -267,8 +270,9 @@ pub struct BasicLoginForm {
     next: String,
 }
 
-/// The basic-auth form: the same checks as `POST /api/v1/users/login`, then a session.
-pub async fn basic_login(State(state): State<AppState>, headers: HeaderMap, Form(form): Form<BasicLoginForm>) -> Response {
+/// The basic-auth form: the same checks (and `login` events) as `POST /api/v1/users/login`,
+/// then a session.
+pub async fn basic_login(State(state): State<AppState>, ClientAddr(client): ClientAddr, headers: HeaderMap, Form(form): Form<BasicLoginForm>) -> Response {
     if state.config.authentication.provider.is_sso() {
         return error_page(StatusCode::FORBIDDEN, "Password sign-in is off", "This server signs users in through its identity provider.", "password_login_disabled", "");
     }
@@ -282,7 +286,7 @@ pub async fn basic_login(State(state): State<AppState>, headers: HeaderMap, Form
     };
     let account = user.as_ref().map(crate::routes::users::account_of);
     let b64 = base64::engine::general_purpose::STANDARD.encode(&form.password);
-    if let Err(e) = state.auth.check_password(&form.email, &b64, account.as_ref()).await {
+    if let Err(e) = state.auth.check_password(&LoginAttempt { email: &form.email, client, via: "browser" }, &b64, account.as_ref()).await {
         let status = match e {
             ferrometa_auth::AuthError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::UNAUTHORIZED,
@@ -293,7 +297,8 @@ pub async fn basic_login(State(state): State<AppState>, headers: HeaderMap, Form
         return error_page(StatusCode::INTERNAL_SERVER_ERROR, "Sign-in failed", "Please try again.", "internal", "login matched without an account");
     };
     state.sessions.discard(cookie(&headers, state.sessions.cookies.session)).await;
-    let issued = match state.auth.issue_session(&account).await {
+    // The browser session below records the start.
+    let issued = match state.auth.issue_session(&account, None).await {
         Ok(t) => t,
         Err(e) => return error_page(StatusCode::INTERNAL_SERVER_ERROR, "Sign-in failed", "Please try again.", "internal", &e.to_string()),
     };
@@ -303,13 +308,13 @@ pub async fn basic_login(State(state): State<AppState>, headers: HeaderMap, Form
             SessionKind::Basic,
             SessionOwner { user_id: &account.id, user_name: &account.name, subject: &account.name },
             SessionTokens { bearer: &issued.access_token, expires_at_ms: issued.expiry_duration, refresh: Some(&issued.refresh_token) },
+            client,
         )
         .await
     {
         Ok(s) => s,
         Err(e) => return error_page(e.status, "Sign-in failed", "Your session could not be created.", "session", &e.message),
     };
-    let _ = state.store.audit(&account.name, "login", &account.name, "browser basic").await;
     let mut response = with_session_cookie(&state, see_other(safe_return_to(&form.next)), &session.cookie_value);
     if let Ok(v) = state.sessions.cookies.clear(state.sessions.cookies.login).parse() {
         response.headers_mut().append(header::SET_COOKIE, v);
@@ -324,7 +329,7 @@ pub struct LogoutForm {
 }
 
 /// Ends the session here and at the provider.
-pub async fn logout(State(state): State<AppState>, headers: HeaderMap, Form(form): Form<LogoutForm>) -> Response {
+pub async fn logout(State(state): State<AppState>, ClientAddr(client): ClientAddr, headers: HeaderMap, Form(form): Form<LogoutForm>) -> Response {
     let cookies = state.sessions.cookies.clone();
     let mut provider_logout = ProviderLogout::None;
     if let Some(value) = cookie(&headers, cookies.session) {
@@ -335,7 +340,7 @@ pub async fn logout(State(state): State<AppState>, headers: HeaderMap, Form(form
         {
             return error_page(StatusCode::FORBIDDEN, "Request refused", "This sign-out was not sent from a page of this session.", "csrf", "logout without the session's CSRF token");
         }
-        match state.sessions.end(value).await {
+        match state.sessions.end(value, client, "browser logout").await {
             Ok(ended) => provider_logout = ended.provider_logout,
             Err(e) => return error_page(e.status, "Sign-out failed", "Please try again.", "logout", &e.message),
         }

@@ -17,7 +17,7 @@ pub async fn list(v: Viewer) -> Response {
 }
 
 async fn render(v: &Viewer, message: Option<String>) -> Response {
-    let users = match v.state.catalog.read_list(v.subject(), &USER, &Listing { under: None, include: Include::NonDeleted, limit: 1000, after: None, before: None }, None).await {
+    let users = match v.state.catalog.read_list(v.actor(), &USER, &Listing { under: None, include: Include::NonDeleted, limit: 1000, after: None, before: None }, None).await {
         Ok(p) => p.data,
         Err(e) => return error_page(axum::http::StatusCode::INTERNAL_SERVER_ERROR, "Users", "The users could not be read.", "internal", &e.to_string()),
     };
@@ -75,7 +75,7 @@ pub async fn set_admin(v: Viewer, Path(id): Path<String>, Form(form): Form<Admin
         Ok(p) => p,
         Err(e) => return error_page(axum::http::StatusCode::INTERNAL_SERVER_ERROR, "Users", "The change could not be made.", "internal", &e.to_string()),
     };
-    match v.state.catalog.patch_user(v.subject(), &id, &patch).await {
+    match v.state.catalog.patch_user(v.actor(), &id, &patch).await {
         Ok(user) => {
             let name = user["name"].as_str().unwrap_or_default().to_string();
             render(&v, Some(if form.admin { format!("{name} is now an administrator.") } else { format!("{name} is no longer an administrator.") })).await
