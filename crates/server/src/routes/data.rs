@@ -145,11 +145,7 @@ pub async fn patch<A: Asset>(State(s): State<AppState>, Extension(caller): Exten
 }
 
 pub async fn delete<A: Asset>(State(s): State<AppState>, Extension(caller): Extension<Caller>, Path(id): Path<String>, Query(q): Query<AssetDeleteParams>) -> ApiResult<Json<Value>> {
-    let t = A::asset();
-    let hard = q.hard_delete.unwrap_or(false);
-    let entity = s.catalog.delete_asset(caller.subject()?, t, &id, hard, q.recursive.unwrap_or(false)).await?;
-    let target = entity["fullyQualifiedName"].as_str().unwrap_or_default();
-    s.store.audit(&caller.name, &format!("{}.{}", t.kind.name, if hard { "hard_delete" } else { "delete" }), target, "").await?;
+    let entity = crate::ops::assets::delete(&s, &caller, A::asset(), &id, q.hard_delete.unwrap_or(false), q.recursive.unwrap_or(false)).await?;
     Ok(Json(shown_to(&caller, entity)))
 }
 
