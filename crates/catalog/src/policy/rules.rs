@@ -78,12 +78,12 @@ impl Rule {
         };
         let operations = rule["operations"].as_array()?.iter().filter_map(|o| o.as_str().and_then(Operation::parse)).collect();
         let resources = rule["resources"].as_array()?.iter().filter_map(|r| r.as_str().map(str::to_string)).collect();
-        let condition = match rule["condition"].as_str().filter(|c| !c.trim().is_empty()) {
-            // A stored condition that does not parse (written before conditions were checked)
-            // fails closed: an allow rule then matches nothing, a deny rule everything.
-            Some(text) => Some(Condition::parse(text).ok().filter(|c| c.validate().is_ok()).unwrap_or_else(|| constant(effect == Effect::Deny))),
-            None => None,
-        };
+        // A stored condition that does not parse (written before conditions were checked)
+        // fails closed: an allow rule then matches nothing, a deny rule everything.
+        let condition = rule["condition"]
+            .as_str()
+            .filter(|c| !c.trim().is_empty())
+            .map(|text| Condition::parse(text).ok().filter(|c| c.validate().is_ok()).unwrap_or_else(|| constant(effect == Effect::Deny)));
         Some(Rule { name: rule["name"].as_str()?.to_string(), description: rule["description"].as_str().map(str::to_string), effect, operations, resources, condition })
     }
 }
@@ -122,7 +122,8 @@ fn normalise_operations(operations: &mut Vec<Operation>) {
     operations.dedup();
     let view_all = operations.contains(&Operation::ViewAll);
     let edit_all = operations.contains(&Operation::EditAll);
-    operations.retain(|op| !(view_all && op.is_view() && *op != Operation::ViewAll) && !(edit_all && op.is_edit() && *op != Operation::EditAll));
+    let implied = |op: &Operation| (view_all && op.is_view() && *op != Operation::ViewAll) || (edit_all && op.is_edit() && *op != Operation::EditAll);
+    operations.retain(|op| !implied(op));
 }
 
 /// The names a policy's conditions pass to name-taking functions, which must exist: tags for
