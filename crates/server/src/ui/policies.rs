@@ -156,6 +156,9 @@ async fn render_list(v: &Viewer, typed: &FormData, refusal: Option<&ApiError>) -
     let mut body = list_table("policies", &["Policy", "Description", "Rules", "Provider"], &rows);
     if v.may_on_type(&POLICY, Operation::Create).await {
         body.push_str(&create_form(v, typed, refusal));
+    } else {
+        // A form this viewer is not offered was posted anyway: the catalog's refusal on top.
+        body.insert_str(0, &refusal_notice("policy-error", refusal));
     }
     v.render_status(status_of(refusal), "Policies", &body)
 }
@@ -250,9 +253,11 @@ async fn render_page(v: &Viewer, name: &str, draft: RuleDraft, refusal: Option<R
     };
     let name = text(&policy, "name");
     let can_edit = v.may_change(&POLICY, &policy, &["rules"]).await;
+    // Without the rule form (a form this viewer is not offered was posted), every refusal
+    // shows above the rules.
     let (form_error, rules_error) = match &refusal {
-        Some(Refusal::Form(e)) => (Some(e), None),
-        Some(Refusal::Rules(e)) => (None, Some(e)),
+        Some(Refusal::Form(e)) if can_edit => (Some(e), None),
+        Some(Refusal::Form(e) | Refusal::Rules(e)) => (None, Some(e)),
         None => (None, None),
     };
     let mut body = crumbs(&[("/policies", "Policies")], name);

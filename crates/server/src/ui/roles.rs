@@ -48,6 +48,9 @@ async fn render_list(v: &Viewer, typed: &FormData, refusal: Option<&ApiError>) -
             Ok(form) => body.push_str(&form),
             Err(e) => return failed("Roles", "policy_list_failed", e),
         }
+    } else {
+        // A form this viewer is not offered was posted anyway: the catalog's refusal on top.
+        body.insert_str(0, &refusal_notice("role-error", refusal));
     }
     v.render_status(status_of(refusal), "Roles", &body)
 }
@@ -128,6 +131,8 @@ async fn render_page(v: &Viewer, name: &str, typed: Option<&FormData>, refusal: 
             Ok(form) => body.push_str(&form),
             Err(e) => return failed("Role", "policy_list_failed", e),
         }
+    } else {
+        body.insert_str(0, &refusal_notice("role-edit-error", refusal));
     }
     if v.may(&ROLE, &role, Operation::Delete).await && role["allowDelete"] != json!(false) {
         let question = format!("Delete the role {name}? Its users and teams lose the policies it grants.");

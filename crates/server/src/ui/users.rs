@@ -172,6 +172,9 @@ async fn render_user(v: &Viewer, name: &str, typed: Option<&FormData>, refusal: 
             Ok(form) => body.push_str(&form),
             Err(e) => return failed("User", "role_list_failed", e),
         }
+    } else {
+        // A form this viewer is not offered was posted anyway: the catalog's refusal on top.
+        body.insert_str(0, &refusal_notice("access-error", refusal));
     }
     v.render_status(status_of(refusal), &format!("User: {name}"), &body)
 }
