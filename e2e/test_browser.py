@@ -623,17 +623,17 @@ def test_an_admin_grants_a_rule_through_a_role_and_the_user_sees_it(sso, browser
 
         # Bob sees the roles and policies read-only: no forms, no buttons.
         csrf = bob.locator("input[name=csrf]").first.get_attribute("value")
-        for path, present, absent in [
-            ("/roles", f"#roles tr[data-role={ROLE}]", "#role-create-form"),
-            (f"/roles/{ROLE}", "#role-policies-list", "#role-edit-form, #delete-role"),
-            ("/policies", f"#policies tr[data-policy={POLICY}]", "#policy-create-form"),
-            (f"/policies/{POLICY}", f"#rules tr[data-rule={RULE}]", "#rule-form, #delete-policy, #edit-rule-0"),
-            ("/users/bob", "#user", "#user-access-form"),
+        for label, path, present, absent in [
+            ("roles", "/roles", f"#roles tr[data-role={ROLE}]", "#role-create-form"),
+            ("role", f"/roles/{ROLE}", "#role-policies-list", "#role-edit-form, #delete-role"),
+            ("policies", "/policies", f"#policies tr[data-policy={POLICY}]", "#policy-create-form"),
+            ("policy", f"/policies/{POLICY}", f"#rules tr[data-rule={RULE}]", "#rule-form, #delete-policy, #edit-rule-0"),
+            ("user", "/users/bob", "#user", "#user-access-form"),
         ]:
             bob.goto(f"{origin}{path}")
             expect(bob.locator(present)).to_be_visible()
             expect(bob.locator(absent)).to_have_count(0)
-        shots("policy-read-only", bob)
+            shots(f"read-only-{label}", bob)
         # The catalog refuses his forms all the same: the pages only reflect its decision.
         assert bob.evaluate(POST_FORM, [f"/roles/{ROLE}/delete", csrf]) == 403, "a non-admin deleted a role"
         assert bob.evaluate(POST_FORM, [f"/policies/{POLICY}/delete", csrf]) == 403, "a non-admin deleted a policy"
