@@ -60,10 +60,11 @@ class Shots:
             old.unlink()
         self.n = 0
 
-    def __call__(self, label: str) -> Path:
+    def __call__(self, label: str, page: Page | None = None) -> Path:
+        """Screenshot of the test's page, or of ``page`` (another browser of the same test)."""
         self.n += 1
         path = self.dir / f"{self.n:02d}-{label}.png"
-        self.page.screenshot(path=str(path), full_page=True)
+        (page or self.page).screenshot(path=str(path), full_page=True)
         return path
 
 
@@ -488,6 +489,168 @@ def test_admin_pages_bot_token_pat_and_removing_the_default_admin(sso, page: Pag
     page.goto(f"{origin}/security")
     expect(page.locator("#check-default-admin .badge")).to_have_text("OK")
     shots("security-checklist-after")
+
+
+# --------------------------------------------------------------------------------------------
+# roles and policies (issue 14): an admin grants a rule through a role, the user sees it
+# --------------------------------------------------------------------------------------------
+
+POLICY = "LineageEditors"
+RULE = "EditLineageOfOwnTables"
+ROLE = "LineageEditor"
+
+# A page form posted by script, as a tampered page would post it: the answer's status.
+POST_FORM = """async ([path, csrf]) => {
+    const r = await fetch(path, {method: 'POST', headers: {'Content-Type': 'application/x-www-form-urlencoded'}, body: 'csrf=' + encodeURIComponent(csrf), redirect: 'manual'});
+    return r.status;
+}"""
+
+
+def sign_in(page: Page, origin: str, username: str) -> None:
+    page.goto(f"{origin}/signin")
+    page.click("#signin")
+    sign_in_at_provider(page, username)
+    expect(page.locator("#user-name")).to_be_visible()
+
+
+def fill_rule(page: Page, name: str, effect: str, operation: str, resource: str, condition: str) -> None:
+    page.fill("#rule-name", name)
+    page.select_option("#rule-effect", effect)
+    page.check(f"#rule-operations input[value={operation}]")
+    page.check(f"#rule-resources input[value={resource}]")
+    page.fill("#rule-condition", condition)
+
+
+def test_an_admin_grants_a_rule_through_a_role_and_the_user_sees_it(sso, browser, page: Page, shots: Shots):
+    server, fake, origin = sso()
+    # Bob (no admin) signs in first in his own browser, so that his user exists.
+    bob_context = browser.new_context(viewport={"width": 1180, "height": 760})
+    bob = bob_context.new_page()
+    bob.set_default_timeout(BROWSER_TIMEOUT_MS)
+    try:
+        sign_in(bob, origin, "bob")
+        expect(bob.locator("#user-name")).to_have_text("Bob Builder")
+        expect(bob.locator("nav[aria-label=Main] a[href='/policies']")).to_have_count(1)
+        expect(bob.locator("nav[aria-label=Main] a[href='/security']")).to_have_count(0)
+
+        # Alice (an admin principal) creates a policy: a condition that does not parse, one naming
+        # an unknown function, then a good one.
+        sign_in(page, origin, "alice")
+        expect(page.locator("nav[aria-label=Main] a[href='/security']")).to_have_count(1)
+        page.click("nav[aria-label=Main] >> text=Policies")
+        expect(page.locator("#policies")).to_contain_text("OrganizationPolicy")
+        page.fill("#policy-name", POLICY)
+        page.fill("#policy-description", "Lineage of the tables one owns, or that nobody owns.")
+        fill_rule(page, RULE, "allow", "EditLineage", "table", "isOwner(")
+        page.click("#create-policy")
+        expect(page.locator("#policy-error")).to_contain_text("Failed to parse - ")
+        expect(page.locator("#policy-name")).to_have_value(POLICY)
+        expect(page.locator("#rule-name")).to_have_value(RULE)
+        expect(page.locator("#rule-condition")).to_have_value("isOwner(")
+        expect(page.locator("#rule-condition")).to_have_attribute("aria-invalid", "true")
+        expect(page.locator("#rule-operations input[value=EditLineage]")).to_be_checked()
+        expect(page.locator("#rule-resources input[value=table]")).to_be_checked()
+        shots("policy-condition-refused")
+        page.fill("#rule-condition", "isOwnr()")
+        page.click("#create-policy")
+        expect(page.locator("#policy-error")).to_contain_text("Failed to evaluate - ")
+        expect(page.locator("#rule-condition")).to_have_value("isOwnr()")
+        page.fill("#rule-condition", "isOwner() || noOwner()")
+        page.click("#create-policy")
+        expect(page).to_have_url(f"{origin}/policies/{POLICY}")
+        rule = page.locator(f"#rules tr[data-rule={RULE}]")
+        expect(rule).to_contain_text("EditLineage")
+        expect(rule).to_contain_text("isOwner() || noOwner()")
+
+        # A second rule: added, edited (a condition naming a tag that does not exist is refused
+        # and kept), removed.
+        fill_rule(page, "DenyDeletes", "deny", "Delete", "table", "")
+        page.click("#save-rule")
+        denial = page.locator("#rules tr[data-rule=DenyDeletes]")
+        expect(denial).to_contain_text("deny")
+        denial.locator("a:has-text('Edit')").click()
+        expect(page.locator("#rule-form-heading")).to_have_text("Edit the rule DenyDeletes")
+        expect(page.locator("#rule-operations input[value=Delete]")).to_be_checked()
+        page.fill("#rule-condition", "matchAnyTag('NoSuch.Tag')")
+        page.click("#save-rule")
+        expect(page.locator("#rule-error")).to_have_text("Failed to evaluate - tag instance for NoSuch.Tag not found")
+        expect(page.locator("#rule-name")).to_have_value("DenyDeletes")
+        expect(page.locator("#rule-condition")).to_have_value("matchAnyTag('NoSuch.Tag')")
+        page.fill("#rule-condition", "!isOwner()")
+        page.click("#save-rule")
+        expect(denial).to_contain_text("!isOwner()")
+        expect(page.locator("#rule-form-heading")).to_have_text("Add a rule")
+        shots("policy")
+        page.once("dialog", lambda d: d.accept())
+        denial.locator("button.danger").click()
+        expect(denial).to_have_count(0)
+        stored = page.evaluate(f"fetch('/api/v1/policies/name/{POLICY}?fields=*').then(r => r.json())")
+        assert [r["name"] for r in stored["rules"]] == [RULE], stored
+        assert stored["rules"][0]["condition"] == "isOwner() || noOwner()" and stored["rules"][0]["resources"] == ["table"], stored
+
+        # A role granting the policy.
+        page.click("nav[aria-label=Main] >> text=Roles")
+        page.fill("#role-name", ROLE)
+        page.fill("#role-description", "Edits lineage.")
+        page.check(f"#role-policies label:has-text('{POLICY}') input")
+        page.click("#create-role")
+        expect(page).to_have_url(f"{origin}/roles/{ROLE}")
+        expect(page.locator("#role-policies-list")).to_have_text(POLICY)
+        shots("role")
+
+        # Bob gets the role on his user page.
+        page.click("nav[aria-label=Main] >> text=Users")
+        page.click("#user-bob a")
+        expect(page).to_have_url(f"{origin}/users/bob")
+        page.check(f"#user-roles label:has-text('{ROLE}') input")
+        page.click("#save-access")
+        expect(page.locator("#user")).to_contain_text(ROLE)
+        expect(page.locator(f"#user-roles label:has-text('{ROLE}') input")).to_be_checked()
+        shots("user-roles")
+        page.goto(f"{origin}/roles/{ROLE}")
+        expect(page.locator("#role-users")).to_have_text("bob")
+
+        # Bob's profile: the role, and the permission its rule grants (conditional at type level).
+        bob.goto(f"{origin}/profile")
+        expect(bob.locator("#my-access")).to_contain_text(ROLE)
+        bob.click("#perm-table summary")
+        lineage = bob.locator("#perm-table tr[data-operation=EditLineage]")
+        expect(lineage).to_have_attribute("data-access", "conditionalAllow")
+        for text in (POLICY, RULE, ROLE):
+            expect(lineage).to_contain_text(text)
+        expect(bob.locator("#perm-table tr[data-operation=ViewAll]")).to_have_attribute("data-access", "allow")
+        shots("profile-permissions", bob)
+
+        # Bob sees the roles and policies read-only: no forms, no buttons.
+        csrf = bob.locator("input[name=csrf]").first.get_attribute("value")
+        for label, path, present, absent in [
+            ("roles", "/roles", f"#roles tr[data-role={ROLE}]", "#role-create-form"),
+            ("role", f"/roles/{ROLE}", "#role-policies-list", "#role-edit-form, #delete-role"),
+            ("policies", "/policies", f"#policies tr[data-policy={POLICY}]", "#policy-create-form"),
+            ("policy", f"/policies/{POLICY}", f"#rules tr[data-rule={RULE}]", "#rule-form, #delete-policy, #edit-rule-0"),
+            ("user", "/users/bob", "#user", "#user-access-form"),
+        ]:
+            bob.goto(f"{origin}{path}")
+            expect(bob.locator(present)).to_be_visible()
+            expect(bob.locator(absent)).to_have_count(0)
+            shots(f"read-only-{label}", bob)
+        # The catalog refuses his forms all the same: the pages only reflect its decision.
+        assert bob.evaluate(POST_FORM, [f"/roles/{ROLE}/delete", csrf]) == 403, "a non-admin deleted a role"
+        assert bob.evaluate(POST_FORM, [f"/policies/{POLICY}/delete", csrf]) == 403, "a non-admin deleted a policy"
+
+        # Alice deletes the role; Bob no longer holds it.
+        page.goto(f"{origin}/roles/{ROLE}")
+        page.once("dialog", lambda d: d.accept())
+        page.click("#delete-role")
+        expect(page).to_have_url(f"{origin}/roles")
+        expect(page.locator(f"#roles tr[data-role={ROLE}]")).to_have_count(0)
+        expect(page.locator("#roles tr[data-role=DataConsumer]")).to_be_visible()
+        page.goto(f"{origin}/roles/DataConsumer")
+        expect(page.locator("#delete-role")).to_have_count(0)
+        bob.goto(f"{origin}/profile")
+        expect(bob.locator("#my-access")).not_to_contain_text(ROLE)
+    finally:
+        bob_context.close()
 
 
 # --------------------------------------------------------------------------------------------

@@ -418,6 +418,12 @@ fn privileged_fields(kind: &EntityKind) -> &'static [&'static str] {
 /// Types whose every write alters what someone may do.
 const PRIVILEGED_TYPES: &[&str] = &["policy", "role", "bot"];
 
+/// Whether changing `field` of an entity of this type alters what someone may do (so needs an
+/// admin), as [`privileged_change`] judges a write.
+pub(crate) fn is_privileged_field(kind: &EntityKind, field: &str) -> bool {
+    PRIVILEGED_TYPES.contains(&kind.name) || privileged_fields(kind).contains(&field)
+}
+
 /// The ids of a list of references, sorted; other values as they are.
 fn comparable(v: Option<&Value>) -> Option<Value> {
     let v = v.filter(|v| !(v.is_null() || *v == &json!(false) || v.as_str() == Some("") || v.as_array().is_some_and(Vec::is_empty)))?;

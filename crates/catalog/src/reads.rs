@@ -64,4 +64,15 @@ impl Catalog {
         let needs_admin = !operation.is_view() && crate::access::privileged_change(kind, None, &serde_json::Map::new()).is_some();
         matches!(self.judge(subject, &[operation], &target).await, Ok(None)) && (subject.is_admin || !needs_admin)
     }
+
+    /// Whether a caller may change these top-level fields of an entity, as the write's use
+    /// case would judge that change: each field's edit operation on the entity, and admin
+    /// rights when one of them alters what someone may do (a user's roles or teams, any field
+    /// of a role or policy).
+    pub async fn may_change(&self, subject: &Subject, kind: &EntityKind, entity: &Value, fields: &[&str]) -> bool {
+        let operations: Vec<Operation> = fields.iter().map(|f| crate::policy::field_edit_operation(f)).collect();
+        let privileged = fields.iter().any(|f| crate::access::is_privileged_field(kind, f));
+        let target = Target::entity(kind.name, self.facts(kind, entity));
+        matches!(self.judge(subject, &operations, &target).await, Ok(None)) && (subject.is_admin || !privileged)
+    }
 }

@@ -428,3 +428,75 @@ async fn an_issuer_mismatch_in_discovery_shows_an_error_instead_of_redirecting()
     assert_eq!(idp.counters().authorize, 0);
     s.stop().await;
 }
+
+/// A page as a browser gets it: status and body.
+async fn get_page(s: &TestServer, path: &str, cookie: &str) -> (StatusCode, String) {
+    let r = http().get(s.url(path)).header(COOKIE, cookie).send().await.unwrap();
+    let status = r.status();
+    assert_eq!(r.headers()["cache-control"], "no-store", "{path} must not be cached");
+    assert!(r.headers()["content-security-policy"].to_str().unwrap().contains("frame-ancestors 'none'"), "{path} without the CSP");
+    (status, r.text().await.unwrap())
+}
+
+/// A page form posted as a browser posts it: status, `Location` and body.
+async fn post_form(s: &TestServer, path: &str, cookie: &str, fields: &[(&str, &str)]) -> (StatusCode, String, String) {
+    let r = http().post(s.url(path)).header(COOKIE, cookie).header("content-type", FORM).body(form(fields)).send().await.unwrap();
+    let location = r.headers().get(LOCATION).map(|l| l.to_str().unwrap().to_string()).unwrap_or_default();
+    (r.status(), location, r.text().await.unwrap())
+}
+
+/// Issue 14: the roles and policies pages offer forms only to whom the catalog lets write, and
+/// the catalog refuses a form all the same when someone else posts it; forms need the session's
+/// CSRF token; a refused condition comes back with OpenMetadata's message and the input; names
+/// with any character round-trip through the page paths.
+#[tokio::test]
+async fn the_access_pages_offer_what_the_catalog_allows_and_it_decides_again() {
+    let idp = FakeIdp::start(CLIENT).await;
+    let s = sso_server(&idp, &[]).await;
+    let (admin, _, _) = sign_in(&s).await;
+    idp.set(|b| {
+        b.username = "bob".into();
+        b.email = "bob@open-metadata.org".into();
+    });
+    let (bob, _, _) = sign_in(&s).await;
+    let (admin_csrf, bob_csrf) = (csrf_of(&s, &admin).await, csrf_of(&s, &bob).await);
+
+    for path in ["/roles", "/roles/DataConsumer", "/policies", "/policies/OrganizationPolicy", "/users/bob", "/profile"] {
+        let (status, page) = get_page(&s, path, &admin).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {page}");
+        assert!(page.contains(&format!(r#"name="csrf" value="{admin_csrf}""#)), "{path}: forms carry the CSRF token");
+    }
+    let (_, page) = get_page(&s, "/policies/OrganizationPolicy", &admin).await;
+    assert!(page.contains(r#"id="rule-form""#) && !page.contains(r#"id="delete-policy""#), "admins edit rules; system policies stay");
+    let (_, page) = get_page(&s, "/policies/OrganizationPolicy", &bob).await;
+    assert!(!page.contains("<form method=\"post\" action=\"/policies"), "bob gets no policy forms: {page}");
+    let (_, page) = get_page(&s, "/users/bob", &bob).await;
+    assert!(!page.contains(r#"id="user-access-form""#), "bob may not choose his own roles");
+
+    // Without the session's CSRF token nothing is written.
+    let role = [("name", "a/b c?"), ("description", "odd name"), ("policies", "")];
+    let (status, _, _) = post_form(&s, "/roles", &admin, &[&[("csrf", "forged")][..], &role].concat()).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "a form without the CSRF token");
+    // Bob's own form is refused by the catalog, not by the page.
+    let (_, policy) = call(&s, Method::GET, "/api/v1/policies/name/DataConsumerPolicy", &admin, None, None).await;
+    let policy_id = policy["id"].as_str().expect("the seeded policy");
+    let with_policy = [("name", "a/b c?"), ("description", "odd name"), ("policies", policy_id)];
+    let (status, _, page) = post_form(&s, "/roles", &bob, &[&[("csrf", bob_csrf.as_str())][..], &with_policy].concat()).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{page}");
+    assert!(page.contains("Principal: CatalogPrincipal{name=&#39;bob&#39;} operations [Create] not allowed"), "the catalog's refusal is shown: {page}");
+
+    // A role with an odd name: created, shown at its encoded path.
+    let (status, location, page) = post_form(&s, "/roles", &admin, &[&[("csrf", admin_csrf.as_str())][..], &with_policy].concat()).await;
+    assert_eq!((status, location.as_str()), (StatusCode::SEE_OTHER, "/roles/a%2Fb%20c%3F"), "{page}");
+    let (status, page) = get_page(&s, &location, &admin).await;
+    assert!(status == StatusCode::OK && page.contains("DataConsumerPolicy") && page.contains(r#"id="delete-role""#), "{page}");
+
+    // A condition that does not parse: OpenMetadata's message, and what was typed.
+    let rule = [("csrf", admin_csrf.as_str()), ("name", "P1"), ("rule_name", "r1"), ("effect", "allow"), ("operations", "ViewAll"), ("resources", "table"), ("condition", "isOwner(")];
+    let (status, _, page) = post_form(&s, "/policies", &admin, &rule).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{page}");
+    assert!(page.contains("Failed to parse - EL1041E: Unexpectedly ran out of input at position 8"), "{page}");
+    assert!(page.contains(r#"value="isOwner(""#) && page.contains(r#"value="P1""#) && page.contains(r#"value="ViewAll" checked"#), "the input is kept: {page}");
+    assert_eq!(get_page(&s, "/policies/P1", &admin).await.0, StatusCode::NOT_FOUND, "a refused policy is not created");
+    s.stop().await;
+}

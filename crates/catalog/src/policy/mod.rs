@@ -12,6 +12,6 @@ pub mod rules;
 pub use condition::{Condition, ConditionError, FUNCTIONS, Function};
 pub use evaluate::{Access, Denial, EntityFacts, Grant, Permission, Standing, Subject, Target, decide, permissions};
 pub use operation::Operation;
-pub use requests::{edit_operations, view_operations};
+pub use requests::{edit_operations, field_edit_operation, view_operations};
 pub use resources::{ALL_RESOURCES, Resource, resource, resources};
 pub use rules::{Effect, Policy, Rule, normalise_rules};

@@ -58,6 +58,13 @@ fn field_operation(field: &str) -> Option<Operation> {
     })
 }
 
+/// The operation a change of one top-level field needs, for asking before a write (the UI
+/// offering a form): tags as a change of classification tags, columns as `EditAll` (the write
+/// itself judges them label by label and column by column, never more strictly).
+pub fn field_edit_operation(field: &str) -> Operation {
+    field_operation(field).unwrap_or(if field == "tags" { EditTags } else { EditAll })
+}
+
 /// Null, absent, `""` and `[]` all mean "none" when comparing.
 fn is_none(v: Option<&Value>) -> bool {
     v.is_none_or(|v| v.is_null() || v.as_str() == Some("") || v.as_array().is_some_and(Vec::is_empty))

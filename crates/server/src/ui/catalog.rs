@@ -7,7 +7,7 @@ use axum::extract::{Form, Path, Query};
 use axum::http::StatusCode;
 use axum::response::Response;
 use ferrometa_catalog::data::{self, AssetType};
-use ferrometa_catalog::kinds::{BOT, ROLE, USER};
+use ferrometa_catalog::kinds::{BOT, POLICY, ROLE, USER};
 use ferrometa_catalog::policy::Operation;
 use ferrometa_catalog::{Key, Listing};
 use ferrometa_store::Include;
@@ -81,10 +81,10 @@ pub async fn index(v: Viewer) -> Response {
         body.push_str("</tbody></table>");
     }
     body.push_str(r#"<h2 id="entities">People and automation</h2><table class="list"><thead><tr><th scope="col">Entity type</th><th scope="col">Count</th><th scope="col">Examples</th></tr></thead><tbody>"#);
-    for (kind, link) in [(&USER, "/users"), (&BOT, "/bots"), (&ROLE, "")] {
+    for (kind, link) in [(&USER, "/users"), (&BOT, "/bots"), (&ROLE, "/roles"), (&POLICY, "/policies")] {
         let Ok(page) = v.state.catalog.read_list(v.actor(), kind, &Listing { limit: 5, ..listing(None) }, None).await else { continue };
         let examples: Vec<String> = page.data.iter().filter_map(|e| e["name"].as_str()).map(esc).collect();
-        let label = if link.is_empty() { esc(kind.collection) } else { format!(r#"<a href="{link}">{}</a>"#, esc(kind.collection)) };
+        let label = format!(r#"<a href="{link}">{}</a>"#, esc(kind.collection));
         body.push_str(&format!("<tr><td>{label}</td><td>{}</td><td>{}</td></tr>", page.total, examples.join(", ")));
     }
     body.push_str("</tbody></table>");

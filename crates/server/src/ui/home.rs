@@ -3,12 +3,12 @@
 use axum::extract::Query;
 use axum::response::Response;
 use ferrometa_catalog::{EntityKind, Listing};
-use ferrometa_catalog::kinds::{BOT, ROLE, USER};
+use ferrometa_catalog::kinds::{BOT, POLICY, ROLE, USER};
 use ferrometa_store::Include;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::html::{esc, notice};
+use super::html::{esc, notice, path_segment};
 use super::{Viewer, catalog, display_name};
 
 /// Most entities of one type scanned by the UI's search.
@@ -33,18 +33,15 @@ pub async fn home(v: Viewer) -> Response {
 <p class="muted">Signed in as <span id="user-email">{email}</span>{admin}.</p>
 {search}
 <section aria-labelledby="next-steps"><h2 id="next-steps">Where to next</h2>
-<ul class="cards">
-<li><a href="/catalog">Browse the data catalog</a></li>
-<li><a href="/users">Users</a></li>
-<li><a href="/bots">Bots and their tokens</a></li>
-<li><a href="/profile">My profile and personal access tokens</a></li>"#,
+<ul class="cards" id="places">"#,
         name = esc(&name),
         email = esc(user["email"].as_str().unwrap_or_default()),
         admin = if v.caller.is_admin() { " (administrator)" } else { "" },
         search = search_form("")
     );
-    if v.caller.is_admin() {
-        body.push_str(r#"<li><a href="/security">Security checklist</a></li>"#);
+    // The places the viewer may open, as the navigation bar lists them.
+    for place in &v.places {
+        body.push_str(&format!(r#"<li><a href="{}">{}</a></li>"#, place.href, esc(place.card)));
     }
     body.push_str("</ul></section>");
     v.render("Home", &body)
@@ -70,8 +67,8 @@ pub async fn search(v: Viewer, Query(q): Query<SearchQuery>) -> Response {
         return v.render("Search", &body);
     }
     let mut hits: Vec<(String, String, String)> = vec![];
-    let kinds: Vec<(&EntityKind, &str)> = vec![(&USER, "/users"), (&BOT, "/bots"), (&ROLE, "/roles")];
-    for (kind, _) in &kinds {
+    let kinds: [&EntityKind; 4] = [&USER, &BOT, &ROLE, &POLICY];
+    for kind in kinds {
         let listing = Listing { under: None, include: Include::NonDeleted, limit: SEARCH_SCAN, after: None, before: None };
         if let Ok(page) = v.state.catalog.read_list(v.actor(), kind, &listing, None).await {
             for e in page.data.iter().filter(|e| matches(e, &needle)) {
@@ -81,9 +78,10 @@ pub async fn search(v: Viewer, Query(q): Query<SearchQuery>) -> Response {
                     None => name.to_string(),
                 };
                 let link = match kind.name {
-                    "user" => "/users".to_string(),
-                    "bot" => "/bots".to_string(),
-                    _ => String::new(),
+                    "user" => format!("/users/{}", path_segment(name)),
+                    "role" => format!("/roles/{}", path_segment(name)),
+                    "policy" => format!("/policies/{}", path_segment(name)),
+                    _ => "/bots".to_string(),
                 };
                 hits.push((kind.name.to_string(), label, link));
             }

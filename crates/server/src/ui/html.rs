@@ -27,11 +27,35 @@ pub fn query_value(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
-/// Who is signed in, for the navigation bar.
+/// Percent-encodes a name for one path segment (`/roles/{name}`): names may hold `/`, `?`,
+/// `#`, spaces and any other character but quotes.
+pub fn path_segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
+}
+
+/// A place the navigation bar and the home page link to.
+pub struct Link {
+    pub href: &'static str,
+    pub label: &'static str,
+    /// What the home page's card says about it.
+    pub card: &'static str,
+    /// Whether the navigation bar lists it (the profile is the viewer's name there).
+    pub in_nav: bool,
+}
+
+/// Who is signed in, for the navigation bar, and the places they may open.
 pub struct Nav<'a> {
     pub name: &'a str,
-    pub is_admin: bool,
     pub csrf: &'a str,
+    pub links: &'a [&'static Link],
 }
 
 /// A complete page. `nav` is `None` on the sign-in, signed-out and error pages.
@@ -56,10 +80,9 @@ pub fn page(title: &str, nav: Option<&Nav>, body: &str) -> String {
         title = esc(title)
     );
     if let Some(nav) = nav {
-        out.push_str(r#"<nav aria-label="Main"><ul>"#);
-        out.push_str(r#"<li><a href="/">Home</a></li><li><a href="/catalog">Catalog</a></li><li><a href="/users">Users</a></li><li><a href="/bots">Bots</a></li>"#);
-        if nav.is_admin {
-            out.push_str(r#"<li><a href="/security">Security checklist</a></li>"#);
+        out.push_str(r#"<nav aria-label="Main"><ul><li><a href="/">Home</a></li>"#);
+        for link in nav.links.iter().filter(|l| l.in_nav) {
+            let _ = write!(out, r#"<li><a href="{}">{}</a></li>"#, link.href, esc(link.label));
         }
         let _ = write!(
             out,
@@ -86,6 +109,84 @@ pub fn see_other(location: &str) -> Response {
 pub fn notice(kind: &str, id: &str, text: &str) -> String {
     let role = if kind == "error" { r#" role="alert""# } else { r#" role="status""# };
     format!(r#"<p class="notice {kind}" id="{id}"{role}>{}</p>"#, esc(text))
+}
+
+/// `<table class="list">` with a header row; `rows` is already HTML.
+pub fn list_table(id: &str, headers: &[&str], rows: &str) -> String {
+    let head: String = headers.iter().map(|h| format!(r#"<th scope="col">{}</th>"#, esc(h))).collect();
+    format!(r#"<table class="list" id="{id}"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"#)
+}
+
+/// `<dl class="facts">` of labels and values that are already HTML.
+pub fn facts(id: &str, items: &[(&str, String)]) -> String {
+    let rows: String = items.iter().map(|(label, value)| format!("<dt>{}</dt><dd>{value}</dd>", esc(label))).collect();
+    format!(r#"<dl class="facts" id="{id}">{rows}</dl>"#)
+}
+
+/// Breadcrumbs: links to the listed pages, then the current page's name.
+pub fn crumbs(links: &[(&str, &str)], current: &str) -> String {
+    let mut parts: Vec<String> = links.iter().map(|(href, text)| format!(r#"<a href="{}">{}</a>"#, esc(href), esc(text))).collect();
+    parts.push(format!(r#"<span aria-current="page">{}</span>"#, esc(current)));
+    format!(r#"<nav aria-label="Breadcrumb" class="crumbs">{}</nav>"#, parts.join(" › "))
+}
+
+/// Links (href, text) separated by commas, or `none` in muted text when there are none.
+pub fn link_list(links: &[(String, String)], none: &str) -> String {
+    if links.is_empty() {
+        return format!(r#"<span class="muted">{}</span>"#, esc(none));
+    }
+    links.iter().map(|(href, text)| format!(r#"<a href="{}">{}</a>"#, esc(href), esc(text))).collect::<Vec<_>>().join(", ")
+}
+
+/// A labelled one-line text input.
+pub fn text_input(id: &str, name: &str, label: &str, value: &str, required: bool) -> String {
+    let required = if required { " required" } else { "" };
+    format!(r#"<label for="{id}">{}</label><input id="{id}" name="{name}" value="{}" maxlength="256"{required}>"#, esc(label), esc(value))
+}
+
+/// A labelled text area.
+pub fn text_area(id: &str, name: &str, label: &str, value: &str) -> String {
+    format!(r#"<label for="{id}">{}</label><textarea id="{id}" name="{name}" rows="3">{}</textarea>"#, esc(label), esc(value))
+}
+
+/// A labelled `<select>` of (value, label) options with `selected` chosen.
+pub fn select(id: &str, name: &str, label: &str, options: &[(&str, &str)], selected: &str) -> String {
+    let opts: String = options
+        .iter()
+        .map(|(v, l)| format!(r#"<option value="{}"{}>{}</option>"#, esc(v), if *v == selected { " selected" } else { "" }, esc(l)))
+        .collect();
+    format!(r#"<label for="{id}">{}</label><select id="{id}" name="{name}">{opts}</select>"#, esc(label))
+}
+
+/// A group of checkboxes sharing one field name: (value, label) choices, those in `checked`
+/// ticked. Ids are numbered (values may be any name).
+pub fn checkboxes(id: &str, name: &str, legend: &str, choices: &[(String, String)], checked: &[String]) -> String {
+    let boxes: String = choices
+        .iter()
+        .enumerate()
+        .map(|(i, (value, label))| {
+            let tick = if checked.contains(value) { " checked" } else { "" };
+            format!(r#"<label class="choice" for="{id}-{i}"><input type="checkbox" id="{id}-{i}" name="{name}" value="{}"{tick}> {}</label>"#, esc(value), esc(label))
+        })
+        .collect();
+    format!(r#"<fieldset class="choices" id="{id}"><legend>{}</legend>{boxes}</fieldset>"#, esc(legend))
+}
+
+/// A form of one button (and hidden fields) that posts to `action` once the browser confirmed
+/// `question`.
+pub fn confirmed_button(action: &str, csrf_field: &str, hidden: &[(&str, &str)], id: &str, label: &str, question: &str) -> String {
+    let hidden: String = hidden.iter().map(|(name, value)| format!(r#"<input type="hidden" name="{name}" value="{}">"#, esc(value))).collect();
+    format!(
+        r#"<form method="post" action="{}" data-confirm="{}">{csrf_field}{hidden}<button type="submit" class="danger" id="{id}">{}</button></form>"#,
+        esc(action),
+        esc(question),
+        esc(label)
+    )
+}
+
+/// The end of a page, set apart, for an action that cannot be undone.
+pub fn danger_zone(content: &str) -> String {
+    format!(r#"<section class="danger-zone" aria-label="Cannot be undone">{content}</section>"#)
 }
 
 /// A secret shown exactly once, with a copy button (the page is never cached).
@@ -146,6 +247,21 @@ mod tests {
     #[test]
     fn escaping_covers_markup_and_quotes() {
         assert_eq!(esc(r#"<a href="x">'&'</a>"#), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
+    }
+
+    #[test]
+    fn names_become_one_path_segment() {
+        assert_eq!(path_segment("DataConsumer"), "DataConsumer");
+        assert_eq!(path_segment("a/b c?d#e%"), "a%2Fb%20c%3Fd%23e%25");
+        assert_eq!(path_segment("é.x"), "%C3%A9.x");
+    }
+
+    #[test]
+    fn checkboxes_tick_the_checked_values_and_escape_the_rest() {
+        let html = checkboxes("p", "policies", "Policies", &[("1".into(), "<One>".into()), ("2".into(), "Two".into())], &["2".into()]);
+        assert!(html.contains(r#"id="p-0" name="policies" value="1">"#), "{html}");
+        assert!(html.contains(r#"value="2" checked>"#), "{html}");
+        assert!(html.contains("&lt;One&gt;") && !html.contains("<One>"), "labels are escaped: {html}");
     }
 
     #[test]

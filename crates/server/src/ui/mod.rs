@@ -7,16 +7,25 @@
 //! | [`signin`] | `/signin` (provider button or basic form), `/login` → provider, callback, `/logout`, `/signed-out`, error page |
 //! | [`home`] | `/` (the signed-in user, search box), `/search` |
 //! | [`catalog`] | `/catalog`, `/catalog/{service,database,schema,table}?fqn=…` (descriptions editable by catalog writers) |
-//! | [`users`] | `/users` (admins: make admin, delete) |
+//! | [`users`] | `/users` (admins: make admin, delete), `/users/{name}` (admins: roles and teams) |
 //! | [`bots`] | `/bots` (generate a token with an expiry, copy once, revoke) |
-//! | [`profile`] | `/profile` (personal access tokens: create, copy once, revoke) |
+//! | [`profile`] | `/profile` (roles, teams, effective permissions; personal access tokens: create, copy once, revoke) |
+//! | [`roles`] | `/roles`, `/roles/{name}` (admins: create, edit policies and description, delete) |
+//! | [`policies`] | `/policies`, `/policies/{name}` (admins: create, add/edit/remove rules, delete) |
 //! | [`security`] | `/security` (admin checklist of the deployment guide's production requirements) |
+//!
+//! What a page offers (a link, a form, a button) comes from the catalog's evaluation for the
+//! viewer ([`Viewer::may`], [`Viewer::may_change`]); the write itself is the catalog's use case
+//! (or a [`crate::ops`] function) called with the viewer's subject, which decides again.
 
 mod bots;
 mod catalog;
+mod form;
 mod home;
 pub mod html;
+mod policies;
 mod profile;
+mod roles;
 mod security;
 mod signin;
 mod users;
@@ -29,10 +38,19 @@ use axum::middleware::{Next, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
+use ferrometa_catalog::kinds::{BOT, POLICY, ROLE, USER};
+use ferrometa_catalog::policy::Operation;
+use ferrometa_catalog::data::AssetType;
+use ferrometa_catalog::fqn::quote;
+use ferrometa_catalog::{EntityKind, Key, Listing, Subject};
+use ferrometa_store::Include;
+use serde_json::{Value, json};
+
 use crate::access::{Caller, authenticated_caller};
+use crate::error::ApiError;
 use crate::session::{ActiveSession, cookie};
 use crate::state::AppState;
-use html::{Nav, esc, page, respond};
+use html::{Link, Nav, esc, page, respond};
 
 /// The path of the configured `callbackUrl` (OpenMetadata's default `/callback`).
 pub fn callback_path(state: &AppState) -> String {
@@ -43,7 +61,7 @@ pub fn callback_path(state: &AppState) -> String {
     }
 }
 
-const RESERVED: &[&str] = &["/", "/signin", "/login", "/logout", "/signed-out", "/search", "/users", "/bots", "/profile", "/security", "/catalog"];
+const RESERVED: &[&str] = &["/", "/signin", "/login", "/logout", "/signed-out", "/search", "/users", "/bots", "/profile", "/security", "/catalog", "/roles", "/policies"];
 
 pub fn router(state: AppState) -> Router {
     let callback = callback_path(&state);
@@ -59,8 +77,19 @@ pub fn router(state: AppState) -> Router {
         .route("/catalog/{kind}", get(catalog::entity))
         .route("/catalog/{kind}/description", post(catalog::save_description))
         .route("/users", get(users::list))
-        .route("/users/{id}/admin", post(users::set_admin))
-        .route("/users/{id}/delete", post(users::delete))
+        .route("/users/{user}", get(users::page))
+        .route("/users/{user}/access", post(users::save_access))
+        .route("/users/{user}/admin", post(users::set_admin))
+        .route("/users/{user}/delete", post(users::delete))
+        .route("/roles", get(roles::list).post(roles::create))
+        .route("/roles/{name}", get(roles::page))
+        .route("/roles/{name}/edit", post(roles::edit))
+        .route("/roles/{name}/delete", post(roles::delete))
+        .route("/policies", get(policies::list).post(policies::create))
+        .route("/policies/{name}", get(policies::page))
+        .route("/policies/{name}/rules", post(policies::save_rule))
+        .route("/policies/{name}/rules/delete", post(policies::remove_rule))
+        .route("/policies/{name}/delete", post(policies::delete))
         .route("/bots", get(bots::list))
         .route("/bots/{id}/token", post(bots::generate))
         .route("/bots/{id}/revoke", post(bots::revoke))
@@ -133,23 +162,73 @@ pub fn error_page(status: StatusCode, title: &str, message: &str, code: &str, de
     respond(status, page(title, None, &body))
 }
 
-/// The signed-in person behind a page request: their caller (as the API would resolve it) and
-/// their session. Without a live session, pages redirect to `/signin?next=<path>`.
+/// The error page of a refused or failed use case: its status and message.
+pub fn failed(title: &str, code: &str, e: impl Into<ApiError>) -> Response {
+    let e = e.into();
+    error_page(e.status, title, &e.message, code, "")
+}
+
+/// Who may open a place: anyone signed in, whoever may read its type as its page reads it, or
+/// administrators (OpenMetadata's `authorizeAdmin`).
+enum Gate {
+    Anyone,
+    May(&'static EntityKind, Operation),
+    Admin,
+}
+
+/// The places of the navigation bar and the home page, in order.
+static PLACES: &[(Link, Gate)] = &[
+    (Link { href: "/catalog", label: "Catalog", card: "Browse the data catalog", in_nav: true }, Gate::Anyone),
+    (Link { href: "/users", label: "Users", card: "Users", in_nav: true }, Gate::May(&USER, Operation::ViewBasic)),
+    (Link { href: "/bots", label: "Bots", card: "Bots and their tokens", in_nav: true }, Gate::May(&BOT, Operation::ViewBasic)),
+    // The roles and policies pages read policies and rules, which need `ViewAll`.
+    (Link { href: "/roles", label: "Roles", card: "Roles and the policies they grant", in_nav: true }, Gate::May(&ROLE, Operation::ViewAll)),
+    (Link { href: "/policies", label: "Policies", card: "Policies and their rules", in_nav: true }, Gate::May(&POLICY, Operation::ViewAll)),
+    (Link { href: "/profile", label: "My profile", card: "My profile, permissions and personal access tokens", in_nav: false }, Gate::Anyone),
+    (Link { href: "/security", label: "Security checklist", card: "Security checklist", in_nav: true }, Gate::Admin),
+];
+
+/// The places a subject may open, as the catalog's evaluation says.
+async fn places_for(state: &AppState, subject: &Subject) -> Vec<&'static Link> {
+    let mut open = vec![];
+    for (link, gate) in PLACES {
+        let allowed = match gate {
+            Gate::Anyone => true,
+            Gate::May(kind, operation) => state.catalog.may(subject, kind, None, *operation).await,
+            Gate::Admin => subject.is_admin(),
+        };
+        if allowed {
+            open.push(link);
+        }
+    }
+    open
+}
+
+/// The signed-in person behind a page request: their caller (as the API would resolve it),
+/// their session, and the places they may open. Without a live session, pages redirect to
+/// `/signin?next=<path>`.
 pub struct Viewer {
     pub caller: Caller,
     pub session: ActiveSession,
     pub state: AppState,
+    pub places: Vec<&'static Link>,
 }
 
 // Page errors are whole responses, returned straight to the browser.
 #[allow(clippy::result_large_err)]
 impl Viewer {
     pub fn nav(&self) -> Nav<'_> {
-        Nav { name: display_name(&self.caller), is_admin: self.caller.is_admin(), csrf: &self.session.csrf_token }
+        // The profile is the viewer's name at the end of the bar.
+        Nav { name: display_name(&self.caller), csrf: &self.session.csrf_token, links: &self.places }
     }
 
     pub fn render(&self, title: &str, body: &str) -> Response {
-        respond(StatusCode::OK, page(title, Some(&self.nav()), body))
+        self.render_status(StatusCode::OK, title, body)
+    }
+
+    /// A page answering a refused form with the form shown again (4xx).
+    pub fn render_status(&self, status: StatusCode, title: &str, body: &str) -> Response {
+        respond(status, page(title, Some(&self.nav()), body))
     }
 
     /// Forms of signed-in pages carry the session's CSRF token.
@@ -162,7 +241,7 @@ impl Viewer {
     }
 
     /// The signed-in person as the catalog authorizes them (a viewer is always a live user).
-    pub fn subject(&self) -> &ferrometa_catalog::Subject {
+    pub fn subject(&self) -> &Subject {
         self.caller.subject.as_ref().unwrap_or_else(|| unreachable!("a viewer is made only for a live user"))
     }
 
@@ -173,8 +252,19 @@ impl Viewer {
 
     /// Whether this person may do `operation` on an entity: what the catalog's use case would
     /// decide, so a page offers only what the API would allow.
-    pub async fn may(&self, kind: &ferrometa_catalog::EntityKind, entity: &serde_json::Value, operation: ferrometa_catalog::policy::Operation) -> bool {
+    pub async fn may(&self, kind: &EntityKind, entity: &Value, operation: Operation) -> bool {
         self.state.catalog.may(self.subject(), kind, Some(entity), operation).await
+    }
+
+    /// Whether this person may do `operation` on a type (e.g. `Create`), as [`Viewer::may`].
+    pub async fn may_on_type(&self, kind: &EntityKind, operation: Operation) -> bool {
+        self.state.catalog.may(self.subject(), kind, None, operation).await
+    }
+
+    /// Whether this person may change these fields of an entity, as the write would judge it
+    /// (a user's roles and teams, or a role's and policy's fields, need an admin).
+    pub async fn may_change(&self, kind: &EntityKind, entity: &Value, fields: &[&str]) -> bool {
+        self.state.catalog.may_change(self.subject(), kind, entity, fields).await
     }
 
     pub fn require_admin(&self) -> Result<(), Response> {
@@ -194,6 +284,89 @@ impl Viewer {
     pub fn csrf_field(&self) -> String {
         format!(r#"<input type="hidden" name="csrf" value="{}">"#, esc(&self.session.csrf_token))
     }
+}
+
+// The catalog's reads as the pages call them, with the viewer's subject.
+impl Viewer {
+    /// Every live entity of a type without a container (up to [`LIST_LIMIT`]), as
+    /// `GET /api/v1/<collection>?fields=…` reads them.
+    pub async fn list(&self, kind: &EntityKind, fields: Option<&str>) -> Result<Vec<Value>, ApiError> {
+        let listing = Listing { under: None, include: Include::NonDeleted, limit: LIST_LIMIT, after: None, before: None };
+        Ok(self.state.catalog.read_list(self.actor(), kind, &listing, fields).await?.data)
+    }
+
+    /// A live top-level entity by name, as `GET /api/v1/<collection>/name/{name}?fields=…`.
+    pub async fn read_named(&self, kind: &EntityKind, name: &str, fields: Option<&str>) -> Result<Value, ApiError> {
+        Ok(self.state.catalog.read(self.actor(), kind, Key::Fqn(&quote(name)), Include::NonDeleted, fields).await?)
+    }
+}
+
+// Writes the pages share.
+impl Viewer {
+    /// Deletes a top-level entity by name for good through the same use case as the API's
+    /// delete, then shows the list at `back`.
+    pub async fn delete_named(&self, t: &'static AssetType, name: &str, back: &str) -> Response {
+        let deleted: Result<Value, ApiError> = async {
+            let entity = self.read_named(t.kind, name, None).await?;
+            Ok(self.state.catalog.delete_asset(self.actor(), t, text(&entity, "id"), true, false).await?)
+        }
+        .await;
+        match deleted {
+            Ok(_) => html::see_other(back),
+            Err(e) => failed("Not deleted", &format!("{}_delete_failed", t.kind.name), e),
+        }
+    }
+}
+
+/// A refused form's reason, shown above the form (nothing when it was not refused).
+pub fn refusal_notice(id: &str, refusal: Option<&ApiError>) -> String {
+    refusal.map(|e| html::notice("error", id, &e.message)).unwrap_or_default()
+}
+
+/// A page's status: the refusal's (4xx) when it shows a refused form again.
+pub fn status_of(refusal: Option<&ApiError>) -> StatusCode {
+    refusal.map_or(StatusCode::OK, |e| e.status)
+}
+
+/// Most entities a page lists.
+pub const LIST_LIMIT: i64 = 1000;
+
+/// A string field of an entity, or `""`.
+pub fn text<'a>(entity: &'a Value, field: &str) -> &'a str {
+    entity[field].as_str().unwrap_or_default()
+}
+
+/// Who provides a role or policy: `system` (seeded) or `user` (OpenMetadata's default).
+pub fn provider(entity: &Value) -> &str {
+    match text(entity, "provider") {
+        "" => "user",
+        p => p,
+    }
+}
+
+/// The page of a named entity: `/roles/{name}`, `/policies/{name}`, `/users/{name}`.
+pub fn href(collection: &str, name: &str) -> String {
+    format!("/{collection}/{}", html::path_segment(name))
+}
+
+/// The trimmed value, unless blank.
+pub fn non_blank(value: &str) -> Option<&str> {
+    Some(value.trim()).filter(|v| !v.is_empty())
+}
+
+/// References by id, as a write takes them (`{"id": …, "type": "role"}`).
+pub fn references(ids: &[String], entity_type: &str) -> Value {
+    Value::Array(ids.iter().map(|id| json!({"id": id, "type": entity_type})).collect())
+}
+
+/// A JSON Patch (RFC 6902) from its operations.
+pub fn patch_of(operations: Value) -> Result<json_patch::Patch, ApiError> {
+    serde_json::from_value(operations).map_err(ApiError::internal)
+}
+
+/// The ids of a list of references.
+pub fn ids_of(listed: &Value) -> Vec<String> {
+    listed.as_array().into_iter().flatten().filter_map(|r| r["id"].as_str().map(str::to_string)).collect()
 }
 
 pub fn display_name(caller: &Caller) -> &str {
@@ -217,8 +390,13 @@ impl FromRequestParts<AppState> for Viewer {
         };
         let client = crate::extract::client_of(&parts.extensions);
         match authenticated_caller(state, Some(&session.bearer), client).await {
-            Ok(caller) if caller.subject.is_some() => Ok(Viewer { caller, session, state: state.clone() }),
-            Ok(_) => Err(error_page(StatusCode::FORBIDDEN, "No user", "Your sign-in is valid but there is no user for it here.", "user_not_provisioned", "")),
+            Ok(caller) => match caller.subject.as_ref() {
+                Some(subject) => {
+                    let places = places_for(state, subject).await;
+                    Ok(Viewer { caller, session, state: state.clone(), places })
+                }
+                None => Err(error_page(StatusCode::FORBIDDEN, "No user", "Your sign-in is valid but there is no user for it here.", "user_not_provisioned", "")),
+            },
             Err(e) if e.status == StatusCode::UNAUTHORIZED => {
                 // The token behind the session no longer verifies (expired, revoked): sign in again.
                 let _ = state.sessions.end(value, client, "browser: sign-in no longer valid").await;

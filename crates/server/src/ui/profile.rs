@@ -1,14 +1,17 @@
-//! My profile: who I am, and my personal access tokens (create with an expiry, shown once,
-//! revoke).
+//! My profile: who I am, my roles and teams, what I may do on each kind of resource (the
+//! permissions API's answer), and my personal access tokens (create with an expiry, shown
+//! once, revoke).
 
 use axum::extract::Form;
 use axum::http::StatusCode;
 use axum::response::Response;
 use ferrometa_auth::PersonalAccessToken;
+use ferrometa_catalog::policy::{self, Access, Permission};
 use serde::Deserialize;
+use serde_json::Value;
 
-use super::html::{esc, expiry_select, notice, shown_once, when};
-use super::{Viewer, display_name, error_page};
+use super::html::{esc, expiry_select, facts, link_list, list_table, notice, shown_once, when};
+use super::{Viewer, display_name, error_page, href, text};
 use crate::ops::tokens;
 
 pub async fn page(v: Viewer) -> Response {
@@ -36,6 +39,7 @@ async fn render(v: &Viewer, top: String) -> Response {
 <dt>Browser sessions</dt><dd id="session-count">{sessions} active</dd>
 </dl>
 <form method="post" action="/profile/sessions/end" id="end-sessions-form">{csrf}<button type="submit" id="end-sessions">Sign out everywhere</button></form>
+{access}
 <h2 id="pats">Personal access tokens</h2>
 <p>Use a personal access token as <code>Authorization: Bearer …</code> for scripts that act as you.</p>"#,
         name = esc(display_name(&v.caller)),
@@ -44,6 +48,7 @@ async fn render(v: &Viewer, top: String) -> Response {
         admin = if v.caller.is_admin() { "yes" } else { "no" },
         sessions = v.state.store.count_sessions_of(&v.session.user_id).await.unwrap_or(1),
         csrf = v.csrf_field(),
+        access = access(v, &user).await,
     ));
     if tokens.is_empty() {
         body.push_str(&notice("info", "no-pats", "You have no personal access tokens."));
@@ -66,6 +71,83 @@ async fn render(v: &Viewer, top: String) -> Response {
         select = expiry_select("pat-expiry", false)
     ));
     v.render("My profile", &body)
+}
+
+/// The resources whose permissions the profile shows.
+const RESOURCES: &[&str] = &["all", "table", "databaseService", "database", "databaseSchema", "user", "team", "role", "policy", "tag", "classification", "bot"];
+
+/// My roles (direct and from my teams), my teams, and what I may do on each resource, from
+/// the same rules that decide every request (`GET /api/v1/permissions/{resource}`).
+async fn access(v: &Viewer, user: &Value) -> String {
+    let direct: Vec<String> = user["roles"].as_array().into_iter().flatten().map(|r| text(r, "name").to_string()).collect();
+    let every = v.state.catalog.role_names(v.subject()).await.unwrap_or_default();
+    let role_links = |names: &[String]| -> Vec<(String, String)> { names.iter().map(|r| (href("roles", r), r.clone())).collect() };
+    let inherited: Vec<String> = every.into_iter().filter(|r| !direct.contains(r)).collect();
+    let teams: Vec<&str> = user["teams"].as_array().into_iter().flatten().map(|t| text(t, "name")).collect();
+    let mut out = String::from(r#"<h2 id="access-heading">Roles and teams</h2>"#);
+    out.push_str(&facts(
+        "my-access",
+        &[
+            ("Teams", esc(&teams.join(", "))),
+            ("Roles", link_list(&role_links(&direct), "none")),
+            ("Inherited roles (from teams)", link_list(&role_links(&inherited), "none")),
+        ],
+    ));
+    out.push_str(r#"<h2 id="permissions-heading">What I may do</h2><p class="muted">Each operation's access on a resource in general (conditions are judged on each entity), and the policy and rule that set it.</p>"#);
+    for name in RESOURCES {
+        out.push_str(&permissions_of(v, name).await);
+    }
+    out
+}
+
+async fn permissions_of(v: &Viewer, name: &str) -> String {
+    let Some(resource) = policy::resource(name) else { return String::new() };
+    match v.state.catalog.permissions(v.subject(), &resource, None).await {
+        Ok(permissions) => permission_table(v, name, &permissions),
+        Err(e) => notice("error", &format!("perm-{name}-error"), &crate::error::ApiError::from(e).message),
+    }
+}
+
+fn permission_table(v: &Viewer, resource: &str, permissions: &[Permission]) -> String {
+    let count = |access: Access| permissions.iter().filter(|p| p.access == access).count();
+    let summary = format!(
+        "{resource}: {} allowed, {} conditionally allowed, {} denied, {} not allowed",
+        count(Access::Allow),
+        count(Access::ConditionalAllow),
+        count(Access::Deny) + count(Access::ConditionalDeny),
+        count(Access::NotAllow)
+    );
+    let rows: String = permissions.iter().map(|p| permission_row(v, p)).collect();
+    format!(
+        r#"<details class="permissions" id="perm-{id}"><summary>{summary}</summary>{table}</details>"#,
+        id = esc(resource),
+        summary = esc(&summary),
+        table = list_table(&format!("perm-table-{}", esc(resource)), &["Operation", "Access", "Policy", "Rule", "Role"], &rows)
+    )
+}
+
+fn permission_row(v: &Viewer, p: &Permission) -> String {
+    let access = p.access.as_str();
+    let class = match p.access {
+        Access::Allow => "ok",
+        Access::ConditionalAllow => "warn",
+        Access::Deny | Access::ConditionalDeny => "fail",
+        Access::NotAllow => "info",
+    };
+    let (policy, rule, role) = match &p.source {
+        Some(s) => (
+            link_list(&[(href("policies", &s.policy), s.policy.clone())], ""),
+            esc(s.rule["name"].as_str().unwrap_or_default()),
+            s.role.as_ref().map(|r| link_list(&[(href("roles", r), r.clone())], "")).unwrap_or_else(|| r#"<span class="muted">a team's policy</span>"#.into()),
+        ),
+        // Admins are allowed everything without a rule.
+        None if v.subject().is_admin() => (r#"<span class="muted">administrator</span>"#.into(), String::new(), String::new()),
+        None => (String::new(), String::new(), String::new()),
+    };
+    format!(
+        r#"<tr data-operation="{op}" data-access="{access}"><td>{op}</td><td><span class="badge {class}">{access}</span></td><td>{policy}</td><td>{rule}</td><td>{role}</td></tr>"#,
+        op = p.operation.as_str()
+    )
 }
 
 fn pat_row(v: &Viewer, t: &PersonalAccessToken) -> String {
