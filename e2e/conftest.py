@@ -166,45 +166,36 @@ STARTED: list[Ferrometa] = []
 _SERVERS_OF_ITEM = pytest.StashKey[list]()
 
 
-@pytest.fixture
-def start_ferrometa(request, tmp_path_factory) -> Callable[..., Ferrometa]:
-    """Factory: ``start_ferrometa(env, data_dir=None) -> Ferrometa``.
-
-    The process gets exactly ``env`` plus the test plumbing (loopback host, ports 0, a fresh
-    data dir, JSON logs); entries of ``env`` override the plumbing. Pass ``data_dir`` to restart
-    on an earlier server's data. Every server is stopped with SIGTERM at teardown and must exit 0.
-    """
+def _launch(tmp_path_factory, servers: list[Ferrometa], env: dict[str, str] | None, data_dir: Path | None) -> Ferrometa:
+    """Starts ``ferrometa serve`` with exactly ``env`` plus the test plumbing; appends it to ``servers``."""
     binary = ferrometa_binary()
-    servers: list[Ferrometa] = []
-    request.node.stash[_SERVERS_OF_ITEM] = servers
+    work = tmp_path_factory.mktemp("ferrometa")
+    data = Path(data_dir) if data_dir is not None else work / "data"
+    full_env = {
+        "SERVER_HOST": "127.0.0.1",
+        "SERVER_PORT": "0",
+        "SERVER_ADMIN_PORT": "0",
+        "FERROMETA_DATA_DIR": str(data),
+        "FERROMETA_LOG_FORMAT": "json",
+        **{k: str(v) for k, v in (env or {}).items()},
+    }
+    proc = subprocess.Popen(
+        [str(binary), "serve"],
+        env=full_env,
+        cwd=work,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    server = Ferrometa(proc, full_env, data, work / "ferrometa.log")
+    servers.append(server)
+    STARTED.append(server)
+    server.wait_ready()
+    return server
 
-    def start(env: dict[str, str] | None = None, data_dir: Path | None = None) -> Ferrometa:
-        work = tmp_path_factory.mktemp("ferrometa")
-        data = Path(data_dir) if data_dir is not None else work / "data"
-        full_env = {
-            "SERVER_HOST": "127.0.0.1",
-            "SERVER_PORT": "0",
-            "SERVER_ADMIN_PORT": "0",
-            "FERROMETA_DATA_DIR": str(data),
-            "FERROMETA_LOG_FORMAT": "json",
-            **{k: str(v) for k, v in (env or {}).items()},
-        }
-        proc = subprocess.Popen(
-            [str(binary), "serve"],
-            env=full_env,
-            cwd=work,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        server = Ferrometa(proc, full_env, data, work / "ferrometa.log")
-        servers.append(server)
-        STARTED.append(server)
-        server.wait_ready()
-        return server
 
-    yield start
-
+def _stop_all(servers: list[Ferrometa]) -> None:
+    """SIGTERM to every server; each must exit 0."""
     problems = []
     for server in servers:
         try:
@@ -215,6 +206,31 @@ def start_ferrometa(request, tmp_path_factory) -> Callable[..., Ferrometa]:
         if code != 0:
             problems.append(f"{server!r} exited with {code} after SIGTERM (expected 0); log:\n{server.log_text()}")
     assert not problems, "\n".join(problems)
+
+
+@pytest.fixture
+def start_ferrometa(request, tmp_path_factory) -> Callable[..., Ferrometa]:
+    """Factory: ``start_ferrometa(env, data_dir=None) -> Ferrometa``.
+
+    The process gets exactly ``env`` plus the test plumbing (loopback host, ports 0, a fresh
+    data dir, JSON logs); entries of ``env`` override the plumbing. Pass ``data_dir`` to restart
+    on an earlier server's data. Every server is stopped with SIGTERM at teardown and must exit 0.
+    """
+    servers: list[Ferrometa] = []
+    request.node.stash[_SERVERS_OF_ITEM] = servers
+    yield lambda env=None, data_dir=None: _launch(tmp_path_factory, servers, env, data_dir)
+    _stop_all(servers)
+
+
+@pytest.fixture(scope="module")
+def start_module_ferrometa(request, tmp_path_factory) -> Callable[..., Ferrometa]:
+    """Like ``start_ferrometa``, but the servers live for the whole test module (for suites whose
+    tests share one server and keep their state apart with unique names); stopped (exit 0) after
+    the module's last test. Their logs are attached to the report of every failed test of the module."""
+    servers: list[Ferrometa] = []
+    request.node.stash[_SERVERS_OF_ITEM] = servers
+    yield lambda env=None, data_dir=None: _launch(tmp_path_factory, servers, env, data_dir)
+    _stop_all(servers)
 
 
 @pytest.fixture
@@ -231,6 +247,9 @@ def pytest_runtest_makereport(item, call):
     if report.failed:
         for i, server in enumerate(item.stash.get(_SERVERS_OF_ITEM, [])):
             report.sections.append((f"ferrometa #{i + 1} log ({server.log_path})", server.log_text()[-20000:]))
+        module = item.getparent(pytest.Module)
+        for i, server in enumerate(module.stash.get(_SERVERS_OF_ITEM, []) if module is not None else []):
+            report.sections.append((f"module ferrometa #{i + 1} log ({server.log_path})", server.log_text()[-20000:]))
 
 
 # --------------------------------------------------------------------------------------------
@@ -349,6 +368,29 @@ class Cognito:
         )["AuthenticationResult"]
         return {"id": result["IdToken"], "access": result["AccessToken"], "refresh": result["RefreshToken"]}
 
+    def add_user(self, username: str, email: str, email_verified: bool = True, pool_id: str | None = None) -> CognitoUser:
+        """A pool user (the guide's pool unless ``pool_id``) with the session's password; a user
+        that exists already is kept as it is (suites add their own users by unique names)."""
+        pool = pool_id or self.pool_id
+        user = CognitoUser(username, email, email_verified)
+        try:
+            self.idp.admin_create_user(
+                UserPoolId=pool,
+                Username=username,
+                MessageAction="SUPPRESS",
+                TemporaryPassword="TempPassw0rd!",
+                UserAttributes=[
+                    {"Name": "email", "Value": email},
+                    {"Name": "email_verified", "Value": "true" if email_verified else "false"},
+                ],
+            )
+        except self.idp.exceptions.UsernameExistsException:
+            return self.users.get(username, user) if pool == self.pool_id else user
+        self.idp.admin_set_user_password(UserPoolId=pool, Username=username, Password=self.password, Permanent=True)
+        if pool == self.pool_id:
+            self.users[username] = user
+        return user
+
     def id_token(self, username: str, client_id: str | None = None) -> str:
         return self.tokens(username, client_id)["id"]
 
@@ -445,33 +487,6 @@ def cognito(moto: Moto) -> Cognito:
     other_pool_client_id = make_client(other_pool_id, "openmetadata")
 
     password = f"Pw-{secrets.token_urlsafe(12)}-9aZ!"
-    users = {
-        "admin": CognitoUser("admin", "admin@open-metadata.org", True),
-        "alice": CognitoUser("alice", "alice@open-metadata.org", True),
-        "mallory": CognitoUser("mallory", "mallory@other.org", True),
-        "eve": CognitoUser("eve", "eve@open-metadata.org", False),
-    }
-
-    def add_user(pool: str, u: CognitoUser) -> None:
-        idp.admin_create_user(
-            UserPoolId=pool,
-            Username=u.username,
-            MessageAction="SUPPRESS",
-            TemporaryPassword="TempPassw0rd!",
-            UserAttributes=[
-                {"Name": "email", "Value": u.email},
-                {"Name": "email_verified", "Value": "true" if u.email_verified else "false"},
-            ],
-        )
-        idp.admin_set_user_password(UserPoolId=pool, Username=u.username, Password=password, Permanent=True)
-
-    for u in users.values():
-        add_user(pool_id, u)
-    add_user(other_pool_id, users["alice"])
-    group = "data-stewards"
-    idp.create_group(GroupName=group, UserPoolId=pool_id, Description="Stewards of the catalog")
-    idp.admin_add_user_to_group(UserPoolId=pool_id, Username="alice", GroupName=group)
-
     private_key = _moto_private_key()
     public_pem = private_key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     c = Cognito(
@@ -483,11 +498,21 @@ def cognito(moto: Moto) -> Cognito:
         other_pool_id=other_pool_id,
         other_pool_client_id=other_pool_client_id,
         password=password,
-        group=group,
-        users=users,
+        group="data-stewards",
         _private_key=private_key,
         _public_pem=public_pem,
     )
+    for username, email, verified in [
+        ("admin", "admin@open-metadata.org", True),
+        ("alice", "alice@open-metadata.org", True),
+        ("mallory", "mallory@other.org", True),
+        ("eve", "eve@open-metadata.org", False),
+    ]:
+        c.add_user(username, email, verified)
+    c.add_user("alice", "alice@open-metadata.org", True, pool_id=other_pool_id)
+    idp.create_group(GroupName=c.group, UserPoolId=pool_id, Description="Stewards of the catalog")
+    idp.admin_add_user_to_group(UserPoolId=pool_id, Username="alice", GroupName=c.group)
+
     # The key moto signs with is the one in the package: a minted token must verify against the JWKS.
     jwks = requests.get(c.jwks_url(), timeout=HTTP_TIMEOUT_S).json()
     probe = c.mint(c.id_claims())

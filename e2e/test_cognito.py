@@ -131,7 +131,8 @@ def test_id_token_first_login_creates_only_the_callers_own_user(guide_server: Fe
     assert me_again["id"] == created["id"], "a new ID token of the same subject reached another user"
 
     expect_error(server.call("POST", USERS, token, json={"name": "bob", "email": "bob@open-metadata.org"}), 403,
-                 "alice (now a user, not admin) creating another user", "not admin")
+                 "alice (now a user, a DataConsumer) creating another user",
+                 exact="Principal: CatalogPrincipal{name='alice'} operations [Create] not allowed")
 
 
 # --------------------------------------------------------------------------------------------
@@ -144,7 +145,8 @@ def test_admin_principal_is_admin_and_alice_is_not(guide_server: Ferrometa, cogn
     bot_user_id, _ = admin_reads_bot_token(server, cognito)
 
     alice = cognito.id_token("alice")
-    expect_error(server.get(f"/api/v1/users/token/{bot_user_id}", alice), 403, "alice (no user yet) reading the bot token", "not admin")
+    expect_error(server.get(f"/api/v1/users/token/{bot_user_id}", alice), 403, "alice (no user yet) reading the bot token",
+                 exact="User alice has not signed up yet: sign up first (POST /api/v1/users)")
     sign_up(server, alice, "alice", "alice@open-metadata.org")
     expect_error(server.get(f"/api/v1/users/token/{bot_user_id}", alice), 403, "alice (signed-up non-admin) reading the bot token", "not admin")
     expect_error(server.call("PUT", f"/api/v1/users/generateToken/{bot_user_id}", alice, json={"JWTTokenExpiry": "7"}), 403,

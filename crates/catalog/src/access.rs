@@ -39,6 +39,8 @@ struct TeamNode {
 struct RoleNode {
     name: String,
     policies: Vec<String>,
+    /// The role's `EntityReference` (a user's or team's `inheritedRoles`).
+    reference: Value,
 }
 
 /// Teams, roles and policies as authorization reads them.
@@ -72,7 +74,8 @@ impl Governance {
         let mut roles = HashMap::new();
         for row in store.live_entities_of_type(ROLE.name).await? {
             let role = catalog.entity_of(&row)?;
-            roles.insert(row.id.clone(), RoleNode { name: role["name"].as_str().unwrap_or_default().to_string(), policies: reference_ids(&role["policies"]) });
+            let (name, policies, reference) = (role["name"].as_str().unwrap_or_default().to_string(), reference_ids(&role["policies"]), catalog.reference(&ROLE, &role));
+            roles.insert(row.id.clone(), RoleNode { name, policies, reference });
         }
         let mut teams = HashMap::new();
         let mut organization = None;
@@ -117,6 +120,23 @@ impl Governance {
             queue.extend(self.parents_of(team));
         }
         seen
+    }
+
+    /// References to the default roles of these teams and of every team above them, each once,
+    /// nearest team first: OpenMetadata's `inheritedRoles` of a user (from its teams) or of a
+    /// team (from its parents). Read from the snapshot, so a read costs no query.
+    pub(crate) fn default_roles_above<'a>(&'a self, teams: impl IntoIterator<Item = &'a str>) -> Vec<Value> {
+        let mut seen: Vec<&str> = vec![];
+        let mut refs = vec![];
+        for team in self.with_ancestors(teams) {
+            for role in &self.teams[team].default_roles {
+                if !seen.contains(&role.as_str()) && let Some(node) = self.roles.get(role) {
+                    seen.push(role);
+                    refs.push(node.reference.clone());
+                }
+            }
+        }
+        refs
     }
 
     fn role_grants(&self, role_id: &str, via_team: Option<&str>, standing: &mut Standing) {

@@ -42,8 +42,9 @@ impl Changes {
 /// Computes the [`Changes`] from the stored version to a new body of one entity type.
 pub type Differ = fn(&Value, &Map<String, Value>) -> Changes;
 
-/// Fields maintained by the engine, never taken from a client and never part of a change.
-const SYSTEM_FIELDS: &[&str] = &["id", "version", "updatedAt", "updatedBy", "href", "changeDescription", "fullyQualifiedName", "deleted"];
+/// Fields maintained by the engine, never taken from a client and never part of a change
+/// (`inheritedRoles` is computed on every read, see `crate::relations`).
+const SYSTEM_FIELDS: &[&str] = &["id", "version", "updatedAt", "updatedBy", "href", "changeDescription", "fullyQualifiedName", "deleted", "inheritedRoles"];
 
 /// An entity about to be written: its type, identity and the client-controlled body.
 pub struct Draft {

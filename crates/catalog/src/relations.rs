@@ -116,7 +116,20 @@ impl Catalog {
             entity["childrenCount"] = json!(entity["children"].as_array().map_or(0, Vec::len));
             entity["userCount"] = json!(self.team_user_count(&entity).await?);
         }
+        if kind.name == TEAM.name || kind.name == USER.name {
+            entity["inheritedRoles"] = json!(self.inherited_roles(kind, &entity).await?);
+        }
         Ok(entity)
+    }
+
+    /// OpenMetadata's read-only `inheritedRoles`: the default roles of a user's teams (the
+    /// Organization for a user in none), or of a team's parents, and of every team above them.
+    async fn inherited_roles(&self, kind: &EntityKind, entity: &Value) -> Result<Vec<Value>> {
+        let from = ids_of(&entity[if kind.name == USER.name { "teams" } else { "parents" }]);
+        if from.is_empty() {
+            return Ok(vec![]);
+        }
+        Ok(self.governance().await?.default_roles_above(from.iter().map(String::as_str)))
     }
 
     /// A live top-level entity by name, straight from the store (no relations loaded).

@@ -380,6 +380,22 @@ async fn default_roles_are_inherited_down_the_team_hierarchy() {
     assert_eq!(status, StatusCode::CREATED, "{group}");
     let ana = person(s, &o.admin, "ana", json!({"teams": [group["id"]]})).await;
     assert_eq!(outcome(patch(s, &ana.token, &o.table("T1"), display_name("Steward's name")).await), ok(), "DataSteward from the department");
+    // Shown as OpenMetadata's read-only `inheritedRoles`: a user's from its teams and above, a
+    // team's from its parents and above (the Organization gives DataConsumer to everyone).
+    let names = |entity: &Value| -> Vec<String> { entity["inheritedRoles"].as_array().into_iter().flatten().filter_map(|r| r["name"].as_str().map(str::to_string)).collect() };
+    let (_, me) = s.get(&format!("/api/v1/users/{}?fields=teams,roles,inheritedRoles", ana.id), Some(&ana.token)).await;
+    assert_eq!((names(&me), me["roles"].clone()), (vec!["DataSteward".to_string(), "DataConsumer".to_string()], json!([])), "a user's inherited roles: {me}");
+    let (_, team) = s.get(&format!("/api/v1/teams/{}?fields=parents,defaultRoles,inheritedRoles", group["id"].as_str().unwrap()), Some(&o.admin)).await;
+    assert_eq!(names(&team), ["DataSteward", "DataConsumer"], "a team's inherited roles: {team}");
+    let (_, top) = s.get(&format!("/api/v1/teams/{}?fields=inheritedRoles", dept["id"].as_str().unwrap()), Some(&o.admin)).await;
+    assert_eq!(names(&top), ["DataConsumer"], "a team's own default roles are not inherited by it: {top}");
+    let (_, plain) = s.get(&format!("/api/v1/users/{}?fields=inheritedRoles", o.outsider.id), Some(&o.admin)).await;
+    assert_eq!(names(&plain), ["DataConsumer"], "a user in no team: {plain}");
+    let (_, without) = s.get(&format!("/api/v1/users/{}", ana.id), Some(&ana.token)).await;
+    assert!(without.get("inheritedRoles").is_none(), "only when asked for: {without}");
+    // Read-only: a patch of it changes nothing.
+    let (status, after) = s.patch(&format!("/api/v1/users/{}", ana.id), &ana.token, json!([{"op": "add", "path": "/inheritedRoles", "value": []}])).await;
+    assert_eq!((status, after["version"].clone()), (StatusCode::OK, me["version"].clone()), "{after}");
     assert_eq!(patch(s, &o.outsider.token, &o.table("T1"), display_name("x")).await, (StatusCode::FORBIDDEN, not_allowed("outsider", "EditDisplayName")));
     o.stop().await;
 }

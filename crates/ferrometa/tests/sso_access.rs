@@ -84,3 +84,38 @@ async fn a_token_without_a_user_reaches_nothing_but_sign_up() {
     assert_eq!(status, StatusCode::OK, "signed up, a data consumer reads");
     open.stop().await;
 }
+
+/// A soft-deleted user signing in again at the identity provider is refused as deleted (401, as
+/// our own tokens are), rather than sent to a sign-up its name still holds; a restore brings the
+/// user back; after a hard delete the identity may sign up again, as a new plain user. (Tokens
+/// issued before a deletion are refused by their `iat` already; each step signs in afresh.)
+#[tokio::test]
+async fn a_soft_deleted_users_idp_token_is_refused_as_deleted() {
+    let idp = FakeIdp::start(CLIENT).await;
+    let s = sso_server(&idp, &[]).await;
+    let admin = id_token(&idp, "admin", "admin@open-metadata.org");
+    let zoe = || id_token(&idp, "zoe", "zoe@open-metadata.org");
+    let user = sign_up(&s, &zoe(), "zoe", "zoe@open-metadata.org").await;
+    let id = user["id"].as_str().unwrap().to_string();
+    let (status, _) = s.call(Method::DELETE, &format!("/api/v1/users/{id}"), Some(&admin), None).await;
+    assert_eq!(status, StatusCode::OK);
+    let again = zoe();
+    let deleted = json!("Not Authorized! User zoe is deleted");
+    for path in ["/api/v1/tables", "/api/v1/users/loggedInUser", "/api/v1/permissions"] {
+        let (status, answer) = s.get(path, Some(&again)).await;
+        assert_eq!((status, answer["message"].clone()), (StatusCode::UNAUTHORIZED, deleted.clone()), "{path}: {answer}");
+    }
+    let (status, answer) = s.call(Method::POST, "/api/v1/users", Some(&again), Some(json!({"name": "zoe", "email": "zoe@open-metadata.org"}))).await;
+    assert_eq!((status, answer["message"].clone()), (StatusCode::UNAUTHORIZED, deleted), "no sign-up over a deleted user");
+    let (status, _) = s.call(Method::PUT, "/api/v1/users/restore", Some(&admin), Some(json!({"id": id}))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(s.get("/api/v1/tables", Some(&zoe())).await.0, StatusCode::OK, "restored, the same identity reads again");
+    let (status, _) = s.call(Method::DELETE, &format!("/api/v1/users/{id}?hardDelete=true"), Some(&admin), None).await;
+    assert_eq!(status, StatusCode::OK);
+    let fresh = zoe();
+    let (status, answer) = s.get("/api/v1/tables", Some(&fresh)).await;
+    assert_eq!((status, answer["message"].clone()), (StatusCode::FORBIDDEN, json!("User zoe has not signed up yet: sign up first (POST /api/v1/users)")));
+    let new_user = sign_up(&s, &fresh, "zoe", "zoe@open-metadata.org").await;
+    assert!(new_user["id"] != user["id"] && new_user["isAdmin"] == json!(false), "a new plain user: {new_user}");
+    s.stop().await;
+}

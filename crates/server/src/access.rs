@@ -278,7 +278,9 @@ async fn just_in_time(state: &AppState, p: &Principal, kind: TokenKind, client: 
 
 async fn sso_user(state: &AppState, p: &Principal, iss: &str, sub: &str, kind: TokenKind, client: Option<IpAddr>) -> ApiResult<Option<Value>> {
     if let Some(id) = state.store.sso_subject_user(iss, sub).await? {
-        let user = state.catalog.get(&USER, &id, Include::NonDeleted).await.ok();
+        // A soft-deleted user stays bound (a restore brings it back): it is refused as deleted
+        // (401, as our own tokens), not sent to a sign-up that its name already holds.
+        let user = state.catalog.get(&USER, &id, Include::All).await.ok();
         if kind == TokenKind::IdpAccess {
             check_access_token_domain(state, user.as_ref())?;
         }
