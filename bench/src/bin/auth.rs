@@ -540,10 +540,15 @@ async fn bench(args: Args, info: RunInfo, idp: Idp, tokens: Tokens, verify_token
     let mut runs: Vec<Vec<WrkRun>> = vec![vec![]; configs.len()];
     // Each pair swaps its order every round (off, on / on, off): on this VM identical servers
     // differ by up to 10% from one run to the next, and a fixed order would turn slow drift of
-    // the machine into a bias against whichever configuration always runs second.
-    for round in 1..=args.rounds {
-        let order: [usize; 7] = if round % 2 == 1 { [0, 1, 2, 3, 4, 5, 6] } else { [1, 0, 3, 2, 5, 4, 6] };
-        for i in order {
+    // the machine into a bias against whichever configuration always runs second. The goal
+    // pairs run in rounds of their own, before the breakdown runs, which load one server only
+    // (a user not yet in the catalog reads the database on every request) and would otherwise
+    // weigh on the next pair's first run.
+    let goal_rounds: [[usize; 4]; 2] = [[0, 1, 2, 3], [1, 0, 3, 2]];
+    let breakdown_rounds: [[usize; 3]; 2] = [[4, 5, 6], [5, 4, 6]];
+    let schedule = (1..=args.rounds).map(|r| (r, &goal_rounds[(r + 1) % 2][..])).chain((1..=args.rounds).map(|r| (r, &breakdown_rounds[(r + 1) % 2][..])));
+    for (round, order) in schedule {
+        for &i in order {
             let (label, pid, url, token, secs) = &configs[i];
             runs[i].push(wrk.run(&format!("round {round}: {label}"), *pid, url, *token, *secs, None)?);
         }
@@ -575,7 +580,7 @@ async fn bench(args: Args, info: RunInfo, idp: Idp, tokens: Tokens, verify_token
     let mut text = info.header("Authenticated request throughput with a Cognito ID token, and policy evaluation on a catalog read (issues 4 and 14)");
     text.push_str(&format!(
         "- Binary: `{}`; two servers on CPU {SERVER_CPU} (`taskset -c {SERVER_CPU}`, `TOKIO_WORKER_THREADS=1`), same configuration (`AUTHENTICATION_PROVIDER=aws-cognito`, in-process JWKS on 127.0.0.1), the baseline adding `AUTHORIZER_REQUEST_FILTER={NOOP_FILTER}` and `AUTHORIZER_CLASS_NAME={NOOP_AUTHORIZER}`\n\
-         - Load: `wrk` 1 thread, {} connections, on CPU {CLIENT_CPU}; {} rounds, each running every configuration once, the main and public pairs in alternating order (auth off first in odd rounds, auth on first in even rounds; {} s for the main pair, {} s for the others), after a 2 s warm-up of each server\n\
+         - Load: `wrk` 1 thread, {} connections, on CPU {CLIENT_CPU}; {} rounds of the two goal pairs (table read, `loginConfig`), then as many rounds of the breakdown runs (public route pair, a user not yet in the catalog), each pair in alternating order (auth off first in odd rounds, auth on first in even rounds; {} s for the goal pairs, {} s for the others), after a 2 s warm-up of each server\n\
          - Token: Cognito-shaped ID token (RS256, 2048-bit key, `kid` from the JWKS, `token_use: id`, `aud` = client id, `email_verified: true`, {} bytes) of `{USER_EMAIL}`, bound to its subject by its first request; both servers get the same `Authorization` header\n\
          - Catalog read: `GET {TABLE_ROUTE}` of a table of 20 columns (service, database and schema written through the API on both servers) with the ID token of `{READER_EMAIL}`, a user signed up through the API without admin rights: its read is judged by the seeded policies (the Organization's DataConsumer role and OrganizationPolicy: `ViewBasic` on the table, its owners read for `isOwner()`); the baseline reads the same table with authentication and authorization off\n\
          - Server CPU per request: user + system time of the server process (`/proc/<pid>/stat`) during the run ÷ requests; unlike req/s it does not count time the server waited for its CPU, so it is the steadier figure when the machine is shared\n\

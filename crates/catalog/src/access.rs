@@ -201,6 +201,10 @@ impl Governance {
     /// caller's own teams did not already bring (how `TeamOnlyPolicy` fences a team's assets).
     fn owner_team_grants(&self, facts: &EntityFacts, standing: &Standing) -> Vec<Grant> {
         let mut grants = vec![];
+        // Most entities are owned by users or by nobody: nothing to walk.
+        if facts.team_owners().next().is_none() {
+            return grants;
+        }
         let owners = facts.team_owners().map(|o| o.id.as_str());
         for team in self.with_ancestors(owners).into_iter().filter(|t| !standing.team_ids.contains(*t)) {
             self.team_policy_grants(team, &mut grants);

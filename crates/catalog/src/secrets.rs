@@ -198,8 +198,8 @@ fn map_secrets(entity: &mut Value, judge: Judge, f: &mut dyn FnMut(&Value) -> Re
     if let Some(connection) = entity.get_mut("connection") {
         map_connection(connection, service_type, judge, f)?;
     }
-    for list in ["fieldsAdded", "fieldsUpdated", "fieldsDeleted"] {
-        let Some(changes) = entity.pointer_mut(&format!("/changeDescription/{list}")).and_then(Value::as_array_mut) else { continue };
+    for list in ["/changeDescription/fieldsAdded", "/changeDescription/fieldsUpdated", "/changeDescription/fieldsDeleted"] {
+        let Some(changes) = entity.pointer_mut(list).and_then(Value::as_array_mut) else { continue };
         for change in changes.iter_mut().filter(|c| c["name"].as_str().is_some_and(|n| n.starts_with("connection"))) {
             for side in ["oldValue", "newValue"] {
                 let Some(text) = change.get(side).and_then(Value::as_str) else { continue };

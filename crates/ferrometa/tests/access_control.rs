@@ -290,6 +290,12 @@ async fn permissions_answer_from_the_same_rules() {
     assert!(admin_view["permissions"].as_array().unwrap().iter().all(|p| p["access"] == "allow" && p.get("rule").is_none() && p.get("policy").is_none()), "18: {admin_view}");
     let (status, answer) = s.get("/api/v1/permissions/unicorn", Some(&u1.token)).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "unknown resource: {answer}");
+    // What some policies alone give, whoever asks (ViewAll on each policy needed).
+    let steward = o.read("/api/v1/policies/name/DataStewardPolicy").await;
+    let (status, alone) = s.get(&format!("/api/v1/permissions/policies?ids={}", steward["id"].as_str().unwrap()), Some(&u1.token)).await;
+    assert_eq!(status, StatusCode::OK, "{alone}");
+    let table = alone["data"].as_array().unwrap().iter().find(|r| r["resource"] == "table").unwrap();
+    assert_eq!((access(table, "EditDisplayName")["access"].clone(), access(table, "Delete")["access"].clone()), (json!("allow"), json!("notAllow")), "DataStewardPolicy alone");
     o.stop().await;
 }
 
