@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Runs ferrometa's benchmarks by hand and writes bench/results/{startup,tokens,auth,browser,ingest,ingest-client,scale}.md.
+# Runs ferrometa's benchmarks by hand and writes bench/results/{startup,tokens,auth,auth-instructions,browser,ingest,ingest-client,scale}.md.
 # Each result is a ratio against a baseline measured in the same run (see bench/README.md).
 #
 #   bench/run.sh                 # startup, tokens, auth and browser
 #   bench/run.sh tokens auth     # a subset
 #   bench/run.sh ingest          # catalog ingest and reads (PostgreSQL too with FERROMETA_BENCH_POSTGRES_URL)
 #   bench/run.sh ingest-client   # `metadata ingest` (the official client) of 2 000 tables x 20 columns
+#   bench/run.sh auth-instructions   # instructions per policy-judged read (callgrind; any load)
 #   bench/run.sh scale           # lookups and list pages at 10 000 and 1 000 000 tables (PostgreSQL too, as above)
 #
 # Needs: cargo, openssl, taskset, and wrk (installed with apt-get when missing; needs root).
@@ -90,6 +91,9 @@ for b in "${benches[@]}"; do
         auth)
             # Pins itself after minting: server on CPU 0, wrk and in-process figures on CPU 1.
             cmd="$bin/auth --binary $bin/ferrometa --out bench/results/auth.md" ;;
+        auth-instructions)
+            # Counted by callgrind, not timed: needs valgrind and e2e/.venv, not a quiet machine.
+            cmd="e2e/.venv/bin/python bench/auth_instructions.py --binary $bin/ferrometa --out bench/results/auth-instructions.md" ;;
         browser)
             # Headless Chromium + the Cognito stand-in + one server; not pinned (see the result file).
             cmd="e2e/.venv/bin/python bench/browser.py --binary $bin/ferrometa --out bench/results/browser.md" ;;
@@ -104,9 +108,9 @@ for b in "${benches[@]}"; do
             # 1 000 000 tables: tens of minutes of loading and ~GBs under /dev/shm (see bench/README.md).
             cmd="$bin/scale --binary $bin/ferrometa --out bench/results/scale.md" ;;
         *)
-            echo "unknown benchmark $b (startup, tokens, auth, browser, ingest, ingest-client, scale)" >&2; exit 2 ;;
+            echo "unknown benchmark $b (startup, tokens, auth, auth-instructions, browser, ingest, ingest-client, scale)" >&2; exit 2 ;;
     esac
-    wait_for_quiet
+    [ "$b" = auth-instructions ] || wait_for_quiet
     log "$b: $cmd"
     BENCH_INVOCATION="$cmd" $cmd
 done
