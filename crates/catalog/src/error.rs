@@ -8,6 +8,9 @@ pub enum CatalogError {
     /// 409 `Entity already exists`.
     #[error("Entity already exists")]
     AlreadyExists,
+    /// 409: a concurrent write changed what the request was computed from.
+    #[error("{0}")]
+    Conflict(String),
     /// 400: the request is malformed or violates a rule.
     #[error("{0}")]
     BadRequest(String),

@@ -11,6 +11,7 @@ pub mod error;
 pub mod fqn;
 pub mod governance;
 pub mod kinds;
+pub mod lineage;
 pub mod policy;
 mod reads;
 pub mod relations;

@@ -73,6 +73,7 @@ impl From<CatalogError> for ApiError {
         match e {
             CatalogError::NotFound(m) => Self::not_found(m),
             CatalogError::AlreadyExists => Self::new(StatusCode::CONFLICT, "Entity already exists"),
+            CatalogError::Conflict(m) => Self::new(StatusCode::CONFLICT, m),
             CatalogError::BadRequest(m) => Self::bad_request(m),
             CatalogError::Unauthorized(m) => Self::unauthorized(m),
             CatalogError::Forbidden(m) => Self::forbidden(m),

@@ -243,7 +243,7 @@ impl Store {
         rows.iter().map(from_row).collect()
     }
 
-    /// Deletes an entity with its versions, hierarchy rows, relationship edges (both ends) and
+    /// Deletes an entity with its versions, hierarchy rows, relationship and lineage edges (both ends) and
     /// search document, with the audit event of the deletion (if any), in one transaction;
     /// returns false (and records nothing) when there is no such entity.
     pub async fn delete_entity(&self, id: &str, audit: Option<&AuditRecord>) -> Result<bool> {
@@ -257,6 +257,7 @@ impl Store {
         CountChanges::default().entity(&gone, -1).ancestors(&ancestors, &gone.entity_type, gone.deleted, -1).apply(tx).await?;
         sqlx::query("DELETE FROM entity_versions WHERE id = $1").bind(id).execute(&mut **tx).await?;
         sqlx::query("DELETE FROM entity_relations WHERE from_id = $1 OR to_id = $1").bind(id).execute(&mut **tx).await?;
+        sqlx::query("DELETE FROM lineage_edges WHERE from_id = $1 OR to_id = $1").bind(id).execute(&mut **tx).await?;
         search::unindex_entity(tx, self.backend(), id).await?;
         w.finish(true).await
     }

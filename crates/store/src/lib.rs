@@ -6,6 +6,7 @@ mod audit;
 mod counts;
 mod entities;
 mod hierarchy;
+mod lineage;
 mod notify;
 mod relations;
 mod search;
@@ -16,6 +17,7 @@ pub mod testing;
 
 pub use audit::{AuditCursor, AuditEvent, AuditPage, AuditQuery, AuditRecord, Origin, Outcome};
 pub use entities::{EntityRow, Include, ListPage};
+pub use lineage::{Direction, LineageEdge};
 pub use relations::RelationSide;
 pub use search::SearchHit;
 pub use security::{BotTokenRow, PatRow};
@@ -96,6 +98,7 @@ const MIGRATIONS: &[(i64, &[Step])] = &[
     (6, &[Step::Sql(include_str!("../migrations/0006_entity_relations.sql"))]),
     (8, &[Step::Sql(include_str!("../migrations/0008_credential_generations.sql"))]),
     (9, &[Step::Sql(include_str!("../migrations/0009_audit_trail.sql"))]),
+    (10, &[Step::Sql(include_str!("../migrations/0010_lineage.sql"))]),
 ];
 
 pub fn now_ms() -> i64 {

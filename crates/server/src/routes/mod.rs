@@ -7,6 +7,7 @@ pub mod audit;
 pub mod bots;
 pub mod common;
 pub mod data;
+pub mod lineage;
 pub mod permissions;
 pub mod search;
 pub mod system;
@@ -89,6 +90,14 @@ pub fn endpoints() -> Vec<Endpoint> {
         endpoint!(GET, "/api/v1/policies/resources", User, permissions::resources),
         endpoint!(GET, "/api/v1/policies/functions", User, permissions::functions),
         endpoint!(GET, "/api/v1/policies/validation/condition/{expression}", User, permissions::validate_condition),
+        endpoint!(PUT, "/api/v1/lineage", User, lineage::add),
+        endpoint!(GET, "/api/v1/lineage/getLineageEdge/{from_id}/{to_id}", User, lineage::edge),
+        endpoint!(GET, "/api/v1/lineage/{from_type}/{from_id}", User, lineage::of_entity),
+        endpoint!(GET, "/api/v1/lineage/{from_type}/name/{from_fqn}", User, lineage::of_entity_by_name),
+        endpoint!(PATCH, "/api/v1/lineage/{from_type}/{from_id}/{to_type}/{to_id}", User, lineage::patch),
+        endpoint!(DELETE, "/api/v1/lineage/{from_type}/{from_id}/{to_type}/{to_id}", User, lineage::delete),
+        endpoint!(DELETE, "/api/v1/lineage/{from_type}/name/{from_fqn}/{to_type}/name/{to_fqn}", User, lineage::delete_by_name),
+        endpoint!(DELETE, "/api/v1/lineage/{from_type}/{from_id}/type/{source}", User, lineage::delete_of_source),
         // Admins only: the use case requires it (a refusal is itself audited).
         endpoint!(GET, "/api/v1/audit/events", User, audit::events),
     ];

@@ -1,0 +1,39 @@
+"""Issue 16 (lineage): the unmodified OpenMetadata client (1.6.13.2) adds, patches, reads and
+deletes lineage edges on ferrometa with the ingestion bot's token, its own models parsing every
+answer (``om_lineage_check.py``)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from conftest import OmClient
+from test_ingestion import ENV, admin_token, ingestion_bot
+
+SCRIPT = Path(__file__).resolve().parent / "om_lineage_check.py"
+SCHEMA = "lineage_svc.db.sch"
+
+
+def test_the_clients_lineage_calls_round_trip(start_ferrometa, om_client: OmClient, tmp_path: Path):
+    server = start_ferrometa(ENV)
+    _, bot = ingestion_bot(server, admin_token(server))
+    for path, body in [
+        ("/api/v1/services/databaseServices", {"name": "lineage_svc", "serviceType": "SQLite"}),
+        ("/api/v1/databases", {"name": "db", "service": "lineage_svc"}),
+        ("/api/v1/databaseSchemas", {"name": "sch", "database": "lineage_svc.db"}),
+    ] + [
+        ("/api/v1/tables", {"name": name, "databaseSchema": SCHEMA, "columns": [{"name": "id", "dataType": "INT"}, {"name": "email", "dataType": "VARCHAR", "dataLength": 64}]})
+        for name in ("raw", "clean", "report")
+    ]:
+        r = server.call("PUT", path, token=bot, json=body)
+        assert r.status_code in (200, 201), f"{path}: {r.status_code} {r.text}"
+
+    run = om_client.python(SCRIPT, f"{server.base}/api", bot, SCHEMA, cwd=tmp_path)
+    assert run.returncode == 0, f"the client's lineage calls failed:\n{run.stdout[-3000:]}\n{run.stderr[-6000:]}"
+    seen = json.loads(run.stdout.strip().splitlines()[-1])
+    assert seen["added"] == {"entity": "raw", "nodes": ["clean"], "upstream": [], "downstream": [["raw", "clean"]]}, seen
+    assert seen["by_name"] == {"entity": "clean", "nodes": ["raw", "report"], "upstream": [["raw", "clean"]], "downstream": [["clean", "report"]]}, seen
+    assert seen["by_id_deep"]["downstream"] == [["clean", "report"], ["raw", "clean"]], seen
+    assert seen["edge_columns"] == [f"{SCHEMA}.clean.email", f"{SCHEMA}.clean.id"], "check_patch merged the column lineage through PATCH"
+    assert seen["edge_sql"] == "insert into clean select * from raw"
+    assert seen["after_delete"] == {"entity": "clean", "nodes": ["raw"], "upstream": [["raw", "clean"]], "downstream": []}, seen
