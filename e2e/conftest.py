@@ -545,7 +545,11 @@ class OmClient:
 
     def ingest(self, workflow_yaml: Path) -> subprocess.CompletedProcess:
         """``metadata ingest -c <workflow>``."""
-        return self.run([str(self.venv / "bin" / "metadata"), "ingest", "-c", str(workflow_yaml)], cwd=workflow_yaml.parent)
+        return self.workflow("ingest", workflow_yaml)
+
+    def workflow(self, command: str, workflow_yaml: Path) -> subprocess.CompletedProcess:
+        """``metadata <command> -c <workflow>`` (``ingest``, ``profile``, ``test``, ``usage``, ...)."""
+        return self.run([str(self.venv / "bin" / "metadata"), command, "-c", str(workflow_yaml)], cwd=workflow_yaml.parent)
 
     def python(self, script: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess:
         return self.run([str(self.venv / "bin" / "python"), str(script), *args], cwd=cwd)

@@ -90,6 +90,8 @@ pub struct Catalog {
     cipher: Option<Arc<dyn SecretCipher>>,
     access: Arc<crate::access::AccessControl>,
     denials: Arc<DenialLimiter>,
+    /// How long profiles are kept (`None`: forever).
+    profile_retention: Option<std::time::Duration>,
 }
 
 fn version_of(v: &Value) -> f64 {
@@ -135,12 +137,23 @@ impl Catalog {
             cipher: None,
             access: Arc::new(crate::access::AccessControl::new(crate::access::DEFAULT_ACCESS_CACHE_TTL)),
             denials: Arc::new(DenialLimiter::new()),
+            profile_retention: None,
         }
     }
 
     /// Reuses callers' governance (roles, teams, policies) for `ttl` at most.
     pub fn with_access_cache_ttl(self, ttl: std::time::Duration) -> Catalog {
         Catalog { access: Arc::new(crate::access::AccessControl::new(ttl)), ..self }
+    }
+
+    /// Drops profiles older than `keep` when newer ones arrive (zero keeps them all).
+    pub fn with_profile_retention(self, keep: std::time::Duration) -> Catalog {
+        Catalog { profile_retention: (!keep.is_zero()).then_some(keep), ..self }
+    }
+
+    /// The oldest timestamp (epoch ms) a profile written now is kept with, if profiles expire.
+    pub(crate) fn profiles_kept_after(&self) -> Option<i64> {
+        self.profile_retention.map(|keep| now_ms().saturating_sub(i64::try_from(keep.as_millis()).unwrap_or(i64::MAX)))
     }
 
     pub(crate) fn access(&self) -> &crate::access::AccessControl {

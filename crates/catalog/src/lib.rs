@@ -13,6 +13,7 @@ pub mod governance;
 pub mod kinds;
 pub mod lineage;
 pub mod policy;
+pub mod profiles;
 mod reads;
 pub mod relations;
 pub mod secrets;

@@ -48,6 +48,7 @@ pub static KEYS: &[Key] = &[
     key("server.logLevel", "LOG_LEVEL", "INFO", Str, "Log level: TRACE, DEBUG, INFO, WARN, ERROR."),
     // --- storage ---
     key("ferrometa.dataDir", "FERROMETA_DATA_DIR", "./data", Str, "Directory for the embedded database, generated keys and the initial admin password."),
+    key("ferrometa.profileRetentionDays", "FERROMETA_PROFILE_RETENTION_DAYS", "0", Int, "Table, column and system profiles older than this many days are dropped when a newer one of the same table or column arrives (0 keeps them all; at most 36500)."),
     key("database.url", "FERROMETA_DATABASE_URL", "", Secret, "sqlite://PATH or postgres://USER:PASS@HOST:PORT/DB. Empty: SQLite in the data dir. OpenMetadata's DB_* variables are used when this is empty."),
     // --- authenticationConfiguration (contract §1.1) ---
     key("authenticationConfiguration.clientType", "AUTHENTICATION_CLIENT_TYPE", "public", Str, "public (PKCE, no secret) or confidential (adds oidcConfiguration.secret)."),

@@ -213,4 +213,6 @@ pub struct Config {
     pub login: LoginConfig,
     /// Key material for encrypting stored bot tokens; empty = generated per install.
     pub fernet_key: String,
+    /// Days profiles are kept (0: forever).
+    pub profile_retention_days: u64,
 }

@@ -261,10 +261,11 @@ pub fn validate(raw: &RawConfig, env: &dyn Fn(&str) -> Option<String>) -> Result
         c.fail("ferrometa.dataDir", "must not be empty");
     }
     let database = parse_database(&mut c, &data_dir, env);
+    let profile_retention_days = c.in_range("ferrometa.profileRetentionDays", 0, 36_500);
 
     if c.problems.is_empty() {
         let fernet_key = raw.str("fernetConfiguration.fernetKey").to_string();
-        Ok(Config { server, data_dir, database, authentication, authorizer, jwt, login, fernet_key })
+        Ok(Config { server, data_dir, database, authentication, authorizer, jwt, login, fernet_key, profile_retention_days })
     } else {
         Err(ConfigError { problems: c.problems })
     }

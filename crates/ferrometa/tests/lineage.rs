@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::person;
+use common::{person, shop_tables};
 use ferrometa_testkit::TestServer;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -25,21 +25,7 @@ impl Shop {
         let s = TestServer::start(&[]).await;
         let admin = s.admin_token().await;
         let (_, bot) = s.ingestion_bot(&admin).await;
-        for (path, body) in [
-            ("/api/v1/services/databaseServices", json!({"name": "svc", "serviceType": "Mysql"})),
-            ("/api/v1/databases", json!({"name": "db", "service": "svc"})),
-            ("/api/v1/databaseSchemas", json!({"name": "sch", "database": "svc.db"})),
-        ] {
-            let (status, answer) = s.call(Method::PUT, path, Some(&bot), Some(body)).await;
-            assert_eq!(status, StatusCode::CREATED, "{path}: {answer}");
-        }
-        let mut ids = std::collections::HashMap::new();
-        for name in ["raw", "clean", "report"] {
-            let columns = json!([{"name": "id", "dataType": "INT"}, {"name": "email", "dataType": "VARCHAR", "dataLength": 64}]);
-            let (status, t) = s.call(Method::PUT, "/api/v1/tables", Some(&bot), Some(json!({"name": name, "databaseSchema": SCHEMA, "columns": columns}))).await;
-            assert_eq!(status, StatusCode::CREATED, "{name}: {t}");
-            ids.insert(name, t["id"].as_str().unwrap().to_string());
-        }
+        let ids = shop_tables(&s, &bot, &["raw", "clean", "report"]).await;
         Shop { s, admin, bot, ids }
     }
 

@@ -98,7 +98,7 @@ pub async fn assemble_state(config: Config, store: Store, keys: KeySet) -> Resul
     // Callers and governance are reused this long; changes clear them at once on this replica
     // and, through PostgreSQL notifications, on the others.
     let access_ttl = std::time::Duration::from_secs(config.authorizer.access_cache_secs);
-    let catalog = Catalog::new(store.clone(), &base_url(&config)).with_secret_cipher(Arc::new(connection_secrets)).with_access_cache_ttl(access_ttl);
+    let catalog = Catalog::new(store.clone(), &base_url(&config)).with_secret_cipher(Arc::new(connection_secrets)).with_access_cache_ttl(access_ttl).with_profile_retention(std::time::Duration::from_secs(config.profile_retention_days * 86_400));
     let callers = Arc::new(crate::access::CallerCache::new(10_000, access_ttl));
     let sessions = Arc::new(crate::session::SessionManager::new(config.clone(), store.clone(), auth.clone(), catalog.clone()));
     let sign_in_limiter = Arc::new(crate::ratelimit::SignInLimiter::new(config.authentication.sign_in_starts_per_minute));

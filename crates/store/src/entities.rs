@@ -243,21 +243,31 @@ impl Store {
         rows.iter().map(from_row).collect()
     }
 
-    /// Deletes an entity with its versions, hierarchy rows, relationship and lineage edges (both ends) and
+    /// Deletes an entity with its versions, hierarchy rows, relationship and lineage edges (both ends),
+    /// extensions, time series (its own and its columns') and
     /// search document, with the audit event of the deletion (if any), in one transaction;
     /// returns false (and records nothing) when there is no such entity.
     pub async fn delete_entity(&self, id: &str, audit: Option<&AuditRecord>) -> Result<bool> {
         let mut w = self.begin_write(audit).await?;
         let tx = &mut w.tx;
-        let sql = format!("DELETE FROM entities WHERE id = $1 RETURNING {COUNTED_COLUMNS}");
+        let sql = format!("DELETE FROM entities WHERE id = $1 RETURNING {COUNTED_COLUMNS}, fqn_key");
         let Some(row) = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(&mut **tx).await? else { return w.finish(false).await };
         let gone = Counted::from_row(&row)?;
+        let key: String = row.try_get(3)?;
+        // Its series and those of its columns (keys under `key.`; '/' sorts right after '.').
+        sqlx::query("DELETE FROM entity_time_series WHERE fqn_key = $1 OR (fqn_key > $2 AND fqn_key < $3)")
+            .bind(&key)
+            .bind(format!("{key}."))
+            .bind(format!("{key}/"))
+            .execute(&mut **tx)
+            .await?;
         let ancestors = sqlx::query("DELETE FROM entity_ancestors WHERE id = $1 RETURNING ancestor_key").bind(id).fetch_all(&mut **tx).await?;
         let ancestors = ancestors.iter().map(|r| r.try_get(0)).collect::<std::result::Result<Vec<String>, _>>()?;
         CountChanges::default().entity(&gone, -1).ancestors(&ancestors, &gone.entity_type, gone.deleted, -1).apply(tx).await?;
         sqlx::query("DELETE FROM entity_versions WHERE id = $1").bind(id).execute(&mut **tx).await?;
         sqlx::query("DELETE FROM entity_relations WHERE from_id = $1 OR to_id = $1").bind(id).execute(&mut **tx).await?;
         sqlx::query("DELETE FROM lineage_edges WHERE from_id = $1 OR to_id = $1").bind(id).execute(&mut **tx).await?;
+        sqlx::query("DELETE FROM entity_extensions WHERE id = $1").bind(id).execute(&mut **tx).await?;
         search::unindex_entity(tx, self.backend(), id).await?;
         w.finish(true).await
     }

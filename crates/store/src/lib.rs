@@ -5,6 +5,7 @@
 mod audit;
 mod counts;
 mod entities;
+mod extensions;
 mod hierarchy;
 mod lineage;
 mod notify;
@@ -17,6 +18,7 @@ pub mod testing;
 
 pub use audit::{AuditCursor, AuditEvent, AuditPage, AuditQuery, AuditRecord, Origin, Outcome};
 pub use entities::{EntityRow, Include, ListPage};
+pub use extensions::SeriesEntry;
 pub use lineage::{Direction, LineageEdge};
 pub use relations::RelationSide;
 pub use search::SearchHit;
@@ -99,6 +101,7 @@ const MIGRATIONS: &[(i64, &[Step])] = &[
     (8, &[Step::Sql(include_str!("../migrations/0008_credential_generations.sql"))]),
     (9, &[Step::Sql(include_str!("../migrations/0009_audit_trail.sql"))]),
     (10, &[Step::Sql(include_str!("../migrations/0010_lineage.sql"))]),
+    (11, &[Step::Sql(include_str!("../migrations/0011_profiles_and_settings.sql"))]),
 ];
 
 pub fn now_ms() -> i64 {

@@ -131,3 +131,25 @@ pub async fn person(s: &ferrometa_testkit::TestServer, admin: &str, name: &str, 
 pub async fn reader(s: &ferrometa_testkit::TestServer, admin: &str) -> String {
     person(s, admin, "rita", json!({})).await.token
 }
+
+/// The schema `svc.db.sch` (service, database, schema written by `writer`, e.g. the ingestion
+/// bot) with tables of two columns (`id` INT, `email` VARCHAR); returns each table's id.
+pub async fn shop_tables(s: &ferrometa_testkit::TestServer, writer: &str, tables: &[&'static str]) -> std::collections::HashMap<&'static str, String> {
+    use reqwest::{Method, StatusCode};
+    for (path, body) in [
+        ("/api/v1/services/databaseServices", json!({"name": "svc", "serviceType": "Mysql"})),
+        ("/api/v1/databases", json!({"name": "db", "service": "svc"})),
+        ("/api/v1/databaseSchemas", json!({"name": "sch", "database": "svc.db"})),
+    ] {
+        let (status, answer) = s.call(Method::PUT, path, Some(writer), Some(body)).await;
+        assert!(status.is_success(), "{path}: {answer}");
+    }
+    let mut ids = std::collections::HashMap::new();
+    for name in tables {
+        let columns = json!([{"name": "id", "dataType": "INT"}, {"name": "email", "dataType": "VARCHAR", "dataLength": 64}]);
+        let (status, t) = s.call(Method::PUT, "/api/v1/tables", Some(writer), Some(json!({"name": name, "databaseSchema": "svc.db.sch", "columns": columns}))).await;
+        assert_eq!(status, StatusCode::CREATED, "{name}: {t}");
+        ids.insert(*name, t["id"].as_str().unwrap().to_string());
+    }
+    ids
+}

@@ -9,6 +9,7 @@ pub mod common;
 pub mod data;
 pub mod lineage;
 pub mod permissions;
+pub mod profiles;
 pub mod search;
 pub mod system;
 pub mod users;
@@ -90,6 +91,20 @@ pub fn endpoints() -> Vec<Endpoint> {
         endpoint!(GET, "/api/v1/policies/resources", User, permissions::resources),
         endpoint!(GET, "/api/v1/policies/functions", User, permissions::functions),
         endpoint!(GET, "/api/v1/policies/validation/condition/{expression}", User, permissions::validate_condition),
+        endpoint!(GET, "/api/v1/system/settings/{name}", User, profiles::setting),
+        endpoint!(PUT, "/api/v1/system/settings", User, profiles::put_setting),
+        endpoint!(PUT, "/api/v1/tables/{id}/tableProfile", User, profiles::put_table_profile),
+        endpoint!(GET, "/api/v1/tables/{id}/tableProfile/latest", User, profiles::latest_table_profile),
+        endpoint!(GET, "/api/v1/tables/{id}/tableProfile", User, profiles::table_profiles),
+        endpoint!(GET, "/api/v1/tables/{id}/columnProfile", User, profiles::column_profiles),
+        endpoint!(GET, "/api/v1/tables/{id}/systemProfile", User, profiles::system_profiles),
+        endpoint!(DELETE, "/api/v1/tables/{id}/{kind}/{timestamp}/profile", User, profiles::delete_profile),
+        endpoint!(PUT, "/api/v1/tables/{id}/sampleData", User, profiles::put_sample_data),
+        endpoint!(GET, "/api/v1/tables/{id}/sampleData", User, profiles::sample_data),
+        endpoint!(DELETE, "/api/v1/tables/{id}/sampleData", User, profiles::delete_sample_data),
+        endpoint!(PUT, "/api/v1/tables/{id}/tableProfilerConfig", User, profiles::put_profiler_config),
+        endpoint!(GET, "/api/v1/tables/{id}/tableProfilerConfig", User, profiles::profiler_config),
+        endpoint!(DELETE, "/api/v1/tables/{id}/tableProfilerConfig", User, profiles::delete_profiler_config),
         endpoint!(PUT, "/api/v1/lineage", User, lineage::add),
         endpoint!(GET, "/api/v1/lineage/getLineageEdge/{from_id}/{to_id}", User, lineage::edge),
         endpoint!(GET, "/api/v1/lineage/{from_type}/{from_id}", User, lineage::of_entity),
