@@ -14,6 +14,7 @@ use ferrometa_store::Include;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::table_tabs;
 use super::html::{esc, notice, query_value};
 use super::{Viewer, error_page};
 
@@ -95,13 +96,19 @@ pub async fn index(v: Viewer) -> Response {
 pub struct FqnQuery {
     #[serde(default)]
     fqn: String,
+    /// A table page's tab (`overview`, `lineage`, `profile`, `sample`).
+    tab: Option<String>,
+    /// Lineage depths (`tab=lineage`).
+    up: Option<i64>,
+    down: Option<i64>,
 }
 
 pub async fn entity(v: Viewer, Path(word): Path<String>, Query(q): Query<FqnQuery>) -> Response {
-    render_entity(&v, &word, &q.fqn, String::new()).await
+    render_entity(&v, &word, &q, String::new()).await
 }
 
-async fn render_entity(v: &Viewer, word: &str, fqn: &str, top: String) -> Response {
+async fn render_entity(v: &Viewer, word: &str, q: &FqnQuery, top: String) -> Response {
+    let fqn = q.fqn.as_str();
     let Some(l) = level(word) else {
         return error_page(StatusCode::NOT_FOUND, "Not found", "There is no such catalog page.", "not_found", "");
     };
@@ -129,6 +136,20 @@ async fn render_entity(v: &Viewer, word: &str, fqn: &str, top: String) -> Respon
             .filter_map(|(k, label)| e[*k].as_str().map(|x| format!("<dt>{label}</dt><dd>{}</dd>", esc(x))))
             .collect::<String>()
     ));
+    if word == "table" {
+        let tab = q.tab.as_deref().filter(|t| table_tabs::TABS.iter().any(|(name, _)| name == t)).unwrap_or("overview");
+        body.push_str(&table_tabs::tab_bar(fqn, tab).into_string());
+        let shown = match tab {
+            "lineage" => Some(table_tabs::lineage_tab(v, fqn, q.up, q.down).await),
+            "profile" => Some(table_tabs::profile_tab(v, fqn).await),
+            "sample" => Some(table_tabs::sample_tab(v, e["id"].as_str().unwrap_or_default()).await),
+            _ => None,
+        };
+        if let Some(markup) = shown {
+            body.push_str(&markup.into_string());
+            return v.render(&format!("{}: {}", l.label, e["name"].as_str().unwrap_or_default()), &body);
+        }
+    }
     let description = e["description"].as_str().unwrap_or_default();
     body.push_str(r#"<h2 id="description-heading">Description</h2>"#);
     body.push_str(&format!(r#"<p id="description">{}</p>"#, if description.is_empty() { "<em>No description.</em>".to_string() } else { esc(description) }));
@@ -208,7 +229,7 @@ pub async fn save_description(v: Viewer, Path(word): Path<String>, Form(form): F
         Err(err) => return error_page(StatusCode::BAD_REQUEST, "Catalog", "Bad request.", "bad_request", &err.to_string()),
     };
     match v.state.catalog.patch_asset(v.actor(), l.asset, &id, &patch).await {
-        Ok(_) => render_entity(&v, &word, &form.fqn, notice("ok", "description-saved", "Description saved.")).await,
+        Ok(_) => render_entity(&v, &word, &FqnQuery { fqn: form.fqn.clone(), tab: None, up: None, down: None }, notice("ok", "description-saved", "Description saved.")).await,
         Err(err) => {
             let err = crate::error::ApiError::from(err);
             error_page(err.status, "Catalog", &err.message, "patch_failed", "")

@@ -28,6 +28,7 @@ mod profile;
 mod roles;
 mod security;
 mod signin;
+mod table_tabs;
 mod users;
 
 use axum::Router;
