@@ -37,3 +37,32 @@ def test_the_clients_lineage_calls_round_trip(start_ferrometa, om_client: OmClie
     assert seen["edge_columns"] == [f"{SCHEMA}.clean.email", f"{SCHEMA}.clean.id"], "check_patch merged the column lineage through PATCH"
     assert seen["edge_sql"] == "insert into clean select * from raw"
     assert seen["after_delete"] == {"entity": "clean", "nodes": ["raw"], "upstream": [["raw", "clean"]], "downstream": []}, seen
+
+
+def test_the_lineage_workflow_finds_view_lineage_through_search(start_ferrometa, om_client: OmClient, tmp_path: Path):
+    """``metadata ingest`` of a ``sqlite-lineage`` source: the client pages through
+    ``/search/query`` with its view filter (``query_filter``, ``sort_field``, ``search_after``),
+    parses each view's SQL and writes the edge with its column lineage."""
+    from test_ingestion import SERVICE, assert_ingested, make_source, write_workflow
+
+    server = start_ferrometa(ENV)
+    admin = admin_token(server)
+    _, bot = ingestion_bot(server, admin)
+    ingest = write_workflow(tmp_path / "ingest.yaml", server, make_source(tmp_path / "shop.db"), bot)
+    assert_ingested(om_client.ingest(ingest), "ingest")
+    workflow = json.loads(ingest.read_text(encoding="utf-8"))
+    workflow["source"]["type"] = "sqlite-lineage"
+    workflow["source"]["sourceConfig"] = {"config": {"type": "DatabaseLineage", "processViewLineage": True, "processQueryLineage": False}}
+    lineage_yaml = tmp_path / "lineage.yaml"
+    lineage_yaml.write_text(json.dumps(workflow), encoding="utf-8")
+    run = om_client.ingest(lineage_yaml)
+    out = run.stdout + run.stderr
+    assert run.returncode == 0 and "Processed records: 1" in out, f"the lineage workflow:\n{out[-5000:]}"
+
+    view = server.get(f"/api/v1/lineage/table/name/{SERVICE}.shop.main.big_orders?upstreamDepth=1&downstreamDepth=0", token=admin).json()
+    assert [n["name"] for n in view["nodes"]] == ["orders"], view
+    (edge,) = view["upstreamEdges"]
+    details = edge["lineageDetails"]
+    assert details["source"] == "ViewLineage" and "FROM orders WHERE total >" in details["sqlQuery"], details
+    mapped = sorted(c["toColumn"].rsplit(".", 1)[1] for c in details["columnsLineage"])
+    assert mapped == ["customer_id", "id", "total"], details["columnsLineage"]

@@ -3,6 +3,7 @@
 //! web pages both call these, or the catalog's own use cases, passing the caller; neither ever
 //! calls the other.
 
+pub mod query_filter;
 pub mod search;
 pub mod tokens;
 pub mod users;

@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 
 use crate::access::Caller;
 use crate::error::{ApiError, ApiResult};
+use crate::ops::query_filter::Filter;
 use crate::routes::data::shown_to;
 use crate::state::AppState;
 
@@ -49,7 +50,7 @@ fn deleted(raw: Option<bool>) -> Include {
 }
 
 /// `{"hits": {"total": {"value": n}, "hits": [{"_source": ...}]}}`, as Elasticsearch answers.
-fn hits_body(s: &AppState, caller: &Caller, found: &[SearchHit], total: i64) -> ApiResult<Value> {
+fn hits_body(s: &AppState, caller: &Caller, found: &[SearchHit], total: Total, sort: Sort) -> ApiResult<Value> {
     let mut hits = vec![];
     for SearchHit { row, score } in found {
         // Through the catalog, which opens sealed connection secrets, then masked as in a GET.
@@ -63,14 +64,14 @@ fn hits_body(s: &AppState, caller: &Caller, found: &[SearchHit], total: i64) -> 
             "_id": row.id,
             "_score": score,
             "_source": source,
-            "sort": [score, row.fqn],
+            "sort": sort.values(*score, &row.fqn),
         }));
     }
     let max_score = found.iter().map(|h| h.score).reduce(f64::max);
     Ok(json!({
         "took": 0,
         "timed_out": false,
-        "hits": {"total": {"value": total, "relation": "eq"}, "max_score": max_score, "hits": hits},
+        "hits": {"total": {"value": total.value, "relation": if total.exact { "eq" } else { "gte" }}, "max_score": max_score, "hits": hits},
         "aggregations": {},
     }))
 }
@@ -82,6 +83,60 @@ pub struct SearchParams {
     from: Option<i64>,
     size: Option<i64>,
     deleted: Option<bool>,
+    /// Elasticsearch query DSL (the subset of [`Filter`]) that every hit must match.
+    query_filter: Option<String>,
+    /// `fullyQualifiedName` (or `name`) for a stable order the clients page with `search_after`.
+    sort_field: Option<String>,
+    sort_order: Option<String>,
+    /// The `sort` values of the last hit of the previous page, joined by commas.
+    search_after: Option<String>,
+}
+
+/// How many hits match: exact, or at least this many when a scan stopped early.
+#[derive(Debug, Clone, Copy)]
+struct Total {
+    value: i64,
+    exact: bool,
+}
+
+/// The order of hits and the `sort` values each hit carries (strings, as the clients join them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sort {
+    /// Best first, ties in FQN order: `[score, fqn]`.
+    Relevance,
+    /// By FQN (case-insensitive): `[fqn]`.
+    Fqn { descending: bool },
+}
+
+impl Sort {
+    fn parse(field: Option<&str>, order: Option<&str>) -> ApiResult<Sort> {
+        let descending = match order.unwrap_or("asc") {
+            "asc" => false,
+            "desc" => true,
+            other => return Err(ApiError::bad_request(format!("sort_order must be asc or desc, got {}", other.chars().take(20).collect::<String>()))),
+        };
+        match field.map(|f| f.trim_end_matches(".keyword")) {
+            None | Some("_score") => Ok(Sort::Relevance),
+            Some("fullyQualifiedName" | "name" | "displayName") => Ok(Sort::Fqn { descending }),
+            Some(other) => Err(ApiError::bad_request(format!("sort_field must be _score or fullyQualifiedName, got {}", other.chars().take(60).collect::<String>()))),
+        }
+    }
+
+    fn values(self, score: f64, fqn: &str) -> Value {
+        match self {
+            Sort::Relevance => json!([score.to_string(), fqn]),
+            Sort::Fqn { .. } => json!([fqn]),
+        }
+    }
+
+    /// The FQN a `search_after` value names (the last of its comma-joined values for relevance;
+    /// the whole of it for FQN order, since FQNs may hold commas).
+    fn after_fqn(self, after: &str) -> String {
+        match self {
+            Sort::Relevance => after.split_once(',').map_or(after, |(_, fqn)| fqn).to_string(),
+            Sort::Fqn { .. } => after.to_string(),
+        }
+    }
 }
 
 /// An OpenMetadata (Lucene) query string as plain text for the store: field prefixes (`name:`)
@@ -121,8 +176,45 @@ pub async fn query(s: &AppState, caller: &Caller, p: SearchParams) -> ApiResult<
     if from < 0 || !(0..=MAX_SIZE).contains(&size) || from.checked_add(size).is_none_or(|end| end > MAX_SIZE) {
         return Err(ApiError::bad_request(format!("from must be at least 0 and from + size at most {MAX_SIZE}")));
     }
-    let (hits, total) = s.store.search(&types, &plain_text(p.q.as_deref().unwrap_or("")), deleted(p.deleted), from, size).await?;
-    hits_body(s, caller, &hits, total)
+    let sort = Sort::parse(p.sort_field.as_deref(), p.sort_order.as_deref())?;
+    let filter = p.query_filter.as_deref().map(Filter::parse).transpose()?;
+    let text = plain_text(p.q.as_deref().unwrap_or(""));
+    if filter.is_none() && sort == Sort::Relevance && p.search_after.is_none() {
+        let (hits, total) = s.store.search(&types, &text, deleted(p.deleted), from, size).await?;
+        return hits_body(s, caller, &hits, Total { value: total, exact: true }, sort);
+    }
+    // Filtered or paged by `search_after`: the matching hits in order, from the store's best
+    // MAX_SIZE candidates, then the page.
+    let (candidates, _) = s.store.search(&types, &text, deleted(p.deleted), 0, MAX_SIZE).await?;
+    let mut hits = vec![];
+    for hit in candidates {
+        if filter.as_ref().is_none_or(|f| s.catalog.entity_of(&hit.row).is_ok_and(|doc| f.matches(&doc))) {
+            hits.push(hit);
+        }
+    }
+    if let Sort::Fqn { descending } = sort {
+        hits.sort_by_key(|h| h.row.fqn.to_lowercase());
+        if descending {
+            hits.reverse();
+        }
+    }
+    let total = Total { value: hits.len() as i64, exact: hits.len() < MAX_SIZE as usize };
+    let start = match p.search_after.as_deref().map(|a| sort.after_fqn(a).to_lowercase()) {
+        Some(after) => hits.iter().position(|h| h.row.fqn.to_lowercase() == after).map_or_else(|| past(&hits, &after, sort), |i| i + 1),
+        None => from as usize,
+    };
+    let page: Vec<SearchHit> = hits.into_iter().skip(start).take(size as usize).collect();
+    hits_body(s, caller, &page, total, sort)
+}
+
+/// Where a page after an FQN that is no longer among the hits starts: the first hit past it in
+/// FQN order (in relevance order nothing is known of it, so the end).
+fn past(hits: &[SearchHit], after: &str, sort: Sort) -> usize {
+    match sort {
+        Sort::Fqn { descending: false } => hits.iter().position(|h| h.row.fqn.to_lowercase().as_str() > after).unwrap_or(hits.len()),
+        Sort::Fqn { descending: true } => hits.iter().position(|h| h.row.fqn.to_lowercase().as_str() < after).unwrap_or(hits.len()),
+        Sort::Relevance => hits.len(),
+    }
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -187,7 +279,7 @@ pub async fn field_query(s: &AppState, caller: &Caller, p: FieldQueryParams) -> 
     let total = rows.len() as i64;
     // An exact field match has no degrees of relevance.
     let page: Vec<SearchHit> = rows.into_iter().skip(from).take(size).map(|row| SearchHit { row, score: 1.0 }).collect();
-    hits_body(s, caller, &page, total)
+    hits_body(s, caller, &page, Total { value: total, exact: true }, Sort::Relevance)
 }
 
 #[cfg(test)]
