@@ -98,6 +98,13 @@ def ingestion_bot(server: Ferrometa, admin: str) -> tuple[str, str]:
     return user_id, token.json()["JWTToken"]
 
 
+def server_with_bot(start_ferrometa) -> tuple[Ferrometa, str, str]:
+    """A fresh server (admin principal with a password), the admin's token and the ingestion bot's."""
+    server = start_ferrometa(ENV)
+    admin = admin_token(server)
+    return server, admin, ingestion_bot(server, admin)[1]
+
+
 def make_source(path: Path) -> Path:
     with sqlite3.connect(path) as db:
         db.executescript(SOURCE_SQL)
@@ -196,9 +203,7 @@ def http_statuses(server: Ferrometa) -> dict[str, int]:
 
 
 def test_client_ingests_sqlite_then_reruns_without_changes_and_follows_source_changes(start_ferrometa, om_client: OmClient, tmp_path: Path):
-    server = start_ferrometa(ENV)
-    admin = admin_token(server)
-    _, bot = ingestion_bot(server, admin)
+    server, admin, bot = server_with_bot(start_ferrometa)
     source = make_source(tmp_path / "shop.db")
 
     # 1. First run, token inline.

@@ -8,15 +8,14 @@ import json
 from pathlib import Path
 
 from conftest import OmClient
-from test_ingestion import ENV, admin_token, ingestion_bot
+from test_ingestion import SERVICE, assert_ingested, make_source, server_with_bot, write_workflow
 
 SCRIPT = Path(__file__).resolve().parent / "om_lineage_check.py"
 SCHEMA = "lineage_svc.db.sch"
 
 
 def test_the_clients_lineage_calls_round_trip(start_ferrometa, om_client: OmClient, tmp_path: Path):
-    server = start_ferrometa(ENV)
-    _, bot = ingestion_bot(server, admin_token(server))
+    server, _, bot = server_with_bot(start_ferrometa)
     for path, body in [
         ("/api/v1/services/databaseServices", {"name": "lineage_svc", "serviceType": "SQLite"}),
         ("/api/v1/databases", {"name": "db", "service": "lineage_svc"}),
@@ -43,11 +42,7 @@ def test_the_lineage_workflow_finds_view_lineage_through_search(start_ferrometa,
     """``metadata ingest`` of a ``sqlite-lineage`` source: the client pages through
     ``/search/query`` with its view filter (``query_filter``, ``sort_field``, ``search_after``),
     parses each view's SQL and writes the edge with its column lineage."""
-    from test_ingestion import SERVICE, assert_ingested, make_source, write_workflow
-
-    server = start_ferrometa(ENV)
-    admin = admin_token(server)
-    _, bot = ingestion_bot(server, admin)
+    server, admin, bot = server_with_bot(start_ferrometa)
     ingest = write_workflow(tmp_path / "ingest.yaml", server, make_source(tmp_path / "shop.db"), bot)
     assert_ingested(om_client.ingest(ingest), "ingest")
     workflow = json.loads(ingest.read_text(encoding="utf-8"))

@@ -12,7 +12,7 @@ from pathlib import Path
 import requests
 
 from conftest import OmClient
-from test_ingestion import ENV, SERVICE, admin_token, assert_ingested, ingestion_bot, make_source, write_workflow
+from test_ingestion import SERVICE, assert_ingested, make_source, server_with_bot, write_workflow
 
 SCRIPT = Path(__file__).resolve().parent / "om_profile_check.py"
 
@@ -30,9 +30,7 @@ def profiler_workflow(ingest_workflow: Path, path: Path) -> Path:
 
 
 def test_metadata_profile_stores_profiles_the_client_reads_back(start_ferrometa, om_client: OmClient, tmp_path: Path):
-    server = start_ferrometa(ENV)
-    admin = admin_token(server)
-    _, bot = ingestion_bot(server, admin)
+    server, admin, bot = server_with_bot(start_ferrometa)
     source = make_source(tmp_path / "shop.db")
     with sqlite3.connect(source) as db:
         # The client's SQLite profiler does not quote dotted table names (its bug, not ours).

@@ -322,7 +322,7 @@ impl Catalog {
             let Some(kind) = kind_named(&row.entity_type) else { continue };
             let entity = self.entity_of(&row)?;
             // Hidden nodes are left out, and with them their edges.
-            if matches!(self.judge(actor.subject, &[Operation::ViewBasic], &Target::entity(kind.name, self.facts(kind, &entity))).await?, None) {
+            if self.judge(actor.subject, &[Operation::ViewBasic], &Target::entity(kind.name, self.facts(kind, &entity))).await?.is_none() {
                 nodes.insert(row.id.clone(), self.reference(kind, &entity));
             }
         }

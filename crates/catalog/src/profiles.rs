@@ -23,8 +23,11 @@ const SYSTEM_PROFILE: &str = "table.systemProfile";
 const SAMPLE_DATA: &str = "table.sampleData";
 const PROFILER_CONFIG: &str = "table.tableProfilerConfig";
 
-/// The settings ferrometa keeps, with the value a new install answers.
-const SETTINGS: &[(&str, fn() -> Value)] = &[
+/// A setting's name and the value a new install answers.
+type SettingDefault = (&'static str, fn() -> Value);
+
+/// The settings ferrometa keeps.
+const SETTINGS: &[SettingDefault] = &[
     ("profilerConfiguration", || json!({"metricConfiguration": []})),
     ("lineageSettings", || json!({"upstreamDepth": 2, "downstreamDepth": 2, "lineageLayer": "EntityLineage"})),
 ];

@@ -46,7 +46,7 @@ impl Shop {
     }
 
     /// The tables of a lineage answer's nodes and edges, by name.
-    fn shape(&self, lineage: &Value) -> (Vec<String>, Vec<(String, String)>, Vec<(String, String)>) {
+    fn shape(&self, lineage: &Value) -> Shape {
         let name_of = |id: &Value| self.ids.iter().find(|(_, v)| json!(v) == *id).map(|(k, _)| k.to_string()).unwrap_or_else(|| id.to_string());
         let mut nodes: Vec<String> = lineage["nodes"].as_array().unwrap().iter().map(|n| n["name"].as_str().unwrap().to_string()).collect();
         nodes.sort();
@@ -58,6 +58,9 @@ impl Shop {
         format!("{SCHEMA}.{table}.{column}")
     }
 }
+
+/// Node names, upstream edges and downstream edges of a lineage answer, by table name.
+type Shape = (Vec<String>, Vec<(String, String)>, Vec<(String, String)>);
 
 fn names(list: &[&str]) -> Vec<String> {
     list.iter().map(|s| s.to_string()).collect()
