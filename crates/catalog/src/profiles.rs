@@ -154,7 +154,7 @@ impl Catalog {
     }
 
     /// A live table the caller may do `operation` on (refused and recorded otherwise).
-    async fn table_for(&self, actor: Actor<'_>, key: Key<'_>, operation: Operation) -> Result<Value> {
+    pub(crate) async fn table_for(&self, actor: Actor<'_>, key: Key<'_>, operation: Operation) -> Result<Value> {
         let table = match key {
             Key::Id(id) => self.get(&TABLE, id, Include::NonDeleted).await?,
             Key::Fqn(fqn) => self.get_by_name(&TABLE, fqn, Include::NonDeleted).await?,
@@ -301,6 +301,22 @@ impl Catalog {
         let table = self.table_for(actor, Key::Id(id), Operation::EditDataProfile).await?;
         self.store().delete_entity_extension(Self::table_id(&table), PROFILER_CONFIG).await?;
         Ok(table)
+    }
+
+    /// `PUT /v1/tables/{id}/dataModel` (dbt): the table's data model, a new version of the
+    /// table when it changes. A model without SQL keeps the SQL stored before, as OpenMetadata
+    /// does; it needs `EditAll`, as in OpenMetadata.
+    pub async fn put_data_model(&self, actor: Actor<'_>, id: &str, mut model: Map<String, Value>) -> Result<Value> {
+        let table = self.table_for(actor, Key::Id(id), Operation::EditAll).await?;
+        for sql in ["rawSql", "sql"] {
+            let blank = model.get(sql).and_then(Value::as_str).is_none_or(|s| s.trim().is_empty());
+            if let Some(kept) = table["dataModel"].get(sql).filter(|v| blank && v.as_str().is_some_and(|s| !s.trim().is_empty())) {
+                model.insert(sql.into(), kept.clone());
+            }
+        }
+        let mut new = table.as_object().cloned().unwrap_or_default();
+        new.insert("dataModel".into(), Value::Object(model));
+        self.update(&TABLE, &table, new, fqn::parent(Self::table_fqn(&table)), actor.origin()).await
     }
 
     async fn put_extension(&self, table: &Value, extension: &str, value: &Value) -> Result<()> {

@@ -155,3 +155,20 @@ async fn profiles_older_than_the_retention_go_when_newer_ones_arrive() {
     assert_eq!(range["data"].as_array().unwrap().iter().map(|p| p["timestamp"].clone()).collect::<Vec<_>>(), vec![json!(now)], "the three-day-old run is gone");
     s.stop().await;
 }
+
+#[tokio::test]
+async fn a_dbt_data_model_is_a_new_version_and_keeps_its_sql() {
+    let s = TestServer::start(&[]).await;
+    let admin = s.admin_token().await;
+    let (_, bot) = s.ingestion_bot(&admin).await;
+    let id = shop_tables(&s, &bot, &["orders"]).await["orders"].clone();
+    let model = json!({"modelType": "DBT", "resourceType": "model", "sql": "select 1", "rawSql": "select {{ x }}", "path": "models/orders.sql", "columns": [{"name": "id", "dataType": "INT"}]});
+    let (status, table) = s.call(Method::PUT, &format!("/api/v1/tables/{id}/dataModel"), Some(&bot), Some(model)).await;
+    assert_eq!((status, table["dataModel"]["sql"].clone(), table["version"].clone()), (StatusCode::OK, json!("select 1"), json!(0.2)), "{table}");
+    let (_, table) = s.call(Method::PUT, &format!("/api/v1/tables/{id}/dataModel"), Some(&bot), Some(json!({"modelType": "DBT", "sql": "", "description": "d"}))).await;
+    assert_eq!((table["dataModel"]["sql"].clone(), table["dataModel"]["rawSql"].clone()), (json!("select 1"), json!("select {{ x }}")), "blank SQL keeps the stored SQL");
+    let consumer = person(&s, &admin, "carol", json!({})).await;
+    let (status, answer) = s.call(Method::PUT, &format!("/api/v1/tables/{id}/dataModel"), Some(&consumer.token), Some(json!({"modelType": "DBT"}))).await;
+    assert_eq!((status, message(&answer)), (StatusCode::FORBIDDEN, "Principal: CatalogPrincipal{name='carol'} operations [EditAll] not allowed".to_string()));
+    s.stop().await;
+}

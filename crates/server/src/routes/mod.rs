@@ -102,6 +102,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         endpoint!(PUT, "/api/v1/tables/{id}/sampleData", User, profiles::put_sample_data),
         endpoint!(GET, "/api/v1/tables/{id}/sampleData", User, profiles::sample_data),
         endpoint!(DELETE, "/api/v1/tables/{id}/sampleData", User, profiles::delete_sample_data),
+        endpoint!(PUT, "/api/v1/tables/{id}/dataModel", User, profiles::put_data_model),
         endpoint!(PUT, "/api/v1/tables/{id}/tableProfilerConfig", User, profiles::put_profiler_config),
         endpoint!(GET, "/api/v1/tables/{id}/tableProfilerConfig", User, profiles::profiler_config),
         endpoint!(DELETE, "/api/v1/tables/{id}/tableProfilerConfig", User, profiles::delete_profiler_config),

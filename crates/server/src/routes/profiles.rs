@@ -85,6 +85,10 @@ pub async fn delete_sample_data(State(s): State<AppState>, Extension(caller): Ex
     Ok(Json(shown_to(&caller, s.catalog.delete_sample_data(caller.actor()?, &id).await?)))
 }
 
+pub async fn put_data_model(State(s): State<AppState>, Extension(caller): Extension<Caller>, Path(id): Path<String>, Body(model): Body<serde_json::Map<String, Value>>) -> ApiResult<Json<Value>> {
+    Ok(Json(shown_to(&caller, s.catalog.put_data_model(caller.actor()?, &id, model).await?)))
+}
+
 pub async fn put_profiler_config(State(s): State<AppState>, Extension(caller): Extension<Caller>, Path(id): Path<String>, Body(config): Body<Value>) -> ApiResult<Json<Value>> {
     Ok(Json(shown_to(&caller, s.catalog.put_profiler_config(caller.actor()?, &id, config).await?)))
 }
