@@ -62,7 +62,7 @@ impl From<AuthError> for ApiError {
         match e {
             AuthError::Unauthorized(m) => Self::unauthorized(m),
             AuthError::Expired => Self::unauthorized("Expired token!"),
-            AuthError::KeysUnavailable(m) => Self::new(StatusCode::SERVICE_UNAVAILABLE, m),
+            AuthError::KeysUnavailable(m) | AuthError::StoreUnavailable(m) => Self::new(StatusCode::SERVICE_UNAVAILABLE, m),
             AuthError::BadRequest(m) => Self::bad_request(m),
             AuthError::Forbidden(m) => Self::forbidden(m),
             AuthError::Internal(m) => Self::internal(m),
@@ -79,13 +79,17 @@ impl From<CatalogError> for ApiError {
             CatalogError::Unauthorized(m) => Self::unauthorized(m),
             CatalogError::Forbidden(m) => Self::forbidden(m),
             CatalogError::Internal(m) => Self::internal(m),
-            CatalogError::Store(e) => Self::internal(e),
+            CatalogError::Store(e) => e.into(),
         }
     }
 }
 
 impl From<ferrometa_store::StoreError> for ApiError {
     fn from(e: ferrometa_store::StoreError) -> Self {
+        if e.is_unavailable() {
+            tracing::warn!(error = %e, "database unavailable");
+            return Self::new(StatusCode::SERVICE_UNAVAILABLE, ferrometa_auth::error::DATABASE_UNAVAILABLE);
+        }
         Self::internal(e)
     }
 }

@@ -308,7 +308,7 @@ impl SessionManager {
         }
         let user = self.catalog.get(&USER, &user_id, Include::NonDeleted).await.map_err(|e| refused(&e))?;
         let session = self.auth.issue_session(&crate::routes::users::account_of(&user), None).await.map_err(|e| match e {
-            AuthError::Internal(m) => Refusal::Unavailable(m),
+            AuthError::Internal(m) | AuthError::StoreUnavailable(m) => Refusal::Unavailable(m),
             other => refused(&other),
         })?;
         Ok((session.access_token, session.expiry_duration, session.refresh_token))

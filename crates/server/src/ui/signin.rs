@@ -289,6 +289,7 @@ pub async fn basic_login(State(state): State<AppState>, ClientAddr(client): Clie
     if let Err(e) = state.auth.check_password(&LoginAttempt { email: &form.email, client, via: "browser" }, &b64, account.as_ref()).await {
         let status = match e {
             ferrometa_auth::AuthError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ferrometa_auth::AuthError::StoreUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::UNAUTHORIZED,
         };
         return render_signin(&state, &headers, &form.next, Some(Failure { message: &e.to_string(), email: &form.email, status })).await;
