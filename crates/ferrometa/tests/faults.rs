@@ -113,3 +113,115 @@ async fn first_status(server: &TestServer, token: &str, wanted: StatusCode) -> b
     }
     false
 }
+
+/// A tmpfs mounted on a temp dir (root only), unmounted when dropped.
+struct SmallDisk {
+    dir: tempfile::TempDir,
+}
+
+impl SmallDisk {
+    fn mount(size: &str) -> Option<SmallDisk> {
+        let dir = tempfile::tempdir().ok()?;
+        let ok = Command::new("mount").args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"]).arg(dir.path()).output().ok()?.status.success();
+        ok.then_some(SmallDisk { dir })
+    }
+
+    fn remount(&self, options: &str) {
+        let out = Command::new("mount").args(["-o", &format!("remount,{options}")]).arg(self.dir.path()).output().expect("mount");
+        assert!(out.status.success(), "remount {options}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(self.dir.path()).output();
+    }
+}
+
+fn big_service(name: &str) -> serde_json::Value {
+    serde_json::json!({"name": name, "serviceType": "Postgres", "description": "x".repeat(256 * 1024),
+                       "connection": {"config": {"type": "Postgres", "username": "etl", "hostPort": "db:5432"}}})
+}
+
+async fn put_service(server: &TestServer, token: &str, name: &str) -> StatusCode {
+    server.call(reqwest::Method::PUT, "/api/v1/services/databaseServices", Some(token), Some(big_service(name))).await.0
+}
+
+#[tokio::test]
+async fn a_full_then_read_only_sqlite_data_directory_answers_503_and_loses_nothing() {
+    let Some(disk) = SmallDisk::mount("8m") else {
+        eprintln!("SKIPPED: mounting a tmpfs needs root");
+        return;
+    };
+    let server = TestServer::start_in(disk.dir.path(), &[]).await;
+    let admin = server.admin_token().await;
+    let mut written = vec![];
+    let full = loop {
+        let name = format!("svc_{}", written.len());
+        match put_service(&server, &admin, &name).await {
+            s if s.is_success() => written.push(name),
+            s => break s,
+        }
+        assert!(written.len() < 200, "8 MiB never filled up");
+    };
+    assert_eq!(full, StatusCode::SERVICE_UNAVAILABLE, "a full data directory");
+    disk.remount("size=64m");
+    assert!(first_write(&server, &admin, "after_full").await, "writes must succeed again once there is room");
+    written.push("after_full".into());
+    server.stop().await;
+    disk.remount("ro");
+    let (started, log) = serve_briefly(disk.dir.path()).await;
+    assert!(!started, "ferrometa must refuse to start on a read-only data directory:\n{log}");
+    assert!(log.to_lowercase().contains("read-only"), "the start-up error must say the data directory is read-only:\n{log}");
+    disk.remount("rw");
+    let restarted = TestServer::start_in(disk.dir.path(), &[]).await;
+    let admin = restarted.admin_token().await;
+    for name in &written {
+        let (status, body) = restarted.get(&format!("/api/v1/services/databaseServices/name/{name}"), Some(&admin)).await;
+        assert_eq!(status, StatusCode::OK, "{name} was acknowledged but is gone: {body}");
+        assert_eq!(body["description"].as_str().map(str::len), Some(256 * 1024), "{name} is not intact");
+    }
+    restarted.stop().await;
+}
+
+/// Whether a write succeeds within `PATIENCE` (SQLite may need a moment to give up a bad state).
+async fn first_write(server: &TestServer, token: &str, name: &str) -> bool {
+    let started = Instant::now();
+    while started.elapsed() < PATIENCE {
+        if put_service(server, token, name).await.is_success() {
+            return true;
+        }
+        tokio::task::yield_now().await;
+    }
+    false
+}
+
+/// Runs `ferrometa serve` on `data_dir`; whether it came up (it is then stopped) and its log.
+async fn serve_briefly(data_dir: &std::path::Path) -> (bool, String) {
+    let mut child = tokio::process::Command::new(common::binary())
+        .arg("serve")
+        .env_clear()
+        .envs(ferrometa_testkit::base_env(data_dir))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn ferrometa");
+    let mut stderr = child.stderr.take().expect("stderr");
+    let mut log = String::new();
+    let read = tokio::time::timeout(PATIENCE, async {
+        use tokio::io::AsyncReadExt;
+        let mut buf = [0u8; 4096];
+        while let Ok(n @ 1..) = stderr.read(&mut buf).await {
+            log.push_str(&String::from_utf8_lossy(&buf[..n]));
+            if log.contains(ferrometa_testkit::SERVING_MESSAGE) {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    let started = read.unwrap_or(true);
+    let _ = child.kill().await;
+    (started, log)
+}
