@@ -18,6 +18,9 @@ pub enum AuthError {
     /// 403: authenticated but not allowed (e.g. unverified email outside the domain).
     #[error("{0}")]
     Forbidden(String),
+    /// 503: the database cannot be reached right now.
+    #[error("{0}")]
+    StoreUnavailable(String),
     /// 500: the server itself is broken (key files, database). Never caused by a client.
     #[error("{0}")]
     Internal(String),
@@ -38,6 +41,7 @@ impl AuthError {
             AuthError::KeysUnavailable(_) => "jwks_unavailable",
             AuthError::BadRequest(_) => "bad_request",
             AuthError::Forbidden(_) => "forbidden",
+            AuthError::StoreUnavailable(_) => "store_unavailable",
             AuthError::Internal(_) => "internal",
         }
     }
@@ -46,10 +50,14 @@ impl AuthError {
 impl From<ferrometa_store::StoreError> for AuthError {
     fn from(e: ferrometa_store::StoreError) -> Self {
         tracing::error!(error = %e, "store error during authentication");
+        if e.is_unavailable() {
+            return AuthError::StoreUnavailable(crate::error::DATABASE_UNAVAILABLE.into());
+        }
         AuthError::Internal("Internal error while checking credentials".into())
     }
 }
 
+pub const DATABASE_UNAVAILABLE: &str = "The database is unavailable; try again shortly.";
 pub const TOKEN_NOT_PRESENT: &str = "Not Authorized! Token not present";
 pub const UNABLE_TO_DECODE: &str = "Not Authorized! Unable to decode the token.";
 pub const INVALID_CREDENTIALS: &str = "You have entered an invalid username or password.";

@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use serde::Deserialize;
 
 use crate::error::{AuthError, Result, UNKNOWN_KID};
+use crate::flight::SingleFlight;
 use crate::keys::{PublicJwk, VerifyingKey};
 
 pub const PENALTY: Duration = Duration::from_secs(10);
@@ -45,8 +46,9 @@ pub struct RemoteJwks {
     client: reqwest::Client,
     max_key_age: Duration,
     state: Mutex<Vec<UrlState>>,
-    /// Serialises fetches so that a burst of unknown kids makes one request per URL.
-    fetch_lock: tokio::sync::Mutex<()>,
+    /// One fetch at a time: a burst of unknown kids makes one request per URL, and requests
+    /// that queued behind a fetch (the start-up prefetch too) take its outcome.
+    flight: SingleFlight,
 }
 
 /// Whether a JWK from a remote set can verify our configured algorithm.
@@ -75,7 +77,7 @@ impl RemoteJwks {
             .build()
             .unwrap_or_default();
         let state = Mutex::new(urls.iter().map(|_| UrlState::default()).collect());
-        Arc::new(RemoteJwks { urls, algorithm, client, max_key_age, state, fetch_lock: tokio::sync::Mutex::new(()) })
+        Arc::new(RemoteJwks { urls, algorithm, client, max_key_age, state, flight: SingleFlight::default() })
     }
 
     pub fn urls(&self) -> &[String] {
@@ -86,10 +88,7 @@ impl RemoteJwks {
     /// the penalty box, so a rotation right after startup is still picked up on first use.
     pub fn prefetch(self: &Arc<Self>) {
         let this = self.clone();
-        tokio::spawn(async move {
-            let _guard = this.fetch_lock.lock().await;
-            this.fetch_locked(false).await
-        });
+        tokio::spawn(async move { this.flight.run_or_join(|| this.fetch_due(false)).await });
     }
 
     fn lookup(&self, kid: Option<&str>) -> Option<CachedKey> {
@@ -117,14 +116,8 @@ impl RemoteJwks {
         if let Some(cached) = self.lookup(kid).filter(|c| c.confirmed_at.elapsed() < self.max_key_age) {
             return Ok(cached.key);
         }
-        let fetched_any = {
-            let _guard = self.fetch_lock.lock().await;
-            // Another request may have fetched while this one waited for the lock.
-            match self.lookup(kid).filter(|c| c.confirmed_at.elapsed() < self.max_key_age) {
-                Some(cached) => return Ok(cached.key),
-                None => self.fetch_locked(true).await,
-            }
-        };
+        self.flight.run_or_join(|| self.fetch_due(true)).await;
+        let fetched_any = self.fetched_recently();
         match self.lookup(kid) {
             Some(k) => Ok(k.key),
             None if kid.is_none() => Err(AuthError::unauthorized("Not Authorized! Token has no kid and the identity provider publishes more than one key")),
@@ -135,10 +128,15 @@ impl RemoteJwks {
         }
     }
 
-    /// Fetches the due URLs in parallel (the caller holds `fetch_lock`). Returns whether any
-    /// fetch succeeded now or within the penalty window (so that a refused refetch is not
+    /// Whether any fetch succeeded within the penalty window (so that a refused refetch is not
     /// mistaken for an outage).
-    async fn fetch_locked(self: &Arc<Self>, penalty: bool) -> bool {
+    fn fetched_recently(&self) -> bool {
+        let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.iter().any(|u| u.last_success.is_some_and(|t| t.elapsed() < PENALTY))
+    }
+
+    /// Fetches the due URLs in parallel (run through `flight`, one fetch at a time).
+    async fn fetch_due(self: &Arc<Self>, penalty: bool) {
         let due: Vec<usize> = {
             let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
             let now = Instant::now();
@@ -163,8 +161,6 @@ impl RemoteJwks {
         while let Some(Ok((i, result))) = tasks.join_next().await {
             self.store_result(i, result);
         }
-        let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        state.iter().any(|u| u.last_success.is_some_and(|t| t.elapsed() < PENALTY))
     }
 
     fn store_result(&self, i: usize, result: std::result::Result<Vec<VerifyingKey>, String>) {
@@ -288,6 +284,33 @@ mod tests {
             assert_eq!(key.jwk.n, modulus(jwk), "kid {kid} returned another key");
         }
         assert!(refused_as_ambiguous(jwks.key(None).await), "three published keys leave a kid-less token ambiguous");
+    }
+
+    /// A JWKS endpoint that accepts connections and never answers.
+    async fn hanging_jwks() -> (String, tokio::task::JoinHandle<()>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind hanging server");
+        let url = format!("http://{}/jwks.json", listener.local_addr().expect("address"));
+        let held = tokio::spawn(async move {
+            let mut open = vec![];
+            while let Ok((socket, _)) = listener.accept().await {
+                open.push(socket);
+            }
+        });
+        (url, held)
+    }
+
+    #[tokio::test]
+    async fn a_request_behind_the_startup_prefetch_of_a_hanging_jwks_waits_one_fetch_timeout_at_most() {
+        let (url, _held) = hanging_jwks().await;
+        let timeout = Duration::from_secs(2);
+        let jwks = RemoteJwks::new(vec![url], "RS256", timeout, Duration::from_secs(3600));
+        let started = Instant::now();
+        jwks.prefetch();
+        tokio::task::yield_now().await;
+        let result = jwks.key(Some("any")).await;
+        let waited = started.elapsed();
+        assert!(matches!(result, Err(AuthError::KeysUnavailable(_))), "no key could be fetched: 503, got {:?}", result.map(|k| k.jwk.kid));
+        assert!(waited < timeout * 3 / 2, "the request waited {waited:?}, more than one fetch timeout ({timeout:?}) plus slack");
     }
 
     #[test]

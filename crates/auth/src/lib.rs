@@ -6,6 +6,7 @@ pub mod claims;
 pub mod error;
 #[cfg(any(test, feature = "testing"))]
 pub mod fake_idp;
+pub mod flight;
 pub mod jwks;
 pub mod keys;
 pub mod oidc;

@@ -28,7 +28,6 @@ pub const FLOW_TTL_MS: i64 = 10 * 60 * 1000;
 pub const DISCOVERY_TTL: Duration = Duration::from_secs(3600);
 /// How soon a failed refetch is tried again while a cached copy serves.
 const DISCOVERY_RETRY: Duration = Duration::from_secs(60);
-const HTTP_TIMEOUT: Duration = Duration::from_secs(10);
 const MAX_RESPONSE_BYTES: usize = 256 * 1024;
 
 /// The parts of the provider's discovery document that the flow uses.
@@ -171,8 +170,9 @@ pub struct OidcClient {
     http: reqwest::Client,
     /// The document and when it counts as due for a refetch; read without waiting on a fetch.
     discovery: std::sync::RwLock<Option<(Arc<Discovery>, Instant)>>,
-    /// One discovery fetch at a time.
-    fetch_lock: tokio::sync::Mutex<()>,
+    /// One discovery fetch at a time; requests queued behind it take its outcome.
+    flight: crate::flight::SingleFlight,
+    last_discovery_error: std::sync::RwLock<Option<CallbackError>>,
 }
 
 impl OidcClient {
@@ -199,9 +199,11 @@ impl OidcClient {
             config.logout_uri.clone()
         };
         let scope = if config.oidc.scope.split_whitespace().any(|s| s == "openid") { config.oidc.scope.clone() } else { format!("openid {}", config.oidc.scope) };
+        // Discovery, token, userinfo and revocation calls share the bound of a JWKS fetch.
+        let timeout = Duration::from_secs(config.jwks_fetch_timeout_secs);
         let http = reqwest::Client::builder()
-            .connect_timeout(HTTP_TIMEOUT)
-            .timeout(HTTP_TIMEOUT)
+            .connect_timeout(timeout)
+            .timeout(timeout)
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap_or_default();
@@ -217,7 +219,8 @@ impl OidcClient {
             store,
             http,
             discovery: std::sync::RwLock::new(None),
-            fetch_lock: tokio::sync::Mutex::new(()),
+            flight: Default::default(),
+            last_discovery_error: Default::default(),
         })
     }
 
@@ -245,25 +248,27 @@ impl OidcClient {
         if let Some(d) = self.fresh_discovery() {
             return Ok(d);
         }
-        let _fetching = self.fetch_lock.lock().await;
-        if let Some(d) = self.fresh_discovery() {
-            return Ok(d); // fetched while this request waited
+        // A request that queued behind a fetch takes its outcome: none waits for two.
+        self.flight.run_or_join(|| self.refresh_discovery()).await;
+        match self.cached_discovery() {
+            Some(d) => Ok(d),
+            None => Err(self.last_discovery_error.read().unwrap_or_else(|e| e.into_inner()).clone().unwrap_or_else(|| CallbackError::Unavailable(format!("discovery document {}: not fetched yet", self.discovery_url)))),
         }
+    }
+
+    /// Fetches the document into the cache; on failure the stale copy stays, retried later.
+    async fn refresh_discovery(&self) {
         let fetched = self.fetch_discovery().await;
         let mut cache = self.discovery.write().unwrap_or_else(|e| e.into_inner());
-        match (fetched, cache.as_ref()) {
-            (Ok(d), _) => {
-                let d = Arc::new(d);
-                *cache = Some((d.clone(), Instant::now() + DISCOVERY_TTL));
-                Ok(d)
+        match fetched {
+            Ok(d) => *cache = Some((Arc::new(d), Instant::now() + DISCOVERY_TTL)),
+            Err(e) => {
+                tracing::warn!(error = %e, stale_copy = cache.is_some(), "discovery fetch failed");
+                if let Some((stale, _)) = cache.take() {
+                    *cache = Some((stale, Instant::now() + DISCOVERY_RETRY));
+                }
+                *self.last_discovery_error.write().unwrap_or_else(|e| e.into_inner()) = Some(e);
             }
-            (Err(e), Some((stale, _))) => {
-                tracing::warn!(error = %e, "discovery refetch failed; using the cached document");
-                let stale = stale.clone();
-                *cache = Some((stale.clone(), Instant::now() + DISCOVERY_RETRY));
-                Ok(stale)
-            }
-            (Err(e), None) => Err(e),
         }
     }
 

@@ -279,7 +279,7 @@ impl AuthService {
     /// event of the session's end, if any), the refresh token (if given) is deleted.
     pub async fn logout(&self, access_token: &str, refresh_token: Option<&str>, audit: Option<&AuditRecord>) -> Result<()> {
         let verified = self.verifier.verify(access_token).await?;
-        let until = verified.expires_at.map(|e| e * 1000).unwrap_or(i64::MAX);
+        let until = verified.expires_at.map_or(i64::MAX, |e| e.saturating_mul(1000));
         self.store.revoke_token(&verified.hash, until, audit).await?;
         if let Some(r) = refresh_token.filter(|r| !r.is_empty()) {
             self.store.take_refresh_token(&sha256_hex(r.as_bytes())).await?;

@@ -266,14 +266,14 @@ impl Verifier {
     fn judge_times(&self, exp: Option<i64>, nbf: Option<i64>, iat: Option<i64>, may_be_unlimited: bool) -> Result<()> {
         let now = now_secs();
         match exp {
-            Some(exp) if exp + self.leeway < now => return Err(AuthError::Expired),
+            Some(exp) if exp.saturating_add(self.leeway) < now => return Err(AuthError::Expired),
             None if !may_be_unlimited => return Err(AuthError::unauthorized("Not Authorized! Token has no exp claim")),
             _ => {}
         }
-        if nbf.is_some_and(|nbf| nbf > now + self.leeway) {
+        if nbf.is_some_and(|nbf| nbf > now.saturating_add(self.leeway)) {
             return Err(AuthError::unauthorized("Not Authorized! Token is not valid yet (nbf)"));
         }
-        if iat.is_some_and(|iat| iat > now + self.leeway) {
+        if iat.is_some_and(|iat| iat > now.saturating_add(self.leeway)) {
             return Err(AuthError::unauthorized("Not Authorized! Token was issued in the future (iat)"));
         }
         Ok(())

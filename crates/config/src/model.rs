@@ -110,6 +110,14 @@ pub enum LogFormat {
     Json,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListenerLimits {
+    pub max_body_bytes: usize,
+    pub header_read_timeout_secs: u64,
+    pub idle_timeout_secs: u64,
+    pub max_connections: usize,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct ServerConfig {
     pub host: String,
@@ -117,6 +125,8 @@ pub struct ServerConfig {
     pub admin_port: u16,
     pub om_version: String,
     pub shutdown_grace_secs: u64,
+    /// Listener limits: request body, header read, keep-alive idle, open connections.
+    pub limits: ListenerLimits,
     pub log_format: LogFormat,
     pub log_level: String,
 }

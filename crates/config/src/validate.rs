@@ -418,6 +418,12 @@ fn server_config(c: &mut Checker) -> ServerConfig {
         admin_port,
         om_version,
         shutdown_grace_secs: c.in_range("server.shutdownGraceSeconds", 0, 600),
+        limits: ListenerLimits {
+            max_body_bytes: c.in_range("server.maxBodyMegabytes", 1, 512) as usize * 1024 * 1024,
+            header_read_timeout_secs: c.in_range("server.headerReadTimeoutSeconds", 1, 300),
+            idle_timeout_secs: c.in_range("server.idleTimeoutSeconds", 1, 3600),
+            max_connections: c.in_range("server.maxConnections", 1, 100_000) as usize,
+        },
         log_format,
         log_level,
     }

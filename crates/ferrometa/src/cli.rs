@@ -121,10 +121,13 @@ async fn serve(loaded: Loaded) -> Result<(), String> {
         tracing::debug!(target: "ferrometa::config", "{line}");
     }
     tracing::info!(effective = %loaded.raw.redacted_dump().lines().filter(|l| !l.ends_with("(default)")).collect::<Vec<_>>().join("; "), "configuration (non-default values, secrets redacted)");
+    // Installed before the listeners accept: a stop during start-up (a rolling restart, systemd)
+    // is kept and honoured as a graceful stop once the server is up.
+    let signals = StopSignals::install().map_err(|e| format!("cannot install signal handlers: {e}"))?;
     let server = ferrometa_server::start(loaded.config).await.map_err(|e| e.to_string())?;
     let stop = server.stopper();
     tokio::spawn(async move {
-        shutdown_signal().await;
+        signals.received().await;
         tracing::info!("shutdown requested; finishing in-flight requests");
         let _ = stop.send(true);
     });
@@ -133,19 +136,21 @@ async fn serve(loaded: Loaded) -> Result<(), String> {
     Ok(())
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+/// SIGINT and SIGTERM, registered with the OS when created (not when first awaited).
+struct StopSignals {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    fn install() -> std::io::Result<StopSignals> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(StopSignals { interrupt: signal(SignalKind::interrupt())?, terminate: signal(SignalKind::terminate())? })
+    }
+
+    async fn received(mut self) {
+        tokio::select! { _ = self.interrupt.recv() => {}, _ = self.terminate.recv() => {} }
+    }
 }
 
 /// Prints the effective configuration and checks what the server will need to reach.

@@ -27,6 +27,8 @@ enum Mode {
     Serve,
     Fail,
     Hang,
+    /// 200 with a body that is not a JWKS document.
+    Garbage,
 }
 
 /// A JWKS endpoint whose keys and behaviour a test controls, counting fetches.
@@ -67,6 +69,7 @@ impl FakeIdp {
                         Mode::Serve => (StatusCode::OK, axum::Json(json!({"keys": *idp.keys.lock().await}))),
                         Mode::Fail => (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(json!({}))),
                         Mode::Hang => std::future::pending().await,
+                        Mode::Garbage => (StatusCode::OK, axum::Json(json!({"keys": "\u{0}<html>not keys", "n": [1, 2]}))),
                     }
                 }
             }),
@@ -147,30 +150,37 @@ async fn a_rotated_idp_key_is_picked_up_on_first_use() {
     s.stop().await;
 }
 
+/// An outage of the JWKS endpoint: errors, or 200 with a body that is not a JWKS document.
+const OUTAGES: [Mode; 2] = [Mode::Fail, Mode::Garbage];
+
 #[tokio::test]
 async fn cached_keys_keep_working_while_the_idp_is_down_and_nothing_is_a_500() {
-    let a = idp_key("key-a");
-    let idp = FakeIdp::start(vec![serde_json::to_value(&a.jwk).unwrap()]).await;
-    let s = ferrometa_for(&idp, &[]).await;
-    assert_eq!(status(&s, &id_token(&a, "key-a", AUTHORITY)).await.0, StatusCode::OK);
-    idp.set(Mode::Fail).await;
-    let fresh = id_token(&a, "key-a", AUTHORITY);
-    assert_eq!(status(&s, &fresh).await.0, StatusCode::OK, "a cached key verifies during the outage");
-    let (code, body) = status(&s, &id_token(&a, "key-unknown", AUTHORITY)).await;
-    assert_eq!(code, StatusCode::UNAUTHORIZED, "unknown kid during an outage with cached keys: {body}");
-    s.stop().await;
+    for outage in OUTAGES {
+        let a = idp_key("key-a");
+        let idp = FakeIdp::start(vec![serde_json::to_value(&a.jwk).unwrap()]).await;
+        let s = ferrometa_for(&idp, &[]).await;
+        assert_eq!(status(&s, &id_token(&a, "key-a", AUTHORITY)).await.0, StatusCode::OK);
+        idp.set(outage).await;
+        let fresh = id_token(&a, "key-a", AUTHORITY);
+        assert_eq!(status(&s, &fresh).await.0, StatusCode::OK, "a cached key verifies during the outage");
+        let (code, body) = status(&s, &id_token(&a, "key-unknown", AUTHORITY)).await;
+        assert_eq!(code, StatusCode::UNAUTHORIZED, "unknown kid during an outage with cached keys: {body}");
+        s.stop().await;
+    }
 }
 
 #[tokio::test]
 async fn no_reachable_jwks_and_no_cached_key_is_a_503() {
-    let a = idp_key("key-a");
-    let idp = FakeIdp::start(vec![]).await;
-    idp.set(Mode::Fail).await;
-    let s = ferrometa_for(&idp, &[]).await;
-    let (code, body) = status(&s, &id_token(&a, "key-a", AUTHORITY)).await;
-    assert_eq!(code, StatusCode::SERVICE_UNAVAILABLE, "{body}");
-    assert_eq!(body["code"], json!(503));
-    s.stop().await;
+    for outage in OUTAGES {
+        let a = idp_key("key-a");
+        let idp = FakeIdp::start(vec![]).await;
+        idp.set(outage).await;
+        let s = ferrometa_for(&idp, &[]).await;
+        let (code, body) = status(&s, &id_token(&a, "key-a", AUTHORITY)).await;
+        assert_eq!(code, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+        assert_eq!(body["code"], json!(503));
+        s.stop().await;
+    }
 }
 
 #[tokio::test]
@@ -184,6 +194,22 @@ async fn a_jwks_that_never_answers_does_not_hold_requests_past_the_bound() {
     assert!(code == StatusCode::SERVICE_UNAVAILABLE || code == StatusCode::UNAUTHORIZED, "{code}");
     // The configured fetch timeout (1 s) bounds the wait; allow generous scheduling slack.
     assert!(started.elapsed() < Duration::from_secs(4), "answer took {:?}", started.elapsed());
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn a_request_behind_the_startup_prefetch_of_a_hanging_jwks_waits_one_fetch_timeout_at_most() {
+    let a = idp_key("key-a");
+    let idp = FakeIdp::start(vec![]).await;
+    idp.set(Mode::Hang).await;
+    let timeout = Duration::from_secs(2);
+    let s = ferrometa_for(&idp, &[("FERROMETA_JWKS_FETCH_TIMEOUT_SECONDS", "2")]).await;
+    let started = Instant::now();
+    let (code, body) = status(&s, &id_token(&a, "key-a", AUTHORITY)).await;
+    assert_eq!(code, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    // The prefetch started with the server; the request joins it instead of fetching again
+    // (which would add a second timeout to what is left of the first).
+    assert!(started.elapsed() < timeout * 5 / 4, "the first request waited {:?}: more than one fetch timeout", started.elapsed());
     s.stop().await;
 }
 

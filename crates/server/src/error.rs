@@ -3,7 +3,9 @@
 //! client's fault, and server faults logged with a reference instead of shown.
 
 use axum::Json;
+use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use ferrometa_auth::AuthError;
 use ferrometa_catalog::CatalogError;
@@ -60,7 +62,7 @@ impl From<AuthError> for ApiError {
         match e {
             AuthError::Unauthorized(m) => Self::unauthorized(m),
             AuthError::Expired => Self::unauthorized("Expired token!"),
-            AuthError::KeysUnavailable(m) => Self::new(StatusCode::SERVICE_UNAVAILABLE, m),
+            AuthError::KeysUnavailable(m) | AuthError::StoreUnavailable(m) => Self::new(StatusCode::SERVICE_UNAVAILABLE, m),
             AuthError::BadRequest(m) => Self::bad_request(m),
             AuthError::Forbidden(m) => Self::forbidden(m),
             AuthError::Internal(m) => Self::internal(m),
@@ -78,13 +80,38 @@ impl From<CatalogError> for ApiError {
             CatalogError::Unauthorized(m) => Self::unauthorized(m),
             CatalogError::Forbidden(m) => Self::forbidden(m),
             CatalogError::Internal(m) => Self::internal(m),
-            CatalogError::Store(e) => Self::internal(e),
+            CatalogError::Store(e) => e.into(),
         }
     }
 }
 
 impl From<ferrometa_store::StoreError> for ApiError {
     fn from(e: ferrometa_store::StoreError) -> Self {
+        if e.is_unavailable() {
+            tracing::warn!(error = %e, "database unavailable");
+            return Self::new(StatusCode::SERVICE_UNAVAILABLE, ferrometa_auth::error::DATABASE_UNAVAILABLE);
+        }
         Self::internal(e)
     }
+}
+
+/// Largest plain-text error body rewritten by [`plain_text_as_json`] (axum's rejections are short).
+const MAX_REJECTION_TEXT: usize = 4096;
+
+/// Errors answered in plain text by the framework (axum's path, query and form rejections,
+/// the body limit's 413) become OpenMetadata's `{code, message}` like every other error.
+pub async fn plain_text_as_json(req: Request, next: Next) -> Response {
+    let response = next.run(req).await;
+    let plain = response.headers().get(header::CONTENT_TYPE).is_none_or(|t| t.as_bytes().starts_with(b"text/plain"));
+    if !(response.status().is_client_error() || response.status().is_server_error()) || !plain {
+        return response;
+    }
+    let status = response.status();
+    let text = axum::body::to_bytes(response.into_body(), MAX_REJECTION_TEXT).await.unwrap_or_default();
+    let message = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => "Request body is larger than the configured limit (server.maxBodyMegabytes)".to_string(),
+        _ if text.is_empty() => status.canonical_reason().unwrap_or("Request refused").to_string(),
+        _ => String::from_utf8_lossy(&text).into_owned(),
+    };
+    ApiError::new(status, message).into_response()
 }

@@ -24,6 +24,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
             Err(JsonRejection::MissingJsonContentType(_)) => {
                 Err(ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "Expected a JSON body with Content-Type: application/json"))
             }
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "Request body is larger than the configured limit (server.maxBodyMegabytes)"))
+            }
             Err(e) => Err(ApiError::bad_request(format!("Invalid request body: {}", e.body_text()))),
         }
     }

@@ -4,6 +4,7 @@
 pub mod access;
 pub mod error;
 pub mod extract;
+mod listener;
 pub mod ops;
 pub mod ratelimit;
 pub mod routes;
@@ -13,7 +14,6 @@ pub mod state;
 mod telemetry;
 pub mod ui;
 
-use std::future::IntoFuture;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -27,9 +27,6 @@ use tokio::sync::watch;
 use crate::error::ApiError;
 pub use crate::startup::StartupError;
 use crate::state::AppState;
-
-/// Largest request body: entity JSON is small; this bounds memory per request.
-const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
 
 pub fn api_router(state: AppState) -> Router {
     let mut by_path: Vec<(&'static str, axum::routing::MethodRouter<AppState>)> = vec![];
@@ -96,7 +93,8 @@ async fn bind(host: &str, port: u16) -> Result<TcpListener, StartupError> {
 /// Boots everything and starts both listeners (port 0 picks a free port, for tests).
 pub async fn start(config: Config) -> Result<RunningServer, StartupError> {
     let metrics = telemetry::metrics_handle();
-    let grace = Duration::from_secs(config.server.shutdown_grace_secs);
+    let limits = listener::Limits::new(&config.server.limits, Duration::from_secs(config.server.shutdown_grace_secs));
+    let max_body = config.server.limits.max_body_bytes;
     let api_listener = bind(&config.server.host, config.server.port).await?;
     let admin_listener = bind(&config.server.host, config.server.admin_port).await?;
     let api_addr = api_listener.local_addr().map_err(|source| StartupError::Bind { addr: "api".into(), source })?;
@@ -108,7 +106,7 @@ pub async fn start(config: Config) -> Result<RunningServer, StartupError> {
     // only after bootstrap (key generation on a first start), so early requests wait in the
     // listen backlog instead of being refused.
     let (stop, stopped) = watch::channel(false);
-    let admin_task = serve(admin_listener, telemetry::admin_router(store.clone(), metrics), stopped.clone(), grace);
+    let admin_task = serve(admin_listener, telemetry::admin_router(store.clone(), metrics), stopped.clone(), limits);
     tracing::info!(%api_addr, %admin_addr, "health check is up; finishing start-up");
     let state = match bootstrap(config, store, loading_keys).await {
         Ok(state) => state,
@@ -119,10 +117,10 @@ pub async fn start(config: Config) -> Result<RunningServer, StartupError> {
         }
     };
     // The API under /api and the web UI (its own pages and security headers) on one port.
-    let api = telemetry::layers(api_router(state.clone()).merge(ui::router(state.clone())), MAX_BODY_BYTES);
+    let api = telemetry::layers(api_router(state.clone()).merge(ui::router(state.clone())), max_body);
     let heard = state.catalog.clone();
     let listener = state.store.listen_for_access_changes(move || heard.access_changed_elsewhere()).await?;
-    let tasks = vec![serve(api_listener, api, stopped, grace), admin_task];
+    let tasks = vec![serve(api_listener, api, stopped, limits), admin_task];
     tracing::info!(%api_addr, %admin_addr, provider = state.config.authentication.provider.as_str(), "ferrometa is serving");
     Ok(RunningServer { api_addr, admin_addr, stop, tasks, listener })
 }
@@ -135,28 +133,6 @@ async fn bootstrap(config: Config, store: ferrometa_store::Store, loading_keys: 
     Ok(state)
 }
 
-fn serve(listener: TcpListener, app: Router, stopped: watch::Receiver<bool>, grace: Duration) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut signal = stopped.clone();
-        let mut until_stopped = stopped;
-        let server = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(async move {
-                let _ = until_stopped.wait_for(|s| *s).await;
-            })
-            .into_future();
-        let mut server = std::pin::pin!(server);
-        tokio::select! {
-            result = &mut server => {
-                if let Err(e) = result {
-                    tracing::error!(error = %e, "listener failed");
-                }
-            }
-            _ = async { let _ = signal.wait_for(|s| *s).await; } => {
-                // In-flight requests get `grace` to finish after the signal.
-                if tokio::time::timeout(grace, &mut server).await.is_err() {
-                    tracing::warn!(?grace, "shutdown grace period over; closing remaining connections");
-                }
-            }
-        }
-    })
+fn serve(listener: TcpListener, app: Router, stopped: watch::Receiver<bool>, limits: listener::Limits) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(listener::run(listener, app, stopped, limits))
 }

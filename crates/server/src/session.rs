@@ -292,7 +292,7 @@ impl SessionManager {
         let oidc = self.oidc.as_ref().ok_or_else(|| Refusal::Refused("browser sign-in is not configured".into()))?;
         match oidc.refresh(self.auth.verifier(), refresh_token, &row.subject).await {
             Ok(t) => {
-                let exp = t.verified.expires_at.unwrap_or_default() * 1000;
+                let exp = t.verified.expires_at.unwrap_or_default().saturating_mul(1000);
                 Ok((t.id_token, exp, t.refresh_token.unwrap_or_else(|| refresh_token.to_string())))
             }
             Err(e @ CallbackError::Unavailable(_)) => Err(Refusal::Unavailable(e.to_string())),
@@ -308,7 +308,7 @@ impl SessionManager {
         }
         let user = self.catalog.get(&USER, &user_id, Include::NonDeleted).await.map_err(|e| refused(&e))?;
         let session = self.auth.issue_session(&crate::routes::users::account_of(&user), None).await.map_err(|e| match e {
-            AuthError::Internal(m) => Refusal::Unavailable(m),
+            AuthError::Internal(m) | AuthError::StoreUnavailable(m) => Refusal::Unavailable(m),
             other => refused(&other),
         })?;
         Ok((session.access_token, session.expiry_duration, session.refresh_token))

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{HeaderName, Response, StatusCode};
 use axum::middleware::{Next, from_fn};
 use axum::response::IntoResponse;
@@ -64,7 +64,9 @@ fn span_for(req: &Request) -> tracing::Span {
 pub fn layers(router: Router, max_body: usize) -> Router {
     router
         .layer(from_fn(record))
+        .layer(DefaultBodyLimit::max(max_body))
         .layer(RequestBodyLimitLayer::new(max_body))
+        .layer(from_fn(crate::error::plain_text_as_json))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(TraceLayer::new_for_http().make_span_with(span_for))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))

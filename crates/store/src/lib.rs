@@ -51,6 +51,27 @@ impl From<sqlx::Error> for StoreError {
     }
 }
 
+impl StoreError {
+    /// The database cannot be reached right now (down, restarting, no free connection): the
+    /// request may succeed later, so it is answered 503, not 500.
+    pub fn is_unavailable(&self) -> bool {
+        let StoreError::Database(e) = self else { return false };
+        match e {
+            sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::WorkerCrashed => true,
+            // PostgreSQL's connection exceptions (08…) and operator intervention (57P01 admin
+            // shutdown, 57P02 crash shutdown, 57P03 cannot connect now).
+            sqlx::Error::Database(db) => db.code().is_some_and(|c| c.starts_with("08") || c.starts_with("57P") || sqlite_unavailable(&c)),
+            _ => false,
+        }
+    }
+}
+
+/// SQLite's (extended) result codes of a database that cannot be written now: BUSY (5),
+/// READONLY (8), IOERR (10), FULL (13), CANTOPEN (14).
+fn sqlite_unavailable(code: &str) -> bool {
+    code.parse::<i32>().is_ok_and(|c| matches!(c & 0xff, 5 | 8 | 10 | 13 | 14))
+}
+
 pub type Result<T> = std::result::Result<T, StoreError>;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,11 +132,19 @@ pub fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
+/// A read-only or full data directory is named at start-up instead of surfacing as SQLite's
+/// "unable to open database file" and a pool time-out.
+fn check_writable(dir: &Path) -> Result<()> {
+    let probe = dir.join(".ferrometa-write-check");
+    std::fs::write(&probe, b"ok").and_then(|()| std::fs::remove_file(&probe)).map_err(|source| StoreError::DataDir { path: dir.display().to_string(), source })
+}
+
 impl Store {
     /// Opens (creating if needed) an SQLite database file in WAL mode.
     pub async fn open_sqlite(path: &Path) -> Result<Store> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|source| StoreError::DataDir { path: dir.display().to_string(), source })?;
+            check_writable(dir)?;
         }
         let url = format!("sqlite://{}?mode=rwc", path.display());
         Self::connect(&url, Backend::Sqlite, 4, LATEST).await

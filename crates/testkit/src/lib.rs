@@ -164,6 +164,13 @@ impl TestServer {
         }
     }
 
+    /// SIGKILL for a spawned process (a crash: nothing is flushed or drained); waits for it.
+    pub async fn kill(mut self) {
+        if let Some(Running::Process(mut child)) = self.running.take() {
+            child.kill().await.expect("kill the server");
+        }
+    }
+
     pub fn log_text(&self) -> String {
         self.log.lock().unwrap().join("\n")
     }

@@ -220,7 +220,7 @@ async fn signed_in_response(state: &AppState, signed_in: ferrometa_auth::oidc::S
     let user_id = user["id"].as_str().unwrap_or_default().to_string();
     let user_name = user["name"].as_str().unwrap_or_default().to_string();
     let subject = principal.sso_subject.as_ref().map(|(_, s)| s.clone()).unwrap_or_default();
-    let expires_ms = signed_in.tokens.verified.expires_at.unwrap_or_default() * 1000;
+    let expires_ms = signed_in.tokens.verified.expires_at.unwrap_or_default().saturating_mul(1000);
     let session = match state
         .sessions
         .create(
@@ -289,6 +289,7 @@ pub async fn basic_login(State(state): State<AppState>, ClientAddr(client): Clie
     if let Err(e) = state.auth.check_password(&LoginAttempt { email: &form.email, client, via: "browser" }, &b64, account.as_ref()).await {
         let status = match e {
             ferrometa_auth::AuthError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ferrometa_auth::AuthError::StoreUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::UNAUTHORIZED,
         };
         return render_signin(&state, &headers, &form.next, Some(Failure { message: &e.to_string(), email: &form.email, status })).await;
