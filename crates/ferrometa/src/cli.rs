@@ -38,6 +38,9 @@ enum Command {
     Admin(AdminCommand),
     /// Print the configuration reference (every key, env var and default) as Markdown.
     ConfigReference,
+    /// Ask this host's running server for `/healthcheck` on SERVER_ADMIN_PORT; exit 0 when healthy
+    /// (the container image's HEALTHCHECK: the image carries no curl).
+    Healthcheck,
 }
 
 #[derive(Subcommand)]
@@ -106,6 +109,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Bots(BotsCommand::Token { name }) => bot_token(loaded.config, &name).await,
         Command::Admin(a) => admin(loaded.config, a).await,
         Command::ConfigReference => Ok(()),
+        Command::Healthcheck => healthcheck(&loaded.config).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -175,6 +179,16 @@ async fn check_config(loaded: Loaded) -> Result<(), String> {
         println!("FAIL  {p}");
     }
     if problems.is_empty() { Ok(()) } else { Err(format!("{} problem(s) found", problems.len())) }
+}
+
+async fn healthcheck(config: &Config) -> Result<(), String> {
+    let url = format!("http://127.0.0.1:{}/healthcheck", config.server.admin_port);
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(3)).build().map_err(|e| e.to_string())?;
+    match client.get(&url).send().await {
+        Ok(r) if r.status().is_success() => Ok(()),
+        Ok(r) => Err(format!("{url} answered HTTP {}", r.status())),
+        Err(e) => Err(format!("{url} unreachable ({e})")),
+    }
 }
 
 fn keys_command(config: &Config, command: KeysCommand) -> Result<(), String> {
