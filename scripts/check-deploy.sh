@@ -73,6 +73,7 @@ for _ in $(seq 600); do   # polls the log for "ferrometa is serving" and its adm
 done
 [ -n "$ADMIN" ] || { cat "$LOG" >&2; kill "$PID"; echo "the archive's server did not start" >&2; exit 1; }
 curl -fsS "http://$ADMIN/healthcheck"; echo
+curl -fsS "http://$ADMIN/readiness"; echo
 (cd "$HOME_DIR" && env -i PATH=/usr/bin:/bin SERVER_ADMIN_PORT="${ADMIN##*:}" bin/ferrometa --config conf/openmetadata.yaml healthcheck)
 [ -d "$HOME_DIR/data" ] || { echo "data dir not created inside the layout" >&2; exit 1; }
 kill -TERM "$PID"

@@ -44,6 +44,7 @@ pub static KEYS: &[Key] = &[
     key("server.adminPort", "SERVER_ADMIN_PORT", "8586", Int, "Admin port: /healthcheck and /metrics."),
     key("server.omVersion", "FERROMETA_OM_VERSION", "1.6.13", Str, "OpenMetadata version reported by /api/v1/system/version; openmetadata-ingestion needs equal major.minor."),
     key("server.shutdownGraceSeconds", "FERROMETA_SHUTDOWN_GRACE_SECONDS", "30", Int, "How long in-flight requests may run after SIGTERM."),
+    key("server.shutdownDrainSeconds", "FERROMETA_SHUTDOWN_DRAIN_SECONDS", "0", Int, "After SIGTERM, /readiness answers 503 this long while the listeners still serve, so a load balancer stops routing here before connections close (Kubernetes: longer than the readiness probe's period × failureThreshold)."),
     key("server.logFormat", "FERROMETA_LOG_FORMAT", "text", Str, "Log format: text or json."),
     key("server.logLevel", "LOG_LEVEL", "INFO", Str, "Log level: TRACE, DEBUG, INFO, WARN, ERROR."),
     // --- storage ---

@@ -117,6 +117,7 @@ pub struct ServerConfig {
     pub admin_port: u16,
     pub om_version: String,
     pub shutdown_grace_secs: u64,
+    pub shutdown_drain_secs: u64,
     pub log_format: LogFormat,
     pub log_level: String,
 }

@@ -417,6 +417,7 @@ fn server_config(c: &mut Checker) -> ServerConfig {
         admin_port,
         om_version,
         shutdown_grace_secs: c.in_range("server.shutdownGraceSeconds", 0, 600),
+        shutdown_drain_secs: c.in_range("server.shutdownDrainSeconds", 0, 300),
         log_format,
         log_level,
     }

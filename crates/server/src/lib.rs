@@ -4,6 +4,7 @@
 pub mod access;
 pub mod error;
 pub mod extract;
+pub mod keycheck;
 pub mod ops;
 pub mod ratelimit;
 pub mod routes;
@@ -96,7 +97,7 @@ async fn bind(host: &str, port: u16) -> Result<TcpListener, StartupError> {
 /// Boots everything and starts both listeners (port 0 picks a free port, for tests).
 pub async fn start(config: Config) -> Result<RunningServer, StartupError> {
     let metrics = telemetry::metrics_handle();
-    let grace = Duration::from_secs(config.server.shutdown_grace_secs);
+    let shutdown = Shutdown { drain: Duration::from_secs(config.server.shutdown_drain_secs), grace: Duration::from_secs(config.server.shutdown_grace_secs) };
     let api_listener = bind(&config.server.host, config.server.port).await?;
     let admin_listener = bind(&config.server.host, config.server.admin_port).await?;
     let api_addr = api_listener.local_addr().map_err(|source| StartupError::Bind { addr: "api".into(), source })?;
@@ -108,7 +109,7 @@ pub async fn start(config: Config) -> Result<RunningServer, StartupError> {
     // only after bootstrap (key generation on a first start), so early requests wait in the
     // listen backlog instead of being refused.
     let (stop, stopped) = watch::channel(false);
-    let admin_task = serve(admin_listener, telemetry::admin_router(store.clone(), metrics), stopped.clone(), grace);
+    let admin_task = serve(admin_listener, telemetry::admin_router(store.clone(), metrics, stopped.clone()), stopped.clone(), shutdown);
     tracing::info!(%api_addr, %admin_addr, "health check is up; finishing start-up");
     let state = match bootstrap(config, store, loading_keys).await {
         Ok(state) => state,
@@ -122,26 +123,38 @@ pub async fn start(config: Config) -> Result<RunningServer, StartupError> {
     let api = telemetry::layers(api_router(state.clone()).merge(ui::router(state.clone())), MAX_BODY_BYTES);
     let heard = state.catalog.clone();
     let listener = state.store.listen_for_access_changes(move || heard.access_changed_elsewhere()).await?;
-    let tasks = vec![serve(api_listener, api, stopped, grace), admin_task];
+    let tasks = vec![serve(api_listener, api, stopped, shutdown), admin_task];
     tracing::info!(%api_addr, %admin_addr, provider = state.config.authentication.provider.as_str(), "ferrometa is serving");
     Ok(RunningServer { api_addr, admin_addr, stop, tasks, listener })
 }
 
 async fn bootstrap(config: Config, store: ferrometa_store::Store, loading_keys: tokio::task::JoinHandle<Result<ferrometa_auth::keys::KeySet, StartupError>>) -> Result<AppState, StartupError> {
-    let state = startup::assemble_state(config, store, startup::join_keys(loading_keys).await?).await?;
+    let keys = startup::join_keys(loading_keys).await?;
+    keycheck::at_startup(&store, &keys).await?;
+    let state = startup::assemble_state(config, store, keys).await?;
     if !state.config.authorizer.authenticate_requests {
         tracing::warn!("AUTHENTICATION IS OFF (NoopFilter + NoopAuthorizer): every request runs as an anonymous admin. Never use this outside local development.");
     }
     Ok(state)
 }
 
-fn serve(listener: TcpListener, app: Router, stopped: watch::Receiver<bool>, grace: Duration) -> tokio::task::JoinHandle<()> {
+/// How a stop unfolds: `/readiness` answers 503 at once; both listeners keep serving for `drain`
+/// (a load balancer takes this replica out meanwhile), then stop accepting and give in-flight
+/// requests `grace` to finish.
+#[derive(Clone, Copy)]
+struct Shutdown {
+    drain: Duration,
+    grace: Duration,
+}
+
+fn serve(listener: TcpListener, app: Router, stopped: watch::Receiver<bool>, shutdown: Shutdown) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut signal = stopped.clone();
         let mut until_stopped = stopped;
         let server = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(async move {
                 let _ = until_stopped.wait_for(|s| *s).await;
+                tokio::time::sleep(shutdown.drain).await;
             })
             .into_future();
         let mut server = std::pin::pin!(server);
@@ -152,8 +165,9 @@ fn serve(listener: TcpListener, app: Router, stopped: watch::Receiver<bool>, gra
                 }
             }
             _ = async { let _ = signal.wait_for(|s| *s).await; } => {
-                // In-flight requests get `grace` to finish after the signal.
-                if tokio::time::timeout(grace, &mut server).await.is_err() {
+                // In-flight requests get `grace` to finish once the drain is over.
+                let Shutdown { drain, grace } = shutdown;
+                if tokio::time::timeout(drain + grace, &mut server).await.is_err() {
                     tracing::warn!(?grace, "shutdown grace period over; closing remaining connections");
                 }
             }
