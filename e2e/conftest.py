@@ -581,24 +581,19 @@ def free_port() -> int:
 @pytest.fixture
 def postgres_database() -> Callable[[], str]:
     """Factory: a fresh database in the suite's PostgreSQL (``FERROMETA_TEST_POSTGRES_URL``, set by
-    scripts/test.sh); returns its URL. Dropped at teardown."""
+    scripts/test.sh); returns its URL. Like the Rust suites' databases, it goes with the throwaway
+    cluster (a DROP DATABASE waits for a checkpoint, which on a busy machine takes a minute)."""
     admin_url = os.environ.get("FERROMETA_TEST_POSTGRES_URL")
     if not admin_url:
         pytest.fail("FERROMETA_TEST_POSTGRES_URL is not set: scripts/test.sh starts PostgreSQL and sets it")
-    created: list[str] = []
-
-    def psql(sql: str) -> None:
-        subprocess.run(["psql", admin_url, "-v", "ON_ERROR_STOP=1", "-qAtc", sql], check=True, capture_output=True, timeout=60)
 
     def create() -> str:
         name = f"ferrometa_e2e_{secrets.token_hex(6)}"
-        psql(f"CREATE DATABASE {name}")
-        created.append(name)
+        sql = f"CREATE DATABASE {name}"
+        subprocess.run(["psql", admin_url, "-v", "ON_ERROR_STOP=1", "-qAtc", sql], check=True, capture_output=True, timeout=120)
         return admin_url.rsplit("/", 1)[0] + "/" + name
 
-    yield create
-    for name in created:
-        psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    return create
 
 
 @dataclass
