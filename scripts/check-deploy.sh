@@ -3,7 +3,8 @@
 #   hadolint on the Dockerfile; the compose file against the compose specification; every
 #   kustomization under deploy/kubernetes rendered with kubectl kustomize (Debian's kubectl) and each
 #   rendered manifest checked by kubernetes-validate; the bare-metal archive built (scripts/package.sh),
-#   unpacked and started from its own layout, answering /healthcheck (and `ferrometa healthcheck`).
+#   unpacked (its systemd unit through systemd-analyze verify and security) and started from its own
+#   layout, answering /healthcheck and /readiness (and `ferrometa healthcheck`).
 # Tools come from PyPI and Debian only. FERROMETA_BIN packages a prebuilt binary instead of a release build.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -57,6 +58,13 @@ for f in bin/ferrometa conf/openmetadata.yaml conf/ferrometa.service; do
 done
 grep -q 'provider: "aws-cognito"' "$HOME_DIR/conf/openmetadata.yaml"
 grep -q '^ProtectSystem=strict' "$HOME_DIR/conf/ferrometa.service"
+# The unit: systemd's own checks, offline. verify may only miss the binary at its install path
+# (/opt/ferrometa); the hardening must keep systemd's exposure score at 2.0 or below ("OK").
+command -v systemd-analyze >/dev/null || { apt-get update -qq && apt-get install -y -qq systemd >/dev/null; }
+log "systemd-analyze verify / security conf/ferrometa.service"
+UNIT_PROBLEMS=$(systemd-analyze verify "$HOME_DIR/conf/ferrometa.service" 2>&1 | grep -v 'Command /opt/ferrometa/bin/ferrometa is not executable' || true)
+[ -z "$UNIT_PROBLEMS" ] || { echo "$UNIT_PROBLEMS" >&2; exit 1; }
+systemd-analyze security --offline=true --threshold=20 "$HOME_DIR/conf/ferrometa.service" | tail -1
 LOG="$RENDERED/serve.log"
 # Its own config and layout (data in ./data). Only the listeners move to free loopback ports, and
 # the placeholder Cognito pool's JWKS is left out: CI reaches no address outside this machine.
