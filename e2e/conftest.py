@@ -566,3 +566,125 @@ def om_client(tmp_path_factory) -> OmClient:
     )
     assert probe.stdout.strip() == OM_CLIENT_VERSION, f"{OM_VENV} holds openmetadata-ingestion {probe.stdout.strip()!r}{probe.stderr[-500:]}"
     return OmClient(venv=OM_VENV, home=tmp_path_factory.mktemp("om-home"))
+
+
+# --------------------------------------------------------------------------------------------
+# PostgreSQL databases and an nginx load balancer (several replicas of one database)
+# --------------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    """A TCP port of 127.0.0.1 that nothing listens on right now."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def postgres_database() -> Callable[[], str]:
+    """Factory: a fresh database in the suite's PostgreSQL (``FERROMETA_TEST_POSTGRES_URL``, set by
+    scripts/test.sh); returns its URL. Like the Rust suites' databases, it goes with the throwaway
+    cluster (a DROP DATABASE waits for a checkpoint, which on a busy machine takes a minute)."""
+    admin_url = os.environ.get("FERROMETA_TEST_POSTGRES_URL")
+    if not admin_url:
+        pytest.fail("FERROMETA_TEST_POSTGRES_URL is not set: scripts/test.sh starts PostgreSQL and sets it")
+
+    def create() -> str:
+        name = f"ferrometa_e2e_{secrets.token_hex(6)}"
+        sql = f"CREATE DATABASE {name}"
+        subprocess.run(["psql", admin_url, "-v", "ON_ERROR_STOP=1", "-qAtc", sql], check=True, capture_output=True, timeout=120)
+        return admin_url.rsplit("/", 1)[0] + "/" + name
+
+    return create
+
+
+@dataclass
+class Nginx:
+    """Debian's nginx, round-robin over ``upstreams``; each answer names the replica that served it
+    in ``X-Upstream`` (the last address nginx tried)."""
+
+    base: str
+    proc: subprocess.Popen
+    prefix: Path
+
+    @staticmethod
+    def served_by(response: requests.Response) -> str:
+        return response.headers.get("X-Upstream", "").split(",")[-1].strip()
+
+    def error_log(self) -> str:
+        path = self.prefix / "error.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGQUIT)  # graceful
+            self.proc.wait(timeout=STOP_TIMEOUT_S)
+
+
+NGINX_CONF = """
+{user}
+worker_processes 1;
+error_log {prefix}/error.log warn;
+pid {prefix}/nginx.pid;
+events {{ worker_connections 1024; }}
+http {{
+    access_log {prefix}/access.log;
+    client_body_temp_path {prefix}/body;
+    proxy_temp_path {prefix}/proxy;
+    fastcgi_temp_path {prefix}/fastcgi;
+    uwsgi_temp_path {prefix}/uwsgi;
+    scgi_temp_path {prefix}/scgi;
+    # Round robin; one upstream connection per request (no keepalive pool), so a replica that
+    # stops accepting is skipped: nginx passes the request to the next one ("error timeout").
+    upstream ferrometa {{
+{servers}
+    }}
+    server {{
+        listen 127.0.0.1:{port};
+        location = /nginx-ready {{ return 200 "ready"; }}
+        location / {{
+            proxy_pass http://ferrometa;
+            proxy_next_upstream error timeout;
+            proxy_set_header Host $http_host;
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            add_header X-Upstream $upstream_addr always;
+        }}
+    }}
+}}
+"""
+
+
+@pytest.fixture
+def nginx(tmp_path_factory) -> Callable[[list[str]], Nginx]:
+    """Factory: ``nginx(["127.0.0.1:port", ...]) -> Nginx`` in front of those replicas (Debian's
+    nginx, installed by e2e/run.sh); stopped at teardown."""
+    started: list[Nginx] = []
+
+    def start(upstreams: list[str]) -> Nginx:
+        prefix = tmp_path_factory.mktemp("nginx")
+        port = free_port()
+        servers = "\n".join(f"        server {u};" for u in upstreams)
+        user = "user root;" if os.geteuid() == 0 else ""
+        (prefix / "nginx.conf").write_text(NGINX_CONF.format(user=user, prefix=prefix, servers=servers, port=port))
+        proc = subprocess.Popen(
+            ["nginx", "-p", str(prefix), "-c", str(prefix / "nginx.conf"), "-g", "daemon off;"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )
+        lb = Nginx(base=f"http://127.0.0.1:{port}", proc=proc, prefix=prefix)
+        started.append(lb)
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while True:
+            assert proc.poll() is None, f"nginx exited: {proc.stderr.read().decode(errors='replace') if proc.stderr else ''}{lb.error_log()}"
+            try:
+                if requests.get(f"{lb.base}/nginx-ready", timeout=2).status_code == 200:
+                    return lb
+            except requests.ConnectionError:
+                pass
+            assert time.monotonic() < deadline, f"nginx did not answer within {READY_TIMEOUT_S} s: {lb.error_log()}"
+            time.sleep(0.05)
+
+    yield start
+    for lb in started:
+        lb.stop()

@@ -58,6 +58,13 @@ if ! command -v npm >/dev/null 2>&1; then
     apt-get update -qq
     apt-get install -y -qq nodejs npm >/dev/null
 fi
+# The multi-replica suite (test_replicas.py): Debian's nginx as the round-robin load balancer.
+if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
+    echo "==> installing Debian package: nginx"
+    apt-get update -qq
+    apt-get install -y -qq nginx >/dev/null
+fi
+export PATH="$PATH:/usr/sbin"
 FAKE="$E2E/fake-cognito"
 if [ ! -f "$FAKE/node_modules/.package-lock.json" ] || [ "$FAKE/package-lock.json" -nt "$FAKE/node_modules/.package-lock.json" ]; then
     echo "==> npm ci (e2e/fake-cognito)"
@@ -70,7 +77,7 @@ if [ -n "${FERROMETA_BIN:-}" ]; then
 else
     echo "==> cargo build -p ferrometa"
     cargo build -p ferrometa
-    export FERROMETA_BIN="$ROOT/target/debug/ferrometa"
+    export FERROMETA_BIN="${CARGO_TARGET_DIR:-$ROOT/target}/debug/ferrometa"
 fi
 
 echo "==> pytest e2e"

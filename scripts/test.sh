@@ -13,7 +13,7 @@ install_system_packages() {
     log "installing Debian packages (PostgreSQL, Python venv)"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
-    apt-get install -y -qq postgresql python3-venv >/dev/null
+    apt-get install -y -qq postgresql python3-venv nginx curl >/dev/null
 }
 
 start_postgres() {
@@ -40,19 +40,31 @@ run_rust_tests() {
     fi
 }
 
+# The Rust tests just built the server binary (their CARGO_BIN_EXE_ferrometa): reuse it.
+reuse_built_binary() {
+    local built="${CARGO_TARGET_DIR:-$ROOT/target}/debug/ferrometa"
+    if [ -x "$built" ]; then
+        export FERROMETA_BIN="$built"
+    fi
+}
+
 run_e2e_tests() {
     if [ -x "$ROOT/e2e/run.sh" ]; then
         log "end-to-end tests (e2e/)"
-        # The Rust tests just built the server binary (their CARGO_BIN_EXE_ferrometa): reuse it.
-        if [ -x "$ROOT/target/debug/ferrometa" ]; then
-            export FERROMETA_BIN="$ROOT/target/debug/ferrometa"
-        fi
         "$ROOT/e2e/run.sh"
     fi
+}
+
+# Dockerfile, compose file, kustomize manifests and the bare-metal archive, validated offline.
+run_deploy_checks() {
+    log "deployment assets (scripts/check-deploy.sh)"
+    "$ROOT/scripts/check-deploy.sh"
 }
 
 install_system_packages
 start_postgres
 run_rust_tests
+reuse_built_binary
 run_e2e_tests
+run_deploy_checks
 log "all tests passed"

@@ -102,6 +102,14 @@ impl KeySet {
     pub fn find(&self, kid: &str) -> Option<&VerifyingKey> {
         self.verifying.iter().find(|k| k.jwk.kid == kid)
     }
+
+    /// SHA-256 of the current public key (modulus and exponent), hex: what replicas compare to
+    /// know they sign with one key pair, without sharing the key.
+    pub fn fingerprint(&self) -> String {
+        let jwk = &self.verifying[0].jwk;
+        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, format!("{}.{}", jwk.n, jwk.e).as_bytes());
+        digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+    }
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, KeyError> {

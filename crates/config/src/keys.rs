@@ -48,6 +48,7 @@ pub static KEYS: &[Key] = &[
     key("server.headerReadTimeoutSeconds", "FERROMETA_HEADER_READ_TIMEOUT_SECONDS", "30", Int, "A connection that has not sent a request's complete headers within this long is closed (1 to 300)."),
     key("server.idleTimeoutSeconds", "FERROMETA_IDLE_TIMEOUT_SECONDS", "60", Int, "A keep-alive connection with no request for this long is closed (1 to 3600)."),
     key("server.maxConnections", "FERROMETA_MAX_CONNECTIONS", "512", Int, "Open connections per listener; more wait in the listen backlog, logged once a minute (1 to 100000)."),
+    key("server.shutdownDrainSeconds", "FERROMETA_SHUTDOWN_DRAIN_SECONDS", "0", Int, "After SIGTERM, /readiness answers 503 this long while the listeners still serve, so a load balancer stops routing here before connections close (Kubernetes: longer than the readiness probe's period × failureThreshold)."),
     key("server.logFormat", "FERROMETA_LOG_FORMAT", "text", Str, "Log format: text or json."),
     key("server.logLevel", "LOG_LEVEL", "INFO", Str, "Log level: TRACE, DEBUG, INFO, WARN, ERROR."),
     // --- storage ---

@@ -127,6 +127,7 @@ pub struct ServerConfig {
     pub shutdown_grace_secs: u64,
     /// Listener limits: request body, header read, keep-alive idle, open connections.
     pub limits: ListenerLimits,
+    pub shutdown_drain_secs: u64,
     pub log_format: LogFormat,
     pub log_level: String,
 }

@@ -424,6 +424,7 @@ fn server_config(c: &mut Checker) -> ServerConfig {
             idle_timeout_secs: c.in_range("server.idleTimeoutSeconds", 1, 3600),
             max_connections: c.in_range("server.maxConnections", 1, 100_000) as usize,
         },
+        shutdown_drain_secs: c.in_range("server.shutdownDrainSeconds", 0, 300),
         log_format,
         log_level,
     }

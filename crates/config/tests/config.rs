@@ -248,9 +248,13 @@ fn shipped_deployment_files_load_into_the_same_cognito_setup() {
 
     let from_bare_metal = load(Some(&repo_file("deploy/bare-metal/openmetadata.yaml")), &|_| None).unwrap_or_else(|e| panic!("bare-metal yaml: {e}")).config;
 
-    let manifests = std::fs::read_to_string(repo_file("deploy/kubernetes/ferrometa.yaml")).unwrap();
-    let config_map: yaml_serde::Value = yaml_serde::from_str(manifests.split("\n---\n").next().unwrap()).unwrap();
-    let k8s: BTreeMap<String, String> = config_map["data"].as_mapping().unwrap().iter().map(|(k, v)| (k.as_str().unwrap().to_string(), v.as_str().unwrap().to_string())).collect();
+    // The kustomize base's ConfigMap with the Cognito overlay's patch merged over it (as kustomize does).
+    let config_map_data = |rel: &str| -> BTreeMap<String, String> {
+        let doc: yaml_serde::Value = yaml_serde::from_str(&std::fs::read_to_string(repo_file(rel)).unwrap()).unwrap();
+        doc["data"].as_mapping().unwrap().iter().map(|(k, v)| (k.as_str().unwrap().to_string(), v.as_str().unwrap().to_string())).collect()
+    };
+    let mut k8s = config_map_data("deploy/kubernetes/base/configmap.yaml");
+    k8s.extend(config_map_data("deploy/kubernetes/overlays/cognito/cognito.yaml"));
     let from_k8s = load(None, &env_of(key_paths(k8s))).unwrap_or_else(|e| panic!("kubernetes config map: {e}")).config;
 
     for c in [&from_docker, &from_bare_metal, &from_k8s] {

@@ -38,6 +38,9 @@ enum Command {
     Admin(AdminCommand),
     /// Print the configuration reference (every key, env var and default) as Markdown.
     ConfigReference,
+    /// Ask this host's running server for `/healthcheck` on SERVER_ADMIN_PORT; exit 0 when healthy
+    /// (the container image's HEALTHCHECK: the image carries no curl).
+    Healthcheck,
 }
 
 #[derive(Subcommand)]
@@ -106,6 +109,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Bots(BotsCommand::Token { name }) => bot_token(loaded.config, &name).await,
         Command::Admin(a) => admin(loaded.config, a).await,
         Command::ConfigReference => Ok(()),
+        Command::Healthcheck => healthcheck(&loaded.config).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -176,10 +180,42 @@ async fn check_config(loaded: Loaded) -> Result<(), String> {
             Err(e) => problems.push(format!("{url}: {what} unreachable ({e})")),
         }
     }
+    if let ferrometa_config::DatabaseUrl::Postgres(_) = &loaded.config.database {
+        match replica_keys(&loaded.config).await {
+            Ok(line) => println!("{line}"),
+            Err(problem) => problems.push(problem),
+        }
+    }
     for p in &problems {
         println!("FAIL  {p}");
     }
     if problems.is_empty() { Ok(()) } else { Err(format!("{} problem(s) found", problems.len())) }
+}
+
+async fn healthcheck(config: &Config) -> Result<(), String> {
+    let url = format!("http://127.0.0.1:{}/healthcheck", config.server.admin_port);
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(3)).build().map_err(|e| e.to_string())?;
+    match client.get(&url).send().await {
+        Ok(r) if r.status().is_success() => Ok(()),
+        Ok(r) => Err(format!("{url} answered HTTP {}", r.status())),
+        Err(e) => Err(format!("{url} unreachable ({e})")),
+    }
+}
+
+/// Replicas share the database: is this key pair the one the others sign with?
+async fn replica_keys(config: &Config) -> Result<String, String> {
+    use ferrometa_server::keycheck::{KeyAgreement, compare};
+    if config.jwt.private_key_path.is_none() {
+        return Ok("WARN  no configured key pair (RSA_*_KEY_FILE_PATH): each replica would sign with its own generated key; several replicas need one shared pair".into());
+    }
+    let keys = startup::load_keys(config).map_err(|e| e.to_string())?;
+    let store = startup::open_store(config).await.map_err(|e| format!("database: {e}"))?;
+    let agreement = compare(&store, &keys).await.map_err(|e| format!("database: {e}"))?;
+    match (&agreement, agreement.message()) {
+        (KeyAgreement::Conflicts { .. }, Some(message)) => Err(message),
+        (_, Some(message)) => Ok(format!("WARN  {message}")),
+        (_, None) => Ok(format!("ok    signing key {} (public key SHA-256 {}) agrees with the other replicas", keys.kid, keys.fingerprint())),
+    }
 }
 
 fn keys_command(config: &Config, command: KeysCommand) -> Result<(), String> {

@@ -5,6 +5,7 @@ pub mod access;
 pub mod error;
 pub mod extract;
 mod listener;
+pub mod keycheck;
 pub mod ops;
 pub mod ratelimit;
 pub mod routes;
@@ -93,7 +94,7 @@ async fn bind(host: &str, port: u16) -> Result<TcpListener, StartupError> {
 /// Boots everything and starts both listeners (port 0 picks a free port, for tests).
 pub async fn start(config: Config) -> Result<RunningServer, StartupError> {
     let metrics = telemetry::metrics_handle();
-    let limits = listener::Limits::new(&config.server.limits, Duration::from_secs(config.server.shutdown_grace_secs));
+    let limits = listener::Limits::new(&config.server.limits, Duration::from_secs(config.server.shutdown_drain_secs), Duration::from_secs(config.server.shutdown_grace_secs));
     let max_body = config.server.limits.max_body_bytes;
     let api_listener = bind(&config.server.host, config.server.port).await?;
     let admin_listener = bind(&config.server.host, config.server.admin_port).await?;
@@ -106,7 +107,7 @@ pub async fn start(config: Config) -> Result<RunningServer, StartupError> {
     // only after bootstrap (key generation on a first start), so early requests wait in the
     // listen backlog instead of being refused.
     let (stop, stopped) = watch::channel(false);
-    let admin_task = serve(admin_listener, telemetry::admin_router(store.clone(), metrics), stopped.clone(), limits);
+    let admin_task = serve(admin_listener, telemetry::admin_router(store.clone(), metrics, stopped.clone()), stopped.clone(), limits);
     tracing::info!(%api_addr, %admin_addr, "health check is up; finishing start-up");
     let state = match bootstrap(config, store, loading_keys).await {
         Ok(state) => state,
@@ -126,7 +127,9 @@ pub async fn start(config: Config) -> Result<RunningServer, StartupError> {
 }
 
 async fn bootstrap(config: Config, store: ferrometa_store::Store, loading_keys: tokio::task::JoinHandle<Result<ferrometa_auth::keys::KeySet, StartupError>>) -> Result<AppState, StartupError> {
-    let state = startup::assemble_state(config, store, startup::join_keys(loading_keys).await?).await?;
+    let keys = startup::join_keys(loading_keys).await?;
+    keycheck::at_startup(&store, &keys).await?;
+    let state = startup::assemble_state(config, store, keys).await?;
     if !state.config.authorizer.authenticate_requests {
         tracing::warn!("AUTHENTICATION IS OFF (NoopFilter + NoopAuthorizer): every request runs as an anonymous admin. Never use this outside local development.");
     }

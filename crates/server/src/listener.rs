@@ -29,22 +29,42 @@ pub struct Limits {
     pub header_read: Duration,
     pub idle: Duration,
     pub max_connections: usize,
+    /// After a stop, how long the listener still serves (while `/readiness` answers 503).
+    pub drain: Duration,
     pub grace: Duration,
 }
 
 impl Limits {
-    pub fn new(limits: &ListenerLimits, grace: Duration) -> Limits {
+    pub fn new(limits: &ListenerLimits, drain: Duration, grace: Duration) -> Limits {
         Limits {
             header_read: Duration::from_secs(limits.header_read_timeout_secs),
             idle: Duration::from_secs(limits.idle_timeout_secs),
             max_connections: limits.max_connections,
+            drain,
             grace,
         }
     }
 }
 
-/// Serves `app` until `stopped` turns true, then gives open connections `grace` to finish.
-pub async fn run(listener: TcpListener, app: Router, mut stopped: watch::Receiver<bool>, limits: Limits) {
+/// `stopped`, later by `drain`: a load balancer takes the replica out (its `/readiness` answers
+/// 503 at once) while the listener still serves.
+fn drained(mut stopped: watch::Receiver<bool>, drain: Duration) -> watch::Receiver<bool> {
+    if drain.is_zero() {
+        return stopped;
+    }
+    let (tx, rx) = watch::channel(*stopped.borrow());
+    tokio::spawn(async move {
+        let _ = stopped.wait_for(|s| *s).await;
+        tokio::time::sleep(drain).await;
+        let _ = tx.send(true);
+    });
+    rx
+}
+
+/// Serves `app` until `stopped` turns true and the drain is over, then gives open connections
+/// `grace` to finish.
+pub async fn run(listener: TcpListener, app: Router, stopped: watch::Receiver<bool>, limits: Limits) {
+    let mut stopped = drained(stopped, limits.drain);
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     let mut last_limit_log: Option<Instant> = None;
     loop {

@@ -30,6 +30,8 @@ pub enum StartupError {
     Catalog(#[from] ferrometa_catalog::CatalogError),
     #[error("bootstrap: {0}")]
     Auth(#[from] ferrometa_auth::AuthError),
+    #[error("signing keys: {0}")]
+    KeyConflict(String),
     #[error("cannot listen on {addr}: {source}")]
     Bind { addr: String, source: std::io::Error },
 }

@@ -19,6 +19,7 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::trace::TraceLayer;
 
 use ferrometa_store::Store;
+use tokio::sync::watch;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -83,8 +84,21 @@ async fn healthcheck(State(store): State<Store>) -> impl IntoResponse {
     }
 }
 
-pub fn admin_router(store: Store, metrics: PrometheusHandle) -> Router {
+/// Whether this replica should get traffic: healthy and not shutting down (a stop requested turns
+/// it false at once, while the listeners still serve through the drain period).
+async fn readiness(State((store, stopping)): State<(Store, watch::Receiver<bool>)>) -> axum::response::Response {
+    if *stopping.borrow() {
+        return (StatusCode::SERVICE_UNAVAILABLE, axum::Json(json!({"code": 503, "message": "shutting down"}))).into_response();
+    }
+    healthcheck(State(store)).await.into_response()
+}
+
+/// `/healthcheck` (liveness: the database answers) and `/readiness` (also false once a stop is
+/// requested) and `/metrics`.
+pub fn admin_router(store: Store, metrics: PrometheusHandle, stopping: watch::Receiver<bool>) -> Router {
     Router::new()
+        .route("/readiness", get(readiness))
+        .with_state((store.clone(), stopping))
         .route("/healthcheck", get(healthcheck))
         .with_state(store)
         .route("/metrics", get(move || std::future::ready(metrics.render())))
