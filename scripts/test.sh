@@ -40,6 +40,11 @@ run_rust_tests() {
     fi
 }
 
+run_fuzz_targets() {
+    log "fuzz targets, briefly (scripts/fuzz.sh)"
+    bash "$ROOT/scripts/fuzz.sh"
+}
+
 run_e2e_tests() {
     if [ -x "$ROOT/e2e/run.sh" ]; then
         log "end-to-end tests (e2e/)"
@@ -54,5 +59,6 @@ run_e2e_tests() {
 install_system_packages
 start_postgres
 run_rust_tests
+run_fuzz_targets
 run_e2e_tests
 log "all tests passed"
