@@ -48,6 +48,11 @@ reuse_built_binary() {
     fi
 }
 
+run_fuzz_targets() {
+    log "fuzz targets, briefly (scripts/fuzz.sh)"
+    bash "$ROOT/scripts/fuzz.sh"
+}
+
 run_e2e_tests() {
     if [ -x "$ROOT/e2e/run.sh" ]; then
         log "end-to-end tests (e2e/)"
@@ -65,6 +70,7 @@ install_system_packages
 start_postgres
 run_rust_tests
 reuse_built_binary
+run_fuzz_targets
 run_e2e_tests
 run_deploy_checks
 log "all tests passed"

@@ -35,6 +35,16 @@ pub struct Behaviour {
     pub discovery_issuer: Option<String>,
     /// Answer the discovery document with 503 (a provider outage).
     pub discovery_down: bool,
+    /// What the token endpoint does.
+    pub token_endpoint: Availability,
+}
+
+/// An endpoint that answers, answers 503, or accepts the request and never answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Availability {
+    Up,
+    Down,
+    Hanging,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -87,6 +97,7 @@ impl FakeIdp {
             email: "alice@open-metadata.org".into(),
             discovery_issuer: None,
             discovery_down: false,
+            token_endpoint: Availability::Up,
         };
         let inner = Arc::new(Mutex::new(Inner { behaviour, counters: Counters::default(), codes: HashMap::new(), refresh_tokens: HashMap::new(), seq: 0 }));
         let idp = FakeIdp { issuer, client_id: client_id.into(), keys, inner, _dir: Arc::new(dir) };
@@ -188,6 +199,12 @@ fn token_error(idp: &FakeIdp, error: &str) -> Response {
 }
 
 async fn token(State(idp): State<FakeIdp>, headers: HeaderMap, Form(f): Form<HashMap<String, String>>) -> Response {
+    let availability = idp.inner.lock().unwrap().behaviour.token_endpoint;
+    match availability {
+        Availability::Up => {}
+        Availability::Down => return (StatusCode::SERVICE_UNAVAILABLE, "down for maintenance").into_response(),
+        Availability::Hanging => std::future::pending::<()>().await,
+    }
     let basic_client = headers.get(header::AUTHORIZATION).and_then(|h| h.to_str().ok()).is_some_and(|h| h.starts_with("Basic "));
     if f.get("client_id") != Some(&idp.client_id) && !basic_client {
         return token_error(&idp, "invalid_client");

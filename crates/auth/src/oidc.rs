@@ -453,6 +453,10 @@ impl OidcClient {
         let response = self.client_request(&discovery.token_endpoint, form).send().await.map_err(|e| CallbackError::Unavailable(format!("token endpoint: {e}")))?;
         let status = response.status();
         let body = read_limited(response).await.map_err(CallbackError::Unavailable)?;
+        if status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS {
+            // The provider is down or overloaded, which says nothing about the grant.
+            return Err(CallbackError::Unavailable(format!("token endpoint: HTTP {status}")));
+        }
         if !status.is_success() {
             // Only the provider's error code is kept: descriptions may echo request values.
             let code = serde_json::from_slice::<ErrorResponse>(&body).map(|e| e.error).unwrap_or_default();

@@ -781,8 +781,7 @@ impl Catalog {
     /// `policy::edit_operations`), not by the patch's paths.
     pub async fn patch_asset(&self, actor: Actor<'_>, t: &'static AssetType, id: &str, patch: &json_patch::Patch) -> Result<Value> {
         let old = self.get(t.kind, id, Include::NonDeleted).await?;
-        let mut doc = old.clone();
-        json_patch::patch(&mut doc, patch).map_err(|e| bad(format!("JSON patch cannot be applied: {e}")))?;
+        let doc = crate::engine::apply_patch(&old, patch)?;
         let Value::Object(mut body) = doc else { return Err(bad("the patched entity is not an object")) };
         // Judged on the patched document before it is checked and normalised: what a caller may
         // not do is refused before anything about the request is answered.

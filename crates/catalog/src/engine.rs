@@ -364,8 +364,7 @@ impl Catalog {
     /// Applies an RFC 6902 patch; system fields and the name cannot be patched.
     pub async fn patch(&self, kind: &EntityKind, id: &str, patch: &json_patch::Patch, by: Origin<'_>) -> Result<Value> {
         let old = self.get(kind, id, Include::NonDeleted).await?;
-        let mut doc = old.clone();
-        json_patch::patch(&mut doc, patch).map_err(|e| CatalogError::BadRequest(format!("JSON patch cannot be applied: {e}")))?;
+        let doc = apply_patch(&old, patch)?;
         for f in ["name", "id"] {
             if doc.get(f) != old.get(f) {
                 return Err(CatalogError::BadRequest(format!("the field {f} cannot be changed with PATCH")));
@@ -437,5 +436,35 @@ impl Catalog {
             Some((_, stored)) => self.entity_from_json(&stored),
             None => Err(not_found(&format!("{} version", kind.name), &format!("{id} {version}"))),
         }
+    }
+}
+
+/// The document after a JSON Patch, or a 400; `old` is never touched. json-patch reverts a
+/// failed patch only partly (a `move` whose target is missing loses its source, found by
+/// fuzzing), so the patch always runs on a copy that is dropped on failure.
+pub fn apply_patch(old: &Value, patch: &json_patch::Patch) -> Result<Value> {
+    let mut doc = old.clone();
+    json_patch::patch(&mut doc, patch).map_err(|e| CatalogError::BadRequest(format!("JSON patch cannot be applied: {e}")))?;
+    Ok(doc)
+}
+
+#[cfg(test)]
+mod patch_tests {
+    use super::*;
+    use serde_json::json;
+
+    /// Regression (fuzz/json_patch): a failing `move` must not cost the entity its source field.
+    #[test]
+    fn a_failing_patch_is_a_400_and_leaves_the_entity_whole() {
+        let old = json!({"a": {"b": [1, 2]}});
+        let patch: json_patch::Patch = serde_json::from_value(json!([
+            {"op": "move", "from": "/a/b", "path": "/az/b/0"},
+            {"op": "copy", "from": "/a", "path": "/c"}
+        ]))
+        .expect("a well-formed patch");
+        assert!(matches!(apply_patch(&old, &patch), Err(CatalogError::BadRequest(_))));
+        assert_eq!(old, json!({"a": {"b": [1, 2]}}));
+        let fine: json_patch::Patch = serde_json::from_value(json!([{"op": "add", "path": "/a/c", "value": 3}])).expect("a patch");
+        assert_eq!(apply_patch(&old, &fine).ok(), Some(json!({"a": {"b": [1, 2], "c": 3}})));
     }
 }

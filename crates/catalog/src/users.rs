@@ -195,9 +195,7 @@ pub const SYSTEM_BOTS: &[&str] = &["ingestion-bot"];
 
 /// The fields of an entity after a JSON Patch.
 fn patched(kind: &EntityKind, old: &Value, patch: &json_patch::Patch) -> Result<Map<String, Value>> {
-    let mut doc = old.clone();
-    json_patch::patch(&mut doc, patch).map_err(|e| CatalogError::BadRequest(format!("JSON patch cannot be applied: {e}")))?;
-    match doc {
+    match crate::engine::apply_patch(old, patch)? {
         Value::Object(body) => Ok(body),
         _ => Err(CatalogError::BadRequest(format!("the patched {} is not an object", kind.name))),
     }

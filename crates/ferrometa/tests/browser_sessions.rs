@@ -7,7 +7,7 @@ mod common;
 
 use common::browser::*;
 
-use ferrometa_auth::fake_idp::FakeIdp;
+use ferrometa_auth::fake_idp::{Availability, FakeIdp};
 use ferrometa_testkit::{ADMIN_EMAIL, ADMIN_PASSWORD, TestServer};
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use reqwest::{Method, StatusCode};
@@ -294,6 +294,25 @@ async fn sign_in_starts_are_limited_per_client_address() {
     // Signing in is unaffected for a session that already exists, and the API keeps answering.
     assert_eq!(s.get("/api/v1/system/version", None).await.0, StatusCode::OK);
     s.stop().await;
+}
+
+#[tokio::test]
+async fn a_token_endpoint_down_or_hanging_during_a_refresh_keeps_the_session_within_the_bound() {
+    for outage in [Availability::Down, Availability::Hanging] {
+        let idp = FakeIdp::start(CLIENT).await;
+        idp.set(|b| b.id_token_ttl = 30);
+        let s = sso_server(&idp, &[("FERROMETA_JWKS_FETCH_TIMEOUT_SECONDS", "1")]).await;
+        let (cookie, _, _) = sign_in(&s).await;
+        idp.set(|b| b.token_endpoint = outage);
+        let started = std::time::Instant::now();
+        let (status, body) = call(&s, Method::GET, "/api/v1/users/loggedInUser", &cookie, None, None).await;
+        assert_eq!(status, StatusCode::OK, "{outage:?}: the session's token is still valid: {body}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(2), "{outage:?}: the refresh held the request {:?} (bound 1 s)", started.elapsed());
+        idp.set(|b| b.token_endpoint = Availability::Up);
+        assert_eq!(call(&s, Method::GET, "/api/v1/users/loggedInUser", &cookie, None, None).await.0, StatusCode::OK);
+        assert_eq!(idp.counters().token_refresh, 1, "{outage:?}: refreshed once the provider is back");
+        s.stop().await;
+    }
 }
 
 #[tokio::test]

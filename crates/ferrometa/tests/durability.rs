@@ -12,9 +12,14 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
-/// Writers in parallel, and how many acknowledged writes come before the kill.
+/// Writers in parallel, and how many acknowledged writes come before the kill (times
+/// `FERROMETA_LONG_TESTS`).
 const WRITERS: usize = 4;
 const ACKNOWLEDGED_BEFORE_KILL: usize = 40;
+
+fn acknowledged_before_kill() -> usize {
+    ACKNOWLEDGED_BEFORE_KILL * common::long_form()
+}
 
 fn service(name: &str) -> Value {
     json!({"name": name, "serviceType": "Postgres", "description": format!("written as {name}"),
@@ -29,7 +34,7 @@ async fn write_until_killed(url: String, token: &str, writer: usize, acknowledge
         match sent {
             Ok(r) if r.status().is_success() => {
                 acknowledged.lock().await.push(name);
-                if count.fetch_add(1, Ordering::SeqCst) + 1 >= ACKNOWLEDGED_BEFORE_KILL {
+                if count.fetch_add(1, Ordering::SeqCst) + 1 >= acknowledged_before_kill() {
                     enough.notify_one();
                 }
             }
@@ -63,7 +68,7 @@ async fn acknowledged_writes_survive_kill_9(database: &[(&str, &str)]) {
     let restarted = TestServer::spawn(binary(), dir.path(), database).await;
     let admin = restarted.admin_token().await;
     let written = acknowledged.lock().await.clone();
-    assert!(written.len() >= ACKNOWLEDGED_BEFORE_KILL);
+    assert!(written.len() >= acknowledged_before_kill());
     for name in written {
         let (status, body) = restarted.call(Method::GET, &format!("/api/v1/services/databaseServices/name/{name}"), Some(&admin), None).await;
         assert_eq!(status, StatusCode::OK, "{name} was answered 2xx before the kill but is gone: {body}");

@@ -86,12 +86,14 @@ async fn a_postgres_restart_under_load_answers_503_fast_and_recovers_without_a_r
         load(&server, &admin, &stopped),
         load(&server, &admin, &stopped),
         async {
-            cluster.ctl("stop");
-            let outage = first_status(&server, &admin, StatusCode::SERVICE_UNAVAILABLE).await;
-            assert!(outage, "with PostgreSQL down, requests must be answered 503");
-            cluster.ctl("start");
-            cluster.wait_ready();
-            assert!(first_status(&server, &admin, StatusCode::OK).await, "the server did not recover after PostgreSQL came back");
+            for _ in 0..common::long_form() {
+                cluster.ctl("stop");
+                let outage = first_status(&server, &admin, StatusCode::SERVICE_UNAVAILABLE).await;
+                assert!(outage, "with PostgreSQL down, requests must be answered 503");
+                cluster.ctl("start");
+                cluster.wait_ready();
+                assert!(first_status(&server, &admin, StatusCode::OK).await, "the server did not recover after PostgreSQL came back");
+            }
             let _ = stop.send(true);
         }
     );

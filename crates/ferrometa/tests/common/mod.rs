@@ -12,6 +12,12 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, EncodingKey};
 use serde_json::{Value, json};
 
+/// How much longer the fault and durability tests run: `FERROMETA_LONG_TESTS=N` (default 1, the
+/// short form CI runs) multiplies their load and their outages.
+pub fn long_form() -> usize {
+    std::env::var("FERROMETA_LONG_TESTS").ok().and_then(|v| v.parse().ok()).unwrap_or(1).max(1)
+}
+
 pub fn binary() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_ferrometa"))
 }
