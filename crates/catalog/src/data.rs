@@ -173,6 +173,25 @@ pub fn asset_type(entity_type: &str) -> Option<&'static AssetType> {
     ENTITY_TYPES.iter().copied().find(|t| t.kind.name == entity_type)
 }
 
+/// OpenMetadata's `BulkOperationResult` of a batch whose requests passed or failed (each a
+/// `{request, message}`).
+pub fn bulk_result(passed: Vec<Value>, failed: Vec<Value>) -> Value {
+    let status = match (passed.is_empty(), failed.is_empty()) {
+        (_, true) => "success",
+        (true, false) => "failure",
+        (false, false) => "partialSuccess",
+    };
+    json!({
+        "dryRun": false,
+        "status": status,
+        "numberOfRowsProcessed": passed.len() + failed.len(),
+        "numberOfRowsPassed": passed.len(),
+        "numberOfRowsFailed": failed.len(),
+        "successRequest": passed,
+        "failedRequest": failed,
+    })
+}
+
 impl AssetType {
     /// The names of the types held (at any depth) by containers of this type.
     pub(crate) fn content_types(&self) -> Vec<&'static str> {
@@ -189,32 +208,54 @@ impl AssetType {
         found
     }
 
-    /// The optional fields a response leaves out for this `fields=` (see [`omitted_fields`]).
-    pub fn omitted_fields(&self, requested: Option<&str>) -> Result<Vec<&'static str>> {
-        omitted_fields(self.entity_fields, self.optional_fields, requested)
+    /// What a response carries for this `fields=` (see [`select_fields`]).
+    pub fn selected_fields(&self, requested: Option<&str>) -> Result<FieldSelection> {
+        select_fields(self.entity_fields, self.optional_fields, requested)
     }
 }
 
-/// OpenMetadata's `fields=`: the optional fields of an entity type a response leaves out.
-/// Without the parameter every optional field is left out, `*` keeps all; a name that is not a
-/// field of the entity is refused.
-pub fn omitted_fields(entity_fields: &[&str], optional_fields: &[&'static str], requested: Option<&str>) -> Result<Vec<&'static str>> {
-    let requested: Vec<&str> = requested.unwrap_or_default().split(',').map(str::trim).filter(|f| !f.is_empty()).collect();
-    if requested.contains(&"*") {
-        return Ok(vec![]);
+/// Relation fields that are lists: OpenMetadata answers `[]` for one that is asked for and
+/// empty (the client's JSON patches append to them, `add /tags/0`).
+const LIST_FIELDS: &[&str] = &[
+    "owners", "tags", "followers", "dataProducts", "reviewers", "children", "databaseSchemas", "tables", "pipelines", "customMetrics", "teams", "roles", "users",
+    "policies", "domains", "defaultRoles", "parents", "owns", "follows", "personas", "charts", "dataModels", "experts", "assets", "relatedTerms", "synonyms",
+    "associatedTags",
+];
+
+/// OpenMetadata's `fields=`: the optional fields a response leaves out and the requested list
+/// fields it always carries.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FieldSelection {
+    pub omitted: Vec<&'static str>,
+    pub lists: Vec<&'static str>,
+}
+
+impl FieldSelection {
+    /// An entity as a response carries it: without the omitted fields, with every requested
+    /// list field (`[]` when empty).
+    pub fn apply(&self, mut entity: Value) -> Value {
+        if let Some(obj) = entity.as_object_mut() {
+            obj.retain(|k, _| !self.omitted.contains(&k.as_str()));
+            for f in &self.lists {
+                if obj.get(*f).is_none_or(Value::is_null) {
+                    obj.insert((*f).into(), json!([]));
+                }
+            }
+        }
+        entity
     }
-    if let Some(unknown) = requested.iter().find(|f| !entity_fields.contains(f)) {
+}
+
+/// OpenMetadata's `fields=` of an entity type. Without the parameter every optional field is
+/// left out, `*` keeps all; a name that is not a field of the entity is refused.
+pub fn select_fields(entity_fields: &[&str], optional_fields: &[&'static str], requested: Option<&str>) -> Result<FieldSelection> {
+    let requested: Vec<&str> = requested.unwrap_or_default().split(',').map(str::trim).filter(|f| !f.is_empty()).collect();
+    if let Some(unknown) = requested.iter().find(|f| **f != "*" && !entity_fields.contains(f)) {
         return Err(bad(format!("Invalid field name {}", shown(unknown))));
     }
-    Ok(optional_fields.iter().copied().filter(|f| !requested.contains(f)).collect())
-}
-
-/// An entity without the given fields (see [`omitted_fields`]).
-pub fn without_fields(mut entity: Value, omitted: &[&str]) -> Value {
-    if let Some(obj) = entity.as_object_mut() {
-        obj.retain(|k, _| !omitted.contains(&k.as_str()));
-    }
-    entity
+    let all = requested.contains(&"*");
+    let (kept, omitted): (Vec<&'static str>, Vec<&'static str>) = optional_fields.iter().copied().partition(|f| all || requested.contains(f));
+    Ok(FieldSelection { omitted, lists: kept.into_iter().filter(|f| LIST_FIELDS.contains(f)).collect() })
 }
 
 // --- OpenMetadata's enums (from the client's generated models) ---
@@ -270,6 +311,17 @@ pub(crate) fn one_of(field: &str, value: &Value, allowed: &[&str]) -> Result<()>
         Some(s) if allowed.contains(&s) => Ok(()),
         Some(s) => Err(bad(format!("{field} must be one of {}; got \"{}\"", allowed.join(", "), shown(s)))),
         None => Err(bad(format!("{field} must be a string"))),
+    }
+}
+
+/// A boolean, or a string holding one (as Jackson reads `"false"`, which the 1.6 client sends
+/// for `mutuallyExclusive`).
+pub(crate) fn boolean(field: &str, value: &Value) -> Result<bool> {
+    match value {
+        Value::Bool(b) => Ok(*b),
+        Value::String(s) if s.eq_ignore_ascii_case("true") => Ok(true),
+        Value::String(s) if s.eq_ignore_ascii_case("false") => Ok(false),
+        _ => Err(bad(format!("{field} must be a boolean"))),
     }
 }
 
@@ -400,8 +452,8 @@ fn check_body(t: &AssetType, fqn: &str, body: &mut Map<String, Value>) -> Result
         }
     }
     for f in ["default", "mutuallyExclusive", "isJoinable", "enabled", "deprecated", "disabled"] {
-        if body.get(f).is_some_and(|v| !v.is_boolean()) {
-            return Err(bad(format!("{f} must be a boolean")));
+        if let Some(v) = body.get_mut(f) {
+            *v = json!(boolean(f, v)?);
         }
     }
     if let Some(v) = body.get("provider") {
@@ -781,9 +833,12 @@ impl Catalog {
     /// `policy::edit_operations`), not by the patch's paths.
     pub async fn patch_asset(&self, actor: Actor<'_>, t: &'static AssetType, id: &str, patch: &json_patch::Patch) -> Result<Value> {
         let old = self.get(t.kind, id, Include::NonDeleted).await?;
-        let mut doc = old.clone();
+        // Patched as the client read it: every list field present (`add /tags/0` on none).
+        let lists = t.selected_fields(Some("*"))?;
+        let mut doc = lists.apply(old.clone());
         json_patch::patch(&mut doc, patch).map_err(|e| bad(format!("JSON patch cannot be applied: {e}")))?;
         let Value::Object(mut body) = doc else { return Err(bad("the patched entity is not an object")) };
+        body.retain(|k, v| old.get(k).is_some() || !lists.lists.contains(&k.as_str()) || v.as_array().is_none_or(|a| !a.is_empty()));
         // Judged on the patched document before it is checked and normalised: what a caller may
         // not do is refused before anything about the request is answered.
         self.authorize_change(actor, t.kind, &old, &edit_operations(&old, &body), &body).await?;
@@ -825,9 +880,7 @@ impl Catalog {
         };
         self.authorize(actor, &view_operations(t.kind.name, fields), &target).await?;
         let Some(container) = listing.under else { return self.list(t.kind, None, listing.include, listing.limit, listing.after, listing.before).await };
-        if !(0..=1_000_000).contains(&listing.limit) {
-            return Err(bad("limit must be between 0 and 1000000"));
-        }
+        crate::engine::check_limit(listing.limit)?;
         let page = self.store().list_entities_under(t.kind.name, container, listing.include, listing.limit, listing.after, listing.before).await?;
         let data = self.loaded_all(t.kind, &page.rows).await?;
         Ok(Page { data, before: page.before, after: page.after, total: page.total })

@@ -82,6 +82,11 @@ pub struct Listing<'a> {
     pub before: Option<&'a str>,
 }
 
+/// The page sizes a list accepts.
+pub(crate) fn check_limit(limit: i64) -> Result<()> {
+    if (0..=1_000_000).contains(&limit) { Ok(()) } else { Err(CatalogError::BadRequest("limit must be between 0 and 1000000".into())) }
+}
+
 #[derive(Clone)]
 pub struct Catalog {
     store: Store,
@@ -341,9 +346,7 @@ impl Catalog {
     }
 
     pub async fn list(&self, kind: &EntityKind, parent_fqn: Option<&str>, include: Include, limit: i64, after: Option<&str>, before: Option<&str>) -> Result<Page> {
-        if !(0..=1_000_000).contains(&limit) {
-            return Err(CatalogError::BadRequest("limit must be between 0 and 1000000".into()));
-        }
+        check_limit(limit)?;
         let page = self.store.list_entities(kind.name, parent_fqn, include, limit, after, before).await?;
         Ok(Page { data: self.loaded_all(kind, &page.rows).await?, before: page.before, after: page.after, total: page.total })
     }

@@ -25,6 +25,11 @@ const INDEXES: &[(&str, &str, &str)] = &[
     ("database_schema_search_index", "databaseSchema", "databaseSchema"),
     ("table_search_index", "table", "table"),
     ("stored_procedure_search_index", "storedProcedure", "storedProcedure"),
+    // The client resolves owners by name through these two.
+    ("user_search_index", "user", "user"),
+    ("team_search_index", "team", "team"),
+    ("tag_search_index", "tag", "tag"),
+    ("classification_search_index", "classification", "classification"),
 ];
 
 const MAX_SIZE: i64 = 10_000;
