@@ -16,6 +16,7 @@ use crate::engine::{Catalog, Changes, Draft, EntityKind, Listing, Page, diff_fie
 use crate::policy::{Operation, Target, edit_operations, view_operations};
 use crate::error::{CatalogError, Result, not_found};
 use crate::fqn::{self, EntityName, quote};
+use crate::families;
 use crate::governance::{CLASSIFICATIONS, POLICIES, ROLES, TAGS, TEAMS};
 use crate::kinds::{DATABASE, DATABASE_SCHEMA, DATABASE_SERVICE, STORED_PROCEDURE, TABLE, TAG, TEAM, TEST_CONNECTION_DEFINITION, USER};
 use crate::secrets::unmask_secrets;
@@ -48,6 +49,10 @@ pub struct AssetType {
     /// List filters (`?service=`, `?database=`, ...) and the container type each names: every
     /// entity under that container.
     pub filters: &'static [(&'static str, &'static EntityKind)],
+    /// A service's `serviceType` enum (empty for other types).
+    pub(crate) service_types: &'static [&'static str],
+    /// Its index of `/api/v1/search/query` (`table_search_index`), if searchable by index.
+    pub search_index: Option<&'static str>,
 }
 
 /// Checks (and normalises) the fields of an entity body that are a type's own, given its FQN.
@@ -73,8 +78,10 @@ pub static DATABASE_SERVICES: AssetType = AssetType {
     inherited: &[],
     references: &[],
     optional_fields: &["owners", "tags", "followers", "domain", "dataProducts", "pipelines"],
-    check: Some(check_service),
+    check: None,
     filters: &[],
+    service_types: DATABASE_SERVICE_TYPES,
+    search_index: Some("database_service_search_index"),
 };
 
 pub static DATABASES: AssetType = AssetType {
@@ -95,6 +102,8 @@ pub static DATABASES: AssetType = AssetType {
     optional_fields: &["owners", "tags", "followers", "votes", "domain", "dataProducts", "extension", "usageSummary", "databaseSchemas", "location"],
     check: None,
     filters: &[("service", &DATABASE_SERVICE)],
+    service_types: &[],
+    search_index: Some("database_search_index"),
 };
 
 pub static DATABASE_SCHEMAS: AssetType = AssetType {
@@ -114,6 +123,8 @@ pub static DATABASE_SCHEMAS: AssetType = AssetType {
     optional_fields: &["owners", "tags", "followers", "votes", "domain", "dataProducts", "extension", "usageSummary", "tables"],
     check: None,
     filters: &[("database", &DATABASE), ("service", &DATABASE_SERVICE)],
+    service_types: &[],
+    search_index: Some("database_schema_search_index"),
 };
 
 pub static TABLES: AssetType = AssetType {
@@ -139,6 +150,8 @@ pub static TABLES: AssetType = AssetType {
     ],
     check: Some(check_table),
     filters: &[("databaseSchema", &DATABASE_SCHEMA), ("database", &DATABASE), ("service", &DATABASE_SERVICE)],
+    service_types: &[],
+    search_index: Some("table_search_index"),
 };
 
 pub static STORED_PROCEDURES: AssetType = AssetType {
@@ -159,15 +172,22 @@ pub static STORED_PROCEDURES: AssetType = AssetType {
     optional_fields: &["owners", "tags", "followers", "votes", "domain", "dataProducts", "extension"],
     check: Some(check_stored_procedure),
     filters: &[("databaseSchema", &DATABASE_SCHEMA), ("database", &DATABASE), ("service", &DATABASE_SERVICE)],
+    service_types: &[],
+    search_index: Some("stored_procedure_search_index"),
 };
 
-/// Every data asset type, containers before their contents.
-pub static ASSET_TYPES: &[&AssetType] = &[&DATABASE_SERVICES, &DATABASES, &DATABASE_SCHEMAS, &TABLES, &STORED_PROCEDURES];
-
-/// Every type served by the generic asset operations: data assets and governance entities.
+/// The registry: every type served by the generic asset operations, data assets (containers
+/// before their contents) then governance entities. Routes, access checks, list filters,
+/// versions and search indexes follow from these declarations.
 pub static ENTITY_TYPES: &[&AssetType] = &[
-    &DATABASE_SERVICES, &DATABASES, &DATABASE_SCHEMAS, &TABLES, &STORED_PROCEDURES, &TEAMS, &ROLES, &POLICIES, &CLASSIFICATIONS, &TAGS,
+    &DATABASE_SERVICES, &DATABASES, &DATABASE_SCHEMAS, &TABLES, &STORED_PROCEDURES, &families::DASHBOARD_SERVICES, &families::CHARTS, &families::DASHBOARD_DATA_MODELS,
+    &families::DASHBOARDS, &families::PIPELINE_SERVICES, &families::PIPELINES, &families::MESSAGING_SERVICES, &families::TOPICS, &families::MLMODEL_SERVICES,
+    &families::MLMODELS, &families::STORAGE_SERVICES, &families::CONTAINERS, &families::SEARCH_SERVICES, &families::SEARCH_INDEXES, &TEAMS, &ROLES, &POLICIES,
+    &CLASSIFICATIONS, &TAGS,
 ];
+
+/// Every data asset type: the registry without its five governance types.
+pub static ASSET_TYPES: &[&AssetType] = ENTITY_TYPES.split_at(ENTITY_TYPES.len() - 5).0;
 
 pub fn asset_type(entity_type: &str) -> Option<&'static AssetType> {
     ENTITY_TYPES.iter().copied().find(|t| t.kind.name == entity_type)
@@ -255,7 +275,8 @@ pub fn select_fields(entity_fields: &[&str], optional_fields: &[&'static str], r
     }
     let all = requested.contains(&"*");
     let (kept, omitted): (Vec<&'static str>, Vec<&'static str>) = optional_fields.iter().copied().partition(|f| all || requested.contains(f));
-    Ok(FieldSelection { omitted, lists: kept.into_iter().filter(|f| LIST_FIELDS.contains(f)).collect() })
+    // Only the entity's own fields: the client's models forbid others (a service has no `followers`).
+    Ok(FieldSelection { omitted, lists: kept.into_iter().filter(|f| LIST_FIELDS.contains(f) && entity_fields.contains(f)).collect() })
 }
 
 // --- OpenMetadata's enums (from the client's generated models) ---
@@ -462,14 +483,13 @@ fn check_body(t: &AssetType, fqn: &str, body: &mut Map<String, Value>) -> Result
     if let Some(v) = body.get("tags") {
         check_tags("tags", v)?;
     }
+    if !t.service_types.is_empty() {
+        one_of("serviceType", body.get("serviceType").unwrap_or(&Value::Null), t.service_types)?;
+    }
     match t.check {
         Some(check) => check(fqn, body),
         None => Ok(()),
     }
-}
-
-fn check_service(_fqn: &str, body: &mut Map<String, Value>) -> Result<()> {
-    one_of("serviceType", body.get("serviceType").unwrap_or(&Value::Null), DATABASE_SERVICE_TYPES)
 }
 
 /// Columns (with their FQNs), table type, constraints and the view's SQL.

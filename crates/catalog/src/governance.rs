@@ -38,6 +38,8 @@ pub static TEAMS: AssetType = AssetType {
     optional_fields: &["owners", "users", "owns", "defaultRoles", "parents", "children", "policies", "userCount", "childrenCount", "domains", "inheritedRoles"],
     check: Some(check_team),
     filters: &[],
+    service_types: &[],
+    search_index: Some("team_search_index"),
 };
 
 pub static ROLES: AssetType = AssetType {
@@ -54,6 +56,8 @@ pub static ROLES: AssetType = AssetType {
     optional_fields: &["policies", "teams", "users"],
     check: Some(check_role),
     filters: &[],
+    service_types: &[],
+    search_index: None,
 };
 
 pub static POLICIES: AssetType = AssetType {
@@ -71,6 +75,8 @@ pub static POLICIES: AssetType = AssetType {
     optional_fields: &["owners", "location", "teams", "roles", "followers", "domains", "extension"],
     check: Some(check_policy),
     filters: &[],
+    service_types: &[],
+    search_index: None,
 };
 
 pub static CLASSIFICATIONS: AssetType = AssetType {
@@ -87,6 +93,8 @@ pub static CLASSIFICATIONS: AssetType = AssetType {
     optional_fields: &["owners", "termCount", "usageCount", "reviewers", "domain", "dataProducts", "extension", "votes"],
     check: None,
     filters: &[],
+    service_types: &[],
+    search_index: Some("classification_search_index"),
 };
 
 pub static TAGS: AssetType = AssetType {
@@ -106,6 +114,8 @@ pub static TAGS: AssetType = AssetType {
     optional_fields: &["owners", "children", "usageCount", "reviewers", "domain", "dataProducts", "extension", "votes"],
     check: None,
     filters: &[("parent", &TAG), ("classification", &CLASSIFICATION)],
+    service_types: &[],
+    search_index: Some("tag_search_index"),
 };
 
 /// The root of the team hierarchy, which OpenMetadata seeds: the parent of every team created

@@ -8,12 +8,14 @@ pub mod data;
 pub mod email;
 pub mod engine;
 pub mod error;
+pub mod families;
 pub mod fqn;
 pub mod governance;
 pub mod kinds;
 pub mod policy;
 mod reads;
 pub mod relations;
+mod schema;
 pub mod secrets;
 pub mod users;
 
