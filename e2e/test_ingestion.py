@@ -1,5 +1,5 @@
-"""Issue 5 acceptance: the unmodified OpenMetadata client (openmetadata-ingestion 1.6.13.2)
-ingests a SQLite database into ferrometa with the ingestion bot's token.
+"""Issue 5 acceptance: the unmodified OpenMetadata client (openmetadata-ingestion 1.6.13.2, and
+2.0.7.0 for issue 15) ingests a SQLite database into ferrometa with the ingestion bot's token.
 
 - ``metadata ingest -c workflow.yaml`` exits 0 with no failures in its summary, the token given
   inline and as a file path;
@@ -195,8 +195,11 @@ def http_statuses(server: Ferrometa) -> dict[str, int]:
 # --- tests ------------------------------------------------------------------------------------
 
 
-def test_client_ingests_sqlite_then_reruns_without_changes_and_follows_source_changes(start_ferrometa, om_client: OmClient, tmp_path: Path):
-    server = start_ferrometa(ENV)
+@pytest.mark.parametrize("client", ["om_client", "om2_client"])
+def test_client_ingests_sqlite_then_reruns_without_changes_and_follows_source_changes(start_ferrometa, client: str, request, tmp_path: Path):
+    # The 1.6 client PUTs each entity; the 2.0 client sends them in batches (`PUT .../bulk`).
+    om_client: OmClient = request.getfixturevalue(client)
+    server = start_ferrometa(ENV | {"FERROMETA_OM_VERSION": om_client.server_version})
     admin = admin_token(server)
     _, bot = ingestion_bot(server, admin)
     source = make_source(tmp_path / "shop.db")

@@ -633,12 +633,12 @@ pub fn table_changes(old: &Value, new: &Map<String, Value>) -> Changes {
 }
 
 /// On PUT (an ingestion run), columns keep what people added in the catalog (descriptions,
-/// display names, tags) when the source sends none.
+/// display names, tags), and their positions, when the source sends none.
 fn carry_forward_columns(new: &mut Value, old: &Value) {
     let (Some(new_cols), Some(old_cols)) = (new.as_array_mut(), old.as_array()) else { return };
     for n in new_cols.iter_mut() {
         let Some(o) = old_cols.iter().find(|o| same_column(o, n)) else { continue };
-        for f in ["description", "displayName", "tags"] {
+        for f in ["description", "displayName", "tags", "ordinalPosition"] {
             let missing = n.get(f).is_none_or(|v| v.is_null() || v.as_array().is_some_and(Vec::is_empty) || v.as_str().is_some_and(str::is_empty));
             if missing
                 && let Some(v) = o.get(f).filter(|v| !v.is_null())

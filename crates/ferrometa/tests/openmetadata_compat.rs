@@ -172,6 +172,13 @@ async fn bulk_round_trip(s: &TestServer) {
     assert_eq!((again["status"].clone(), again["successRequest"][1]["status"].clone()), (json!("success"), json!(200)));
     let (_, a) = s.get("/api/v1/tables/name/warehouse.sales.public.a", Some(&admin)).await;
     assert_eq!(a["version"], json!(0.1), "an unchanged re-run is no new version");
+    // The client's `sourceHash` is its own bookkeeping: stored, never a version of its own.
+    let mut rehashed = create_table("a");
+    rehashed["sourceHash"] = json!("def456");
+    let (_, again) = s.call(Method::PUT, path, Some(&bot), Some(json!([rehashed]))).await;
+    assert_eq!(again["status"], json!("success"));
+    let (_, a) = s.get("/api/v1/tables/name/warehouse.sales.public.a", Some(&admin)).await;
+    assert_eq!((a["version"].clone(), a["sourceHash"].clone()), (json!(0.1), json!("def456")));
 
     // Each request is authorized as a PUT of its own: a reader may write none of them.
     let rita = common::reader(s, &admin).await;
