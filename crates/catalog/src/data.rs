@@ -66,22 +66,37 @@ pub struct Reference {
     pub(crate) by_name: bool,
 }
 
-pub static DATABASE_SERVICES: AssetType = AssetType {
+/// What every service has in common: a top-level entity with a `serviceType`, the relations
+/// it answers only when asked for (the base of each service's declaration).
+pub(crate) const SERVICE: AssetType = AssetType {
     kind: &DATABASE_SERVICE,
-    create_fields: &["name", "displayName", "description", "tags", "serviceType", "connection", "owners", "dataProducts", "domain"],
+    create_fields: &[],
     required: &["name", "serviceType"],
-    entity_fields: &[
-        "id", "name", "fullyQualifiedName", "displayName", "serviceType", "description", "connection", "pipelines", "testConnectionResult", "tags", "version",
-        "updatedAt", "updatedBy", "owners", "href", "changeDescription", "incrementalChangeDescription", "deleted", "dataProducts", "domain",
-    ],
+    entity_fields: &[],
     containers: &[],
     inherited: &[],
     references: &[],
     optional_fields: &["owners", "tags", "followers", "domain", "dataProducts", "pipelines"],
     check: None,
     filters: &[],
+    service_types: &[],
+    search_index: None,
+};
+
+/// What every asset directly in a service has in common (the base of their declarations).
+pub(crate) const ASSET: AssetType =
+    AssetType { inherited: &["serviceType"], optional_fields: &["owners", "tags", "followers", "votes", "domain", "dataProducts", "extension"], ..SERVICE };
+
+pub static DATABASE_SERVICES: AssetType = AssetType {
+    kind: &DATABASE_SERVICE,
+    create_fields: &["name", "displayName", "description", "tags", "serviceType", "connection", "owners", "dataProducts", "domain"],
+    entity_fields: &[
+        "id", "name", "fullyQualifiedName", "displayName", "serviceType", "description", "connection", "pipelines", "testConnectionResult", "tags", "version",
+        "updatedAt", "updatedBy", "owners", "href", "changeDescription", "incrementalChangeDescription", "deleted", "dataProducts", "domain",
+    ],
     service_types: DATABASE_SERVICE_TYPES,
     search_index: Some("database_service_search_index"),
+    ..SERVICE
 };
 
 pub static DATABASES: AssetType = AssetType {

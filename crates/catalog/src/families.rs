@@ -8,32 +8,10 @@
 
 use serde_json::{Map, Value};
 
-use crate::data::{AssetType, Reference, bad, integer_field, normalize_columns};
+use crate::data::{ASSET, AssetType, Reference, SERVICE, bad, integer_field, normalize_columns};
 use crate::error::Result;
 use crate::kinds::*;
 use crate::schema::*;
-
-/// The relations every asset answers only when `fields=` asks for them.
-const ASSET_RELATIONS: &[&str] = &["owners", "tags", "followers", "votes", "domain", "dataProducts", "extension"];
-
-/// What every service has in common: a top-level entity with a `serviceType`.
-const SERVICE: AssetType = AssetType {
-    kind: &DASHBOARD_SERVICE,
-    create_fields: &[],
-    required: &[],
-    entity_fields: &[],
-    containers: &[],
-    inherited: &[],
-    references: &[],
-    optional_fields: &["owners", "tags", "followers", "domain", "dataProducts", "pipelines"],
-    check: None,
-    filters: &[],
-    service_types: &[],
-    search_index: None,
-};
-
-/// What every asset of a service has in common (its `service` container is its own).
-const ASSET: AssetType = AssetType { inherited: &["serviceType"], optional_fields: ASSET_RELATIONS, ..SERVICE };
 
 pub static DASHBOARD_SERVICES: AssetType = AssetType {
     kind: &DASHBOARD_SERVICE,

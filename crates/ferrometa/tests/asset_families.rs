@@ -119,19 +119,7 @@ async fn every_family(s: &TestServer) {
     }
 }
 
-#[tokio::test]
-async fn every_family_round_trips() {
-    let s = TestServer::start(&[]).await;
-    every_family(&s).await;
-    s.stop().await;
-}
-
-#[tokio::test]
-async fn every_family_round_trips_on_postgres() {
-    let Some(s) = TestServer::start_postgres(&[]).await else { return };
-    every_family(&s).await;
-    s.stop().await;
-}
+on_both_backends!(every_family_round_trips, every_family_round_trips_on_postgres, every_family);
 
 #[tokio::test]
 async fn dashboards_reference_their_charts_and_data_models() {

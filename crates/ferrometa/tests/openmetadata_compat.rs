@@ -46,19 +46,7 @@ async fn booleans_and_seeded_tags(s: &TestServer) {
     assert_eq!(t["columns"][1]["tags"][0]["name"], json!("Sensitive"));
 }
 
-#[tokio::test]
-async fn boolean_strings_and_seeded_classifications() {
-    let s = TestServer::start(&[]).await;
-    booleans_and_seeded_tags(&s).await;
-    s.stop().await;
-}
-
-#[tokio::test]
-async fn boolean_strings_and_seeded_classifications_on_postgres() {
-    let Some(s) = TestServer::start_postgres(&[]).await else { return };
-    booleans_and_seeded_tags(&s).await;
-    s.stop().await;
-}
+on_both_backends!(boolean_strings_and_seeded_classifications, boolean_strings_and_seeded_classifications_on_postgres, booleans_and_seeded_tags);
 
 #[tokio::test]
 async fn seeding_twice_keeps_one_of_each() {
@@ -103,19 +91,7 @@ fn names(page: &Value) -> Vec<String> {
     hits.iter().map(|h| h.get("_source").unwrap_or(h)["name"].as_str().unwrap_or_default().to_string()).collect()
 }
 
-#[tokio::test]
-async fn users_by_dotted_name_by_bot_flag_and_by_search() {
-    let s = TestServer::start(&[]).await;
-    users_and_search(&s).await;
-    s.stop().await;
-}
-
-#[tokio::test]
-async fn users_by_dotted_name_by_bot_flag_and_by_search_on_postgres() {
-    let Some(s) = TestServer::start_postgres(&[]).await else { return };
-    users_and_search(&s).await;
-    s.stop().await;
-}
+on_both_backends!(users_by_dotted_name_by_bot_flag_and_by_search, users_by_dotted_name_by_bot_flag_and_by_search_on_postgres, users_and_search);
 
 async fn users_and_search(s: &TestServer) {
     let admin = s.admin_token().await;
@@ -188,16 +164,4 @@ async fn bulk_round_trip(s: &TestServer) {
     assert_eq!((answer.0, answer.1["code"].clone()), (StatusCode::BAD_REQUEST, json!(400)));
 }
 
-#[tokio::test]
-async fn bulk_create_or_update() {
-    let s = TestServer::start(&[]).await;
-    bulk_round_trip(&s).await;
-    s.stop().await;
-}
-
-#[tokio::test]
-async fn bulk_create_or_update_on_postgres() {
-    let Some(s) = TestServer::start_postgres(&[]).await else { return };
-    bulk_round_trip(&s).await;
-    s.stop().await;
-}
+on_both_backends!(bulk_create_or_update, bulk_create_or_update_on_postgres, bulk_round_trip);

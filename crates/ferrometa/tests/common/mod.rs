@@ -5,6 +5,26 @@
 
 pub mod browser;
 
+/// Two tests of one scenario: on SQLite, and on PostgreSQL when the suite has it.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($sqlite:ident, $postgres:ident, $scenario:path) => {
+        #[tokio::test]
+        async fn $sqlite() {
+            let s = ferrometa_testkit::TestServer::start(&[]).await;
+            $scenario(&s).await;
+            s.stop().await;
+        }
+
+        #[tokio::test]
+        async fn $postgres() {
+            let Some(s) = ferrometa_testkit::TestServer::start_postgres(&[]).await else { return };
+            $scenario(&s).await;
+            s.stop().await;
+        }
+    };
+}
+
 use std::path::Path;
 
 use base64::Engine;
