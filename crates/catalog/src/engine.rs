@@ -46,10 +46,10 @@ pub type Differ = fn(&Value, &Map<String, Value>) -> Changes;
 /// (`inheritedRoles` is computed on every read, see `crate::relations`).
 const SYSTEM_FIELDS: &[&str] = &["id", "version", "updatedAt", "updatedBy", "href", "changeDescription", "fullyQualifiedName", "deleted", "inheritedRoles"];
 
-/// Fields the ingestion client keeps for itself (OpenMetadata's `sourceHash`, which the 2.0
-/// client compares to skip unchanged entities): a change of them alone is stored in place,
-/// never a new version.
-const UNVERSIONED_FIELDS: &[&str] = &["sourceHash"];
+/// Fields that are no part of an entity's history: the ingestion client's own `sourceHash`
+/// (which the 2.0 client compares to skip unchanged entities) and a pipeline's latest run. A
+/// change of them alone is stored in place, never a new version.
+const UNVERSIONED_FIELDS: &[&str] = &["sourceHash", "pipelineStatus"];
 
 /// An entity about to be written: its type, identity and the client-controlled body.
 pub struct Draft {

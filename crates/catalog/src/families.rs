@@ -6,12 +6,17 @@
 //! generic asset operations give them OpenMetadata's REST semantics, routes, access checks
 //! (the policy resource is the type's name), list filters, versions and search.
 
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 
-use crate::data::{ASSET, AssetType, Reference, SERVICE, bad, integer_field, normalize_columns};
+use crate::audit::Actor;
+use crate::data::{ASSET, AssetType, Reference, SERVICE, array_of, bad, integer_field, normalize_columns, one_of};
+use crate::engine::Catalog;
 use crate::error::Result;
+use crate::fqn;
 use crate::kinds::*;
+use crate::policy::Operation;
 use crate::schema::*;
+use ferrometa_store::Include;
 
 pub static DASHBOARD_SERVICES: AssetType = AssetType {
     kind: &DASHBOARD_SERVICE,
@@ -75,6 +80,7 @@ pub static PIPELINES: AssetType = AssetType {
     required: PIPELINE_REQUIRED,
     entity_fields: PIPELINE_FIELDS,
     containers: &[("service", &PIPELINE_SERVICE)],
+    optional_fields: &["owners", "tags", "followers", "votes", "domain", "dataProducts", "extension", "pipelineStatus"],
     filters: &[("service", &PIPELINE_SERVICE)],
     search_index: Some("pipeline_search_index"),
     ..ASSET
@@ -185,4 +191,36 @@ fn check_container(fqn: &str, body: &mut Map<String, Value>) -> Result<()> {
         return Err(bad("containers inside containers (parent) are not supported yet"));
     }
     check_columns(fqn, body)
+}
+
+/// OpenMetadata's `StatusType` of a pipeline run and of its tasks.
+const RUN_STATUSES: &[&str] = &["Successful", "Failed", "Pending", "Skipped"];
+
+/// A `PipelineStatus`: when the run was (`timestamp`, ms) and how it went, task by task.
+fn check_pipeline_status(status: &Value) -> Result<()> {
+    let obj = status.as_object().ok_or_else(|| bad("the pipeline status must be an object"))?;
+    crate::data::known_fields("PipelineStatus", obj, &["executionStatus", "taskStatus", "timestamp", "executionId", "endTime", "version"])?;
+    integer_field("timestamp", obj.get("timestamp").unwrap_or(&Value::Null))?;
+    one_of("executionStatus", obj.get("executionStatus").unwrap_or(&Value::Null), RUN_STATUSES)?;
+    for task in obj.get("taskStatus").map(|v| array_of("taskStatus", v)).transpose()?.into_iter().flatten() {
+        one_of("taskStatus.executionStatus", &task["executionStatus"], RUN_STATUSES)?;
+    }
+    Ok(())
+}
+
+impl Catalog {
+    /// `PUT /pipelines/{fqn}/status`: records a run of a pipeline (`EditStatus` on it). Its
+    /// `pipelineStatus` is the latest run; a run is not a version of the pipeline.
+    pub async fn put_pipeline_status(&self, actor: Actor<'_>, pipeline_fqn: &str, status: Value) -> Result<Value> {
+        let old = self.get_by_name(&PIPELINE, pipeline_fqn, Include::NonDeleted).await?;
+        self.authorize_change(actor, &PIPELINE, &old, &[Operation::EditStatus], &Map::new()).await?;
+        check_pipeline_status(&status)?;
+        if old["pipelineStatus"]["timestamp"].as_i64() > status["timestamp"].as_i64() {
+            return Ok(old);
+        }
+        let mut new = old.as_object().cloned().unwrap_or_default();
+        new.insert("pipelineStatus".into(), json!(status));
+        let fqn = old["fullyQualifiedName"].as_str().unwrap_or_default().to_string();
+        self.update(&PIPELINE, &old, new, fqn::parent(&fqn), actor.origin()).await
+    }
 }

@@ -144,3 +144,29 @@ async fn dashboards_reference_their_charts_and_data_models() {
     assert_eq!((answer.0, answer.1["code"].clone()), (StatusCode::BAD_REQUEST, json!(400)));
     s.stop().await;
 }
+
+#[tokio::test]
+async fn pipeline_runs_are_recorded_without_versions() {
+    let s = TestServer::start(&[]).await;
+    let admin = s.admin_token().await;
+    let (_, bot) = s.ingestion_bot(&admin).await;
+    let reader = common::reader(&s, &admin).await;
+    s.call(Method::PUT, "/api/v1/services/pipelineServices", Some(&bot), Some(json!({"name": "airflow", "serviceType": "Airflow"}))).await;
+    let (_, p) = s.call(Method::PUT, "/api/v1/pipelines", Some(&bot), Some(json!({"name": "nightly", "service": "airflow", "tasks": [{"name": "load"}]}))).await;
+    let run = |ts: i64, outcome: &str| json!({"timestamp": ts, "executionStatus": outcome, "taskStatus": [{"name": "load", "executionStatus": outcome}]});
+    let path = "/api/v1/pipelines/airflow.nightly/status";
+    let (status, body) = s.call(Method::PUT, path, Some(&bot), Some(run(2000, "Successful"))).await;
+    assert_eq!((status, body["pipelineStatus"]["executionStatus"].clone(), body["version"].clone()), (StatusCode::OK, json!("Successful"), p["version"].clone()), "{body}");
+    // An older run does not replace the latest.
+    s.call(Method::PUT, path, Some(&bot), Some(run(1000, "Failed"))).await;
+    let (_, read) = s.get("/api/v1/pipelines/name/airflow.nightly?fields=pipelineStatus", Some(&reader)).await;
+    assert_eq!((read["pipelineStatus"]["timestamp"].clone(), read["version"].clone()), (json!(2000), json!(0.1)));
+    let (_, plain) = s.get("/api/v1/pipelines/name/airflow.nightly", Some(&reader)).await;
+    assert!(plain.get("pipelineStatus").is_none(), "only when asked for: {plain}");
+    assert_eq!(s.call(Method::PUT, path, Some(&reader), Some(run(3000, "Failed"))).await.0, StatusCode::FORBIDDEN);
+    let answer = s.call(Method::PUT, path, Some(&bot), Some(json!({"timestamp": 1, "executionStatus": "Great"}))).await;
+    assert_eq!((answer.0, answer.1["code"].clone()), (StatusCode::BAD_REQUEST, json!(400)), "{answer:?}");
+    let answer = s.call(Method::PUT, "/api/v1/pipelines/airflow.nope/status", Some(&bot), Some(run(1, "Failed"))).await;
+    assert_eq!(answer, (StatusCode::NOT_FOUND, json!({"code": 404, "message": "pipeline instance for airflow.nope not found"})));
+    s.stop().await;
+}

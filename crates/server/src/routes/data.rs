@@ -182,6 +182,11 @@ pub async fn bulk(t: &'static AssetType, State(s): State<AppState>, Extension(ca
     Ok(Json(data::bulk_result(passed, failed)))
 }
 
+/// `PUT /api/v1/pipelines/{fqn}/status` (the path segment is named `id` like its neighbours').
+pub async fn pipeline_status(State(s): State<AppState>, Extension(caller): Extension<Caller>, Path(fqn): Path<String>, Body(status): Body<Value>) -> ApiResult<Json<Value>> {
+    Ok(Json(shown_to(&caller, s.catalog.put_pipeline_status(caller.actor()?, &fqn, status).await?)))
+}
+
 // --- test connection definitions (seeded at start-up, read-only) ---
 
 const TEST_CONNECTION_FIELDS: Fields = (data::TEST_CONNECTION_DEFINITION_FIELDS, &[]);

@@ -81,6 +81,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         endpoint!(GET, "/api/v1/services/testConnectionDefinitions", User, data::list_test_connections),
         endpoint!(GET, "/api/v1/services/testConnectionDefinitions/{id}", User, data::test_connection),
         endpoint!(GET, "/api/v1/services/testConnectionDefinitions/name/{name}", User, data::test_connection_by_name),
+        endpoint!(PUT, "/api/v1/pipelines/{id}/status", User, data::pipeline_status),
         endpoint!(GET, "/api/v1/search/query", User, search::query),
         endpoint!(GET, "/api/v1/search/fieldQuery", User, search::field_query),
         endpoint!(GET, "/api/v1/permissions", User, permissions::all),
