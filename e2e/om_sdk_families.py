@@ -6,7 +6,8 @@ venv's Python), as a connector or a user of the SDK would:
 For each family: ``create_or_update`` of the service and of one asset (the client's Create*
 models), ``get_by_name`` and ``get_by_id`` with every field (parsed by the client's
 ``extra="forbid"`` models), ``list_all_entities`` under the service, ``patch_description``,
-``patch_tags`` with a seeded tag on an untagged asset, ``list_versions``, then a recursive hard
+``patch_tags`` with a seeded tag on an untagged asset, ``list_versions``, a pipeline's
+``add_pipeline_status``, then a recursive hard
 ``delete`` of the service. Prints one JSON object: family -> what the client saw.
 """
 
@@ -30,7 +31,7 @@ from metadata.generated.schema.entity.data.chart import Chart
 from metadata.generated.schema.entity.data.container import Container
 from metadata.generated.schema.entity.data.dashboard import Dashboard
 from metadata.generated.schema.entity.data.mlmodel import MlModel
-from metadata.generated.schema.entity.data.pipeline import Pipeline, Task
+from metadata.generated.schema.entity.data.pipeline import Pipeline, PipelineStatus, StatusType, Task
 from metadata.generated.schema.entity.data.searchIndex import SearchIndex
 from metadata.generated.schema.entity.data.topic import Topic
 from metadata.generated.schema.entity.services.connections.metadata.openMetadataConnection import (
@@ -84,6 +85,10 @@ def family(om: OpenMetadata, service_type, create_service, asset_type, create_as
     tier = TagLabel(tagFQN="Tier.Tier1", source=TagSource.Classification, labelType=LabelType.Manual, state=State.Confirmed)
     tagged = om.patch_tags(entity=asset_type, source=om.get_by_name(entity=asset_type, fqn=fqn, fields=["tags"]), tag_labels=[tier])
     versions = om.list_versions(entity_id=asset.id, entity=asset_type)
+    run = None
+    if asset_type is Pipeline:
+        status = PipelineStatus(timestamp=1_796_000_000_000, executionStatus=StatusType.Successful)
+        run = om.add_pipeline_status(fqn=fqn, status=status).pipelineStatus.executionStatus.value
     om.delete(entity=service_type, entity_id=service.id, recursive=True, hard_delete=True)
     return {
         "fqn": fqn,
@@ -93,6 +98,7 @@ def family(om: OpenMetadata, service_type, create_service, asset_type, create_as
         "description": described.description.root if described and described.description else None,
         "tags": [t.tagFQN.root for t in (tagged.tags or [])] if tagged else None,
         "versions": len(versions.versions),
+        "run": run,
         "gone": om.get_by_name(entity=asset_type, fqn=fqn) is None,
     }
 

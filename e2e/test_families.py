@@ -28,3 +28,4 @@ def test_the_sdk_drives_every_family(start_ferrometa, om_client: OmClient, tmp_p
         assert f["tags"] == ["Tier.Tier1"], (name, f)
         assert f["versions"] == 3, (name, f)
         assert f["gone"], name
+        assert f["run"] == ("Successful" if name == "pipeline" else None), (name, f["run"])

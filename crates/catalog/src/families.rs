@@ -202,7 +202,7 @@ fn check_pipeline_status(status: &Value) -> Result<()> {
     crate::data::known_fields("PipelineStatus", obj, &["executionStatus", "taskStatus", "timestamp", "executionId", "endTime", "version"])?;
     integer_field("timestamp", obj.get("timestamp").unwrap_or(&Value::Null))?;
     one_of("executionStatus", obj.get("executionStatus").unwrap_or(&Value::Null), RUN_STATUSES)?;
-    for task in obj.get("taskStatus").map(|v| array_of("taskStatus", v)).transpose()?.into_iter().flatten() {
+    for task in obj.get("taskStatus").filter(|v| !v.is_null()).map(|v| array_of("taskStatus", v)).transpose()?.into_iter().flatten() {
         one_of("taskStatus.executionStatus", &task["executionStatus"], RUN_STATUSES)?;
     }
     Ok(())
@@ -211,10 +211,14 @@ fn check_pipeline_status(status: &Value) -> Result<()> {
 impl Catalog {
     /// `PUT /pipelines/{fqn}/status`: records a run of a pipeline (`EditStatus` on it). Its
     /// `pipelineStatus` is the latest run; a run is not a version of the pipeline.
-    pub async fn put_pipeline_status(&self, actor: Actor<'_>, pipeline_fqn: &str, status: Value) -> Result<Value> {
+    pub async fn put_pipeline_status(&self, actor: Actor<'_>, pipeline_fqn: &str, mut status: Value) -> Result<Value> {
         let old = self.get_by_name(&PIPELINE, pipeline_fqn, Include::NonDeleted).await?;
         self.authorize_change(actor, &PIPELINE, &old, &[Operation::EditStatus], &Map::new()).await?;
         check_pipeline_status(&status)?;
+        // The client sends every field of its model, unset ones as nulls.
+        if let Some(obj) = status.as_object_mut() {
+            obj.retain(|_, v| !v.is_null());
+        }
         if old["pipelineStatus"]["timestamp"].as_i64() > status["timestamp"].as_i64() {
             return Ok(old);
         }
