@@ -1,11 +1,14 @@
-"""Issue 15: every asset family beyond databases driven through the official 1.6 client
-(openmetadata-ingestion 1.6.13.2, e2e/om_sdk_families.py): create, read (parsed by the client's
-models), list, patch description and tags, versions and delete, for each family."""
+"""Issue 15: every asset family beyond databases driven through the official clients
+(openmetadata-ingestion 1.6.13.2 and 2.0.7.0, e2e/om_sdk_families.py): create, read (parsed by
+the client's models), list, patch description and tags, versions, a pipeline run and delete, for
+each family."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+
+import pytest
 
 from conftest import OmClient
 from test_ingestion import ENV, admin_token, ingestion_bot
@@ -13,8 +16,10 @@ from test_ingestion import ENV, admin_token, ingestion_bot
 SCRIPT = Path(__file__).resolve().parent / "om_sdk_families.py"
 
 
-def test_the_sdk_drives_every_family(start_ferrometa, om_client: OmClient, tmp_path: Path):
-    server = start_ferrometa(ENV)
+@pytest.mark.parametrize("client", ["om_client", "om2_client"])
+def test_the_sdk_drives_every_family(start_ferrometa, client: str, request, tmp_path: Path):
+    om_client: OmClient = request.getfixturevalue(client)
+    server = start_ferrometa(ENV | {"FERROMETA_OM_VERSION": om_client.server_version})
     _, bot = ingestion_bot(server, admin_token(server))
     run = om_client.python(SCRIPT, f"{server.base}/api", bot, cwd=tmp_path)
     assert run.returncode == 0, f"{run.stdout[-3000:]}\n{run.stderr[-6000:]}"
