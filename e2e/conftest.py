@@ -526,6 +526,9 @@ def cognito(moto: Moto) -> Cognito:
 
 OM_CLIENT_VERSION = "1.6.13.2"
 OM_VENV = Path(__file__).resolve().parent / ".venv-om"
+# The 2.0 client (openmetadata-ingestion 2.0.7.0 in e2e/.venv-om2); the server must then report 2.0.
+OM2_CLIENT_VERSION = "2.0.7.0"
+OM2_VENV = Path(__file__).resolve().parent / ".venv-om2"
 INGEST_TIMEOUT_S = 300
 
 
@@ -535,6 +538,8 @@ class OmClient:
 
     venv: Path
     home: Path
+    # What the server's /api/v1/system/version must report for this client (`FERROMETA_OM_VERSION`).
+    server_version: str = "1.6.13"
 
     def env(self) -> dict[str, str]:
         # A clean environment: no proxies, a private HOME, only loopback traffic.
@@ -555,17 +560,28 @@ class OmClient:
         return self.run([str(self.venv / "bin" / "python"), str(script), *args], cwd=cwd)
 
 
-@pytest.fixture(scope="session")
-def om_client(tmp_path_factory) -> OmClient:
-    """The unmodified ``openmetadata-ingestion`` client; fails when e2e/run.sh did not install it."""
-    python = OM_VENV / "bin" / "python"
-    if not (OM_VENV / "bin" / "metadata").exists():
-        pytest.fail(f"{OM_VENV} has no `metadata` CLI: run e2e/run.sh, which installs openmetadata-ingestion=={OM_CLIENT_VERSION}")
+def installed_client(venv: Path, version: str, server_version: str, home: Path) -> OmClient:
+    """The client of a venv, which must hold openmetadata-ingestion ``version``."""
+    python = venv / "bin" / "python"
+    if not (venv / "bin" / "metadata").exists():
+        pytest.fail(f"{venv} has no `metadata` CLI: run e2e/run.sh, which installs openmetadata-ingestion=={version}")
     probe = subprocess.run(
         [str(python), "-c", "from importlib.metadata import version; print(version('openmetadata-ingestion'))"], capture_output=True, text=True, timeout=60
     )
-    assert probe.stdout.strip() == OM_CLIENT_VERSION, f"{OM_VENV} holds openmetadata-ingestion {probe.stdout.strip()!r}{probe.stderr[-500:]}"
-    return OmClient(venv=OM_VENV, home=tmp_path_factory.mktemp("om-home"))
+    assert probe.stdout.strip() == version, f"{venv} holds openmetadata-ingestion {probe.stdout.strip()!r}{probe.stderr[-500:]}"
+    return OmClient(venv=venv, home=home, server_version=server_version)
+
+
+@pytest.fixture(scope="session")
+def om_client(tmp_path_factory) -> OmClient:
+    """The unmodified ``openmetadata-ingestion`` 1.6 client; fails when e2e/run.sh did not install it."""
+    return installed_client(OM_VENV, OM_CLIENT_VERSION, "1.6.13", tmp_path_factory.mktemp("om-home"))
+
+
+@pytest.fixture(scope="session")
+def om2_client(tmp_path_factory) -> OmClient:
+    """The unmodified ``openmetadata-ingestion`` 2.0 client, for a server reporting 2.0.7."""
+    return installed_client(OM2_VENV, OM2_CLIENT_VERSION, "2.0.7", tmp_path_factory.mktemp("om2-home"))
 
 
 # --------------------------------------------------------------------------------------------

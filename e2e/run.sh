@@ -43,6 +43,24 @@ if ! om_ready; then
     om_ready || { echo "openmetadata-ingestion $OM_VERSION is not usable in $OM_VENV" >&2; exit 1; }
 fi
 
+# The newest client, 2.0.7.0, in a venv of its own: it needs the opposite pins (a recent
+# setuptools and jaraco.context>=6.1, see om2-constraints.txt).
+OM2_VENV="$E2E/.venv-om2"
+OM2_VERSION="2.0.7.0"
+om2_ready() {
+    "$OM2_VENV/bin/python" - "$OM2_VERSION" <<'PY' 2>/dev/null
+import sys
+from importlib.metadata import version
+sys.exit(0 if version("openmetadata-ingestion") == sys.argv[1] else 1)
+PY
+}
+if ! om2_ready; then
+    echo "==> installing openmetadata-ingestion==$OM2_VERSION into $OM2_VENV"
+    [ -x "$OM2_VENV/bin/python" ] || python3 -m venv "$OM2_VENV"
+    "$OM2_VENV/bin/python" -m pip install -q --disable-pip-version-check -c "$E2E/om2-constraints.txt" 'setuptools>=75' 'jaraco.context>=6.1' "openmetadata-ingestion==$OM2_VERSION"
+    om2_ready || { echo "openmetadata-ingestion $OM2_VERSION is not usable in $OM2_VENV" >&2; exit 1; }
+fi
+
 # Browser tests (test_browser.py): Debian's Chromium, driven by Playwright without any browser
 # download, and the Node packages of the Cognito stand-in (pinned by its package-lock.json).
 # Each only when missing: the machine's Node.js may come from another repository whose nodejs

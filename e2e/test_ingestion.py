@@ -1,5 +1,5 @@
-"""Issue 5 acceptance: the unmodified OpenMetadata client (openmetadata-ingestion 1.6.13.2)
-ingests a SQLite database into ferrometa with the ingestion bot's token.
+"""Issue 5 acceptance: the unmodified OpenMetadata client (openmetadata-ingestion 1.6.13.2, and
+2.0.7.0 for issue 15) ingests a SQLite database into ferrometa with the ingestion bot's token.
 
 - ``metadata ingest -c workflow.yaml`` exits 0 with no failures in its summary, the token given
   inline and as a file path;
@@ -98,9 +98,10 @@ def ingestion_bot(server: Ferrometa, admin: str) -> tuple[str, str]:
     return user_id, token.json()["JWTToken"]
 
 
-def server_with_bot(start_ferrometa) -> tuple[Ferrometa, str, str]:
-    """A fresh server (admin principal with a password), the admin's token and the ingestion bot's."""
-    server = start_ferrometa(ENV)
+def server_with_bot(start_ferrometa, om_version: str = "1.6.13") -> tuple[Ferrometa, str, str]:
+    """A fresh server (admin principal with a password) reporting ``om_version``, the admin's token
+    and the ingestion bot's."""
+    server = start_ferrometa(ENV | {"FERROMETA_OM_VERSION": om_version})
     admin = admin_token(server)
     return server, admin, ingestion_bot(server, admin)[1]
 
@@ -202,8 +203,11 @@ def http_statuses(server: Ferrometa) -> dict[str, int]:
 # --- tests ------------------------------------------------------------------------------------
 
 
-def test_client_ingests_sqlite_then_reruns_without_changes_and_follows_source_changes(start_ferrometa, om_client: OmClient, tmp_path: Path):
-    server, admin, bot = server_with_bot(start_ferrometa)
+@pytest.mark.parametrize("client", ["om_client", "om2_client"])
+def test_client_ingests_sqlite_then_reruns_without_changes_and_follows_source_changes(start_ferrometa, client: str, request, tmp_path: Path):
+    # The 1.6 client PUTs each entity; the 2.0 client sends them in batches (`PUT .../bulk`).
+    om_client: OmClient = request.getfixturevalue(client)
+    server, admin, bot = server_with_bot(start_ferrometa, om_client.server_version)
     source = make_source(tmp_path / "shop.db")
 
     # 1. First run, token inline.

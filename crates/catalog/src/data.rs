@@ -16,6 +16,7 @@ use crate::engine::{Catalog, Changes, Draft, EntityKind, Listing, Page, diff_fie
 use crate::policy::{Operation, Target, edit_operations, view_operations};
 use crate::error::{CatalogError, Result, not_found};
 use crate::fqn::{self, EntityName, quote};
+use crate::families;
 use crate::governance::{CLASSIFICATIONS, POLICIES, ROLES, TAGS, TEAMS};
 use crate::kinds::{DATABASE, DATABASE_SCHEMA, DATABASE_SERVICE, STORED_PROCEDURE, TABLE, TAG, TEAM, TEST_CONNECTION_DEFINITION, USER};
 use crate::secrets::unmask_secrets;
@@ -48,6 +49,10 @@ pub struct AssetType {
     /// List filters (`?service=`, `?database=`, ...) and the container type each names: every
     /// entity under that container.
     pub filters: &'static [(&'static str, &'static EntityKind)],
+    /// A service's `serviceType` enum (empty for other types).
+    pub(crate) service_types: &'static [&'static str],
+    /// Its index of `/api/v1/search/query` (`table_search_index`), if searchable by index.
+    pub search_index: Option<&'static str>,
 }
 
 /// Checks (and normalises) the fields of an entity body that are a type's own, given its FQN.
@@ -61,20 +66,37 @@ pub struct Reference {
     pub(crate) by_name: bool,
 }
 
-pub static DATABASE_SERVICES: AssetType = AssetType {
+/// What every service has in common: a top-level entity with a `serviceType`, the relations
+/// it answers only when asked for (the base of each service's declaration).
+pub(crate) const SERVICE: AssetType = AssetType {
     kind: &DATABASE_SERVICE,
-    create_fields: &["name", "displayName", "description", "tags", "serviceType", "connection", "owners", "dataProducts", "domain"],
+    create_fields: &[],
     required: &["name", "serviceType"],
-    entity_fields: &[
-        "id", "name", "fullyQualifiedName", "displayName", "serviceType", "description", "connection", "pipelines", "testConnectionResult", "tags", "version",
-        "updatedAt", "updatedBy", "owners", "href", "changeDescription", "incrementalChangeDescription", "deleted", "dataProducts", "domain",
-    ],
+    entity_fields: &[],
     containers: &[],
     inherited: &[],
     references: &[],
     optional_fields: &["owners", "tags", "followers", "domain", "dataProducts", "pipelines"],
-    check: Some(check_service),
+    check: None,
     filters: &[],
+    service_types: &[],
+    search_index: None,
+};
+
+/// What every asset directly in a service has in common (the base of their declarations).
+pub(crate) const ASSET: AssetType =
+    AssetType { inherited: &["serviceType"], optional_fields: &["owners", "tags", "followers", "votes", "domain", "dataProducts", "extension"], ..SERVICE };
+
+pub static DATABASE_SERVICES: AssetType = AssetType {
+    kind: &DATABASE_SERVICE,
+    create_fields: &["name", "displayName", "description", "tags", "serviceType", "connection", "owners", "dataProducts", "domain"],
+    entity_fields: &[
+        "id", "name", "fullyQualifiedName", "displayName", "serviceType", "description", "connection", "pipelines", "testConnectionResult", "tags", "version",
+        "updatedAt", "updatedBy", "owners", "href", "changeDescription", "incrementalChangeDescription", "deleted", "dataProducts", "domain",
+    ],
+    service_types: DATABASE_SERVICE_TYPES,
+    search_index: Some("database_service_search_index"),
+    ..SERVICE
 };
 
 pub static DATABASES: AssetType = AssetType {
@@ -95,6 +117,8 @@ pub static DATABASES: AssetType = AssetType {
     optional_fields: &["owners", "tags", "followers", "votes", "domain", "dataProducts", "extension", "usageSummary", "databaseSchemas", "location"],
     check: None,
     filters: &[("service", &DATABASE_SERVICE)],
+    service_types: &[],
+    search_index: Some("database_search_index"),
 };
 
 pub static DATABASE_SCHEMAS: AssetType = AssetType {
@@ -114,6 +138,8 @@ pub static DATABASE_SCHEMAS: AssetType = AssetType {
     optional_fields: &["owners", "tags", "followers", "votes", "domain", "dataProducts", "extension", "usageSummary", "tables"],
     check: None,
     filters: &[("database", &DATABASE), ("service", &DATABASE_SERVICE)],
+    service_types: &[],
+    search_index: Some("database_schema_search_index"),
 };
 
 pub static TABLES: AssetType = AssetType {
@@ -139,6 +165,8 @@ pub static TABLES: AssetType = AssetType {
     ],
     check: Some(check_table),
     filters: &[("databaseSchema", &DATABASE_SCHEMA), ("database", &DATABASE), ("service", &DATABASE_SERVICE)],
+    service_types: &[],
+    search_index: Some("table_search_index"),
 };
 
 pub static STORED_PROCEDURES: AssetType = AssetType {
@@ -159,18 +187,44 @@ pub static STORED_PROCEDURES: AssetType = AssetType {
     optional_fields: &["owners", "tags", "followers", "votes", "domain", "dataProducts", "extension"],
     check: Some(check_stored_procedure),
     filters: &[("databaseSchema", &DATABASE_SCHEMA), ("database", &DATABASE), ("service", &DATABASE_SERVICE)],
+    service_types: &[],
+    search_index: Some("stored_procedure_search_index"),
 };
 
-/// Every data asset type, containers before their contents.
-pub static ASSET_TYPES: &[&AssetType] = &[&DATABASE_SERVICES, &DATABASES, &DATABASE_SCHEMAS, &TABLES, &STORED_PROCEDURES];
-
-/// Every type served by the generic asset operations: data assets and governance entities.
+/// The registry: every type served by the generic asset operations, data assets (containers
+/// before their contents) then governance entities. Routes, access checks, list filters,
+/// versions and search indexes follow from these declarations.
 pub static ENTITY_TYPES: &[&AssetType] = &[
-    &DATABASE_SERVICES, &DATABASES, &DATABASE_SCHEMAS, &TABLES, &STORED_PROCEDURES, &TEAMS, &ROLES, &POLICIES, &CLASSIFICATIONS, &TAGS,
+    &DATABASE_SERVICES, &DATABASES, &DATABASE_SCHEMAS, &TABLES, &STORED_PROCEDURES, &families::DASHBOARD_SERVICES, &families::CHARTS, &families::DASHBOARD_DATA_MODELS,
+    &families::DASHBOARDS, &families::PIPELINE_SERVICES, &families::PIPELINES, &families::MESSAGING_SERVICES, &families::TOPICS, &families::MLMODEL_SERVICES,
+    &families::MLMODELS, &families::STORAGE_SERVICES, &families::CONTAINERS, &families::SEARCH_SERVICES, &families::SEARCH_INDEXES, &TEAMS, &ROLES, &POLICIES,
+    &CLASSIFICATIONS, &TAGS,
 ];
+
+/// Every data asset type: the registry without its five governance types.
+pub static ASSET_TYPES: &[&AssetType] = ENTITY_TYPES.split_at(ENTITY_TYPES.len() - 5).0;
 
 pub fn asset_type(entity_type: &str) -> Option<&'static AssetType> {
     ENTITY_TYPES.iter().copied().find(|t| t.kind.name == entity_type)
+}
+
+/// OpenMetadata's `BulkOperationResult` of a batch whose requests passed or failed (each a
+/// `{request, message}`).
+pub fn bulk_result(passed: Vec<Value>, failed: Vec<Value>) -> Value {
+    let status = match (passed.is_empty(), failed.is_empty()) {
+        (_, true) => "success",
+        (true, false) => "failure",
+        (false, false) => "partialSuccess",
+    };
+    json!({
+        "dryRun": false,
+        "status": status,
+        "numberOfRowsProcessed": passed.len() + failed.len(),
+        "numberOfRowsPassed": passed.len(),
+        "numberOfRowsFailed": failed.len(),
+        "successRequest": passed,
+        "failedRequest": failed,
+    })
 }
 
 impl AssetType {
@@ -189,32 +243,55 @@ impl AssetType {
         found
     }
 
-    /// The optional fields a response leaves out for this `fields=` (see [`omitted_fields`]).
-    pub fn omitted_fields(&self, requested: Option<&str>) -> Result<Vec<&'static str>> {
-        omitted_fields(self.entity_fields, self.optional_fields, requested)
+    /// What a response carries for this `fields=` (see [`select_fields`]).
+    pub fn selected_fields(&self, requested: Option<&str>) -> Result<FieldSelection> {
+        select_fields(self.entity_fields, self.optional_fields, requested)
     }
 }
 
-/// OpenMetadata's `fields=`: the optional fields of an entity type a response leaves out.
-/// Without the parameter every optional field is left out, `*` keeps all; a name that is not a
-/// field of the entity is refused.
-pub fn omitted_fields(entity_fields: &[&str], optional_fields: &[&'static str], requested: Option<&str>) -> Result<Vec<&'static str>> {
-    let requested: Vec<&str> = requested.unwrap_or_default().split(',').map(str::trim).filter(|f| !f.is_empty()).collect();
-    if requested.contains(&"*") {
-        return Ok(vec![]);
+/// Relation fields that are lists: OpenMetadata answers `[]` for one that is asked for and
+/// empty (the client's JSON patches append to them, `add /tags/0`).
+const LIST_FIELDS: &[&str] = &[
+    "owners", "tags", "followers", "dataProducts", "reviewers", "children", "databaseSchemas", "tables", "pipelines", "customMetrics", "teams", "roles", "users",
+    "policies", "domains", "defaultRoles", "parents", "owns", "follows", "personas", "charts", "dataModels", "experts", "assets", "relatedTerms", "synonyms",
+    "associatedTags",
+];
+
+/// OpenMetadata's `fields=`: the optional fields a response leaves out and the requested list
+/// fields it always carries.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FieldSelection {
+    pub omitted: Vec<&'static str>,
+    pub lists: Vec<&'static str>,
+}
+
+impl FieldSelection {
+    /// An entity as a response carries it: without the omitted fields, with every requested
+    /// list field (`[]` when empty).
+    pub fn apply(&self, mut entity: Value) -> Value {
+        if let Some(obj) = entity.as_object_mut() {
+            obj.retain(|k, _| !self.omitted.contains(&k.as_str()));
+            for f in &self.lists {
+                if obj.get(*f).is_none_or(Value::is_null) {
+                    obj.insert((*f).into(), json!([]));
+                }
+            }
+        }
+        entity
     }
-    if let Some(unknown) = requested.iter().find(|f| !entity_fields.contains(f)) {
+}
+
+/// OpenMetadata's `fields=` of an entity type. Without the parameter every optional field is
+/// left out, `*` keeps all; a name that is not a field of the entity is refused.
+pub fn select_fields(entity_fields: &[&str], optional_fields: &[&'static str], requested: Option<&str>) -> Result<FieldSelection> {
+    let requested: Vec<&str> = requested.unwrap_or_default().split(',').map(str::trim).filter(|f| !f.is_empty()).collect();
+    if let Some(unknown) = requested.iter().find(|f| **f != "*" && !entity_fields.contains(f)) {
         return Err(bad(format!("Invalid field name {}", shown(unknown))));
     }
-    Ok(optional_fields.iter().copied().filter(|f| !requested.contains(f)).collect())
-}
-
-/// An entity without the given fields (see [`omitted_fields`]).
-pub fn without_fields(mut entity: Value, omitted: &[&str]) -> Value {
-    if let Some(obj) = entity.as_object_mut() {
-        obj.retain(|k, _| !omitted.contains(&k.as_str()));
-    }
-    entity
+    let all = requested.contains(&"*");
+    let (kept, omitted): (Vec<&'static str>, Vec<&'static str>) = optional_fields.iter().copied().partition(|f| all || requested.contains(f));
+    // Only the entity's own fields: the client's models forbid others (a service has no `followers`).
+    Ok(FieldSelection { omitted, lists: kept.into_iter().filter(|f| LIST_FIELDS.contains(f) && entity_fields.contains(f)).collect() })
 }
 
 // --- OpenMetadata's enums (from the client's generated models) ---
@@ -270,6 +347,17 @@ pub(crate) fn one_of(field: &str, value: &Value, allowed: &[&str]) -> Result<()>
         Some(s) if allowed.contains(&s) => Ok(()),
         Some(s) => Err(bad(format!("{field} must be one of {}; got \"{}\"", allowed.join(", "), shown(s)))),
         None => Err(bad(format!("{field} must be a string"))),
+    }
+}
+
+/// A boolean, or a string holding one (as Jackson reads `"false"`, which the 1.6 client sends
+/// for `mutuallyExclusive`).
+pub(crate) fn boolean(field: &str, value: &Value) -> Result<bool> {
+    match value {
+        Value::Bool(b) => Ok(*b),
+        Value::String(s) if s.eq_ignore_ascii_case("true") => Ok(true),
+        Value::String(s) if s.eq_ignore_ascii_case("false") => Ok(false),
+        _ => Err(bad(format!("{field} must be a boolean"))),
     }
 }
 
@@ -400,8 +488,8 @@ fn check_body(t: &AssetType, fqn: &str, body: &mut Map<String, Value>) -> Result
         }
     }
     for f in ["default", "mutuallyExclusive", "isJoinable", "enabled", "deprecated", "disabled"] {
-        if body.get(f).is_some_and(|v| !v.is_boolean()) {
-            return Err(bad(format!("{f} must be a boolean")));
+        if let Some(v) = body.get_mut(f) {
+            *v = json!(boolean(f, v)?);
         }
     }
     if let Some(v) = body.get("provider") {
@@ -410,14 +498,13 @@ fn check_body(t: &AssetType, fqn: &str, body: &mut Map<String, Value>) -> Result
     if let Some(v) = body.get("tags") {
         check_tags("tags", v)?;
     }
+    if !t.service_types.is_empty() {
+        one_of("serviceType", body.get("serviceType").unwrap_or(&Value::Null), t.service_types)?;
+    }
     match t.check {
         Some(check) => check(fqn, body),
         None => Ok(()),
     }
-}
-
-fn check_service(_fqn: &str, body: &mut Map<String, Value>) -> Result<()> {
-    one_of("serviceType", body.get("serviceType").unwrap_or(&Value::Null), DATABASE_SERVICE_TYPES)
 }
 
 /// Columns (with their FQNs), table type, constraints and the view's SQL.
@@ -561,12 +648,12 @@ pub fn table_changes(old: &Value, new: &Map<String, Value>) -> Changes {
 }
 
 /// On PUT (an ingestion run), columns keep what people added in the catalog (descriptions,
-/// display names, tags) when the source sends none.
+/// display names, tags), and their positions, when the source sends none.
 fn carry_forward_columns(new: &mut Value, old: &Value) {
     let (Some(new_cols), Some(old_cols)) = (new.as_array_mut(), old.as_array()) else { return };
     for n in new_cols.iter_mut() {
         let Some(o) = old_cols.iter().find(|o| same_column(o, n)) else { continue };
-        for f in ["description", "displayName", "tags"] {
+        for f in ["description", "displayName", "tags", "ordinalPosition"] {
             let missing = n.get(f).is_none_or(|v| v.is_null() || v.as_array().is_some_and(Vec::is_empty) || v.as_str().is_some_and(str::is_empty));
             if missing
                 && let Some(v) = o.get(f).filter(|v| !v.is_null())
@@ -781,8 +868,11 @@ impl Catalog {
     /// `policy::edit_operations`), not by the patch's paths.
     pub async fn patch_asset(&self, actor: Actor<'_>, t: &'static AssetType, id: &str, patch: &json_patch::Patch) -> Result<Value> {
         let old = self.get(t.kind, id, Include::NonDeleted).await?;
-        let doc = crate::engine::apply_patch(&old, patch)?;
+        // Patched as the client read it: every list field present (`add /tags/0` on none).
+        let lists = t.selected_fields(Some("*"))?;
+        let doc = crate::engine::apply_patch(&lists.apply(old.clone()), patch)?;
         let Value::Object(mut body) = doc else { return Err(bad("the patched entity is not an object")) };
+        body.retain(|k, v| old.get(k).is_some() || !lists.lists.contains(&k.as_str()) || v.as_array().is_none_or(|a| !a.is_empty()));
         // Judged on the patched document before it is checked and normalised: what a caller may
         // not do is refused before anything about the request is answered.
         self.authorize_change(actor, t.kind, &old, &edit_operations(&old, &body), &body).await?;
@@ -824,9 +914,7 @@ impl Catalog {
         };
         self.authorize(actor, &view_operations(t.kind.name, fields), &target).await?;
         let Some(container) = listing.under else { return self.list(t.kind, None, listing.include, listing.limit, listing.after, listing.before).await };
-        if !(0..=1_000_000).contains(&listing.limit) {
-            return Err(bad("limit must be between 0 and 1000000"));
-        }
+        crate::engine::check_limit(listing.limit)?;
         let page = self.store().list_entities_under(t.kind.name, container, listing.include, listing.limit, listing.after, listing.before).await?;
         let data = self.loaded_all(t.kind, &page.rows).await?;
         Ok(Page { data, before: page.before, after: page.after, total: page.total })

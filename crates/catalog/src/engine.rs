@@ -46,6 +46,11 @@ pub type Differ = fn(&Value, &Map<String, Value>) -> Changes;
 /// (`inheritedRoles` is computed on every read, see `crate::relations`).
 const SYSTEM_FIELDS: &[&str] = &["id", "version", "updatedAt", "updatedBy", "href", "changeDescription", "fullyQualifiedName", "deleted", "inheritedRoles"];
 
+/// Fields that are no part of an entity's history: the ingestion client's own `sourceHash`
+/// (which the 2.0 client compares to skip unchanged entities) and a pipeline's latest run. A
+/// change of them alone is stored in place, never a new version.
+const UNVERSIONED_FIELDS: &[&str] = &["sourceHash", "pipelineStatus"];
+
 /// An entity about to be written: its type, identity and the client-controlled body.
 pub struct Draft {
     pub kind: &'static EntityKind,
@@ -82,6 +87,11 @@ pub struct Listing<'a> {
     pub before: Option<&'a str>,
 }
 
+/// The page sizes a list accepts.
+pub(crate) fn check_limit(limit: i64) -> Result<()> {
+    if (0..=1_000_000).contains(&limit) { Ok(()) } else { Err(CatalogError::BadRequest("limit must be between 0 and 1000000".into())) }
+}
+
 #[derive(Clone)]
 pub struct Catalog {
     store: Store,
@@ -107,7 +117,7 @@ fn round1(v: f64) -> f64 {
 pub fn diff_fields(old: &Value, new: &Map<String, Value>, skip: &[&str]) -> Changes {
     let empty = Map::new();
     let old = old.as_object().unwrap_or(&empty);
-    let relevant = |k: &String| !SYSTEM_FIELDS.contains(&k.as_str()) && !skip.contains(&k.as_str());
+    let relevant = |k: &String| !SYSTEM_FIELDS.contains(&k.as_str()) && !UNVERSIONED_FIELDS.contains(&k.as_str()) && !skip.contains(&k.as_str());
     let (mut added, mut updated, mut deleted) = (vec![], vec![], vec![]);
     for (k, v) in new.iter().filter(|(k, _)| relevant(k)) {
         match old.get(k) {
@@ -304,7 +314,7 @@ impl Catalog {
         }
         let changes = kind.differ.unwrap_or(diff)(old, &new);
         if changes.is_empty() {
-            return Ok(old.clone());
+            return self.update_unversioned(kind, old, &new).await;
         }
         let previous = version_of(old);
         let version = if changes.major { previous.floor() + 1.0 } else { round1(previous + 0.1) };
@@ -322,6 +332,30 @@ impl Catalog {
         self.sync_relations(kind, Some(old), &entity).await?;
         self.written(kind).await;
         self.with_relations(kind, entity).await
+    }
+
+    /// Stores the [`UNVERSIONED_FIELDS`] of `new` that differ from `old`'s in place (no new
+    /// version, no event); `old` as it now is.
+    async fn update_unversioned(&self, kind: &EntityKind, old: &Value, new: &Map<String, Value>) -> Result<Value> {
+        let changed: Vec<&str> = UNVERSIONED_FIELDS.iter().copied().filter(|f| old.get(*f) != new.get(*f)).collect();
+        let id = old["id"].as_str().unwrap_or_default();
+        let (false, Some(row)) = (changed.is_empty(), self.store.entity_by_id(kind.name, id).await?) else { return Ok(old.clone()) };
+        let set = |entity: &mut Value| {
+            for f in &changed {
+                match (new.get(*f), entity.as_object_mut()) {
+                    (Some(v), Some(obj)) => obj.insert(f.to_string(), v.clone()),
+                    (None, Some(obj)) => obj.remove(*f),
+                    _ => None,
+                };
+            }
+        };
+        let mut stored: Value = serde_json::from_str(&row.json).map_err(|e| CatalogError::Internal(format!("stored entity {id}: {e}")))?;
+        set(&mut stored);
+        // A write that raced this one wins: the hash is the client's to send again.
+        self.store.rewrite_entity_json(&row, &stored.to_string()).await?;
+        let mut entity = old.clone();
+        set(&mut entity);
+        Ok(entity)
     }
 
     fn visible(row: &EntityRow, include: Include) -> bool {
@@ -354,9 +388,7 @@ impl Catalog {
     }
 
     pub async fn list(&self, kind: &EntityKind, parent_fqn: Option<&str>, include: Include, limit: i64, after: Option<&str>, before: Option<&str>) -> Result<Page> {
-        if !(0..=1_000_000).contains(&limit) {
-            return Err(CatalogError::BadRequest("limit must be between 0 and 1000000".into()));
-        }
+        check_limit(limit)?;
         let page = self.store.list_entities(kind.name, parent_fqn, include, limit, after, before).await?;
         Ok(Page { data: self.loaded_all(kind, &page.rows).await?, before: page.before, after: page.after, total: page.total })
     }

@@ -38,6 +38,8 @@ pub static TEAMS: AssetType = AssetType {
     optional_fields: &["owners", "users", "owns", "defaultRoles", "parents", "children", "policies", "userCount", "childrenCount", "domains", "inheritedRoles"],
     check: Some(check_team),
     filters: &[],
+    service_types: &[],
+    search_index: Some("team_search_index"),
 };
 
 pub static ROLES: AssetType = AssetType {
@@ -54,6 +56,8 @@ pub static ROLES: AssetType = AssetType {
     optional_fields: &["policies", "teams", "users"],
     check: Some(check_role),
     filters: &[],
+    service_types: &[],
+    search_index: None,
 };
 
 pub static POLICIES: AssetType = AssetType {
@@ -71,6 +75,8 @@ pub static POLICIES: AssetType = AssetType {
     optional_fields: &["owners", "location", "teams", "roles", "followers", "domains", "extension"],
     check: Some(check_policy),
     filters: &[],
+    service_types: &[],
+    search_index: None,
 };
 
 pub static CLASSIFICATIONS: AssetType = AssetType {
@@ -87,6 +93,8 @@ pub static CLASSIFICATIONS: AssetType = AssetType {
     optional_fields: &["owners", "termCount", "usageCount", "reviewers", "domain", "dataProducts", "extension", "votes"],
     check: None,
     filters: &[],
+    service_types: &[],
+    search_index: Some("classification_search_index"),
 };
 
 pub static TAGS: AssetType = AssetType {
@@ -106,6 +114,8 @@ pub static TAGS: AssetType = AssetType {
     optional_fields: &["owners", "children", "usageCount", "reviewers", "domain", "dataProducts", "extension", "votes"],
     check: None,
     filters: &[("parent", &TAG), ("classification", &CLASSIFICATION)],
+    service_types: &[],
+    search_index: Some("tag_search_index"),
 };
 
 /// The root of the team hierarchy, which OpenMetadata seeds: the parent of every team created
@@ -258,6 +268,8 @@ impl Catalog {
 
 /// OpenMetadata 1.6's seeded policies and roles, and the Organization's default role and policy.
 const ACCESS_SEED: &str = include_str!("seed/access.json");
+/// OpenMetadata 1.6's classifications and tags (its `json/data/tags/*.json`).
+const CLASSIFICATION_SEED: &str = include_str!("seed/classifications.json");
 /// Settings flag: the Organization got its default role and policy once; an admin may remove
 /// them afterwards and a restart does not bring them back.
 const ORGANIZATION_SEEDED: &str = "seed.organization-access";
@@ -270,10 +282,10 @@ impl Catalog {
     pub async fn seed_access(&self) -> Result<()> {
         let seed: Value = serde_json::from_str(ACCESS_SEED).map_err(|e| CatalogError::Internal(format!("access seed: {e}")))?;
         for policy in seed["policies"].as_array().into_iter().flatten() {
-            self.seed_entity(&POLICIES, policy).await?;
+            self.seed_entity(&POLICIES, policy, None).await?;
         }
         for role in seed["roles"].as_array().into_iter().flatten() {
-            let stored = self.seed_entity(&ROLES, role).await?;
+            let stored = self.seed_entity(&ROLES, role, None).await?;
             if stored["policies"].as_array().is_none_or(Vec::is_empty) {
                 let policies = self.names_to_references(&POLICY, &role["policies"]).await?;
                 self.update(&ROLE, &stored, with_field(&stored, "policies", policies), None, Origin::SYSTEM).await?;
@@ -291,19 +303,40 @@ impl Catalog {
         Ok(())
     }
 
-    /// A seeded policy or role, created by the system unless one of that name exists.
-    async fn seed_entity(&self, t: &'static AssetType, seed: &Value) -> Result<Value> {
-        let name = seed["name"].as_str().unwrap_or_default();
-        if let Ok(existing) = self.get_by_name(t.kind, &quote(name), Include::All).await {
+    /// Seeds OpenMetadata 1.6's classifications and their tags (PII, PersonalData, Tier,
+    /// Certification) that do not exist yet, as system-provided; assets ingested with them
+    /// name them (`PII.Sensitive`, `Tier.Tier1`).
+    pub async fn seed_classifications(&self) -> Result<()> {
+        let seed: Value = serde_json::from_str(CLASSIFICATION_SEED).map_err(|e| CatalogError::Internal(format!("classification seed: {e}")))?;
+        for family in seed.as_array().into_iter().flatten() {
+            let classification = self.seed_entity(&CLASSIFICATIONS, &family["classification"], None).await?;
+            let fqn = classification["fullyQualifiedName"].as_str().unwrap_or_default();
+            for tag in family["tags"].as_array().into_iter().flatten() {
+                let mut tag = tag.clone();
+                tag["classification"] = json!(fqn);
+                self.seed_entity(&TAGS, &tag, Some(fqn)).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A seeded entity (a policy, role, classification or tag), created by the system unless
+    /// one of that FQN exists (also deleted); not deletable where the type says so.
+    async fn seed_entity(&self, t: &'static AssetType, seed: &Value, container: Option<&str>) -> Result<Value> {
+        let name = quote(seed["name"].as_str().unwrap_or_default());
+        let fqn = container.map_or(name.clone(), |c| format!("{c}.{name}"));
+        if let Ok(existing) = self.get_by_name(t.kind, &fqn, Include::All).await {
             return Ok(existing);
         }
         let mut request = seed.clone();
         request["provider"] = json!("system");
         let mut draft = self.asset_draft(t, request).await?;
-        draft.body.insert("allowDelete".into(), json!(false));
+        if t.entity_fields.contains(&"allowDelete") {
+            draft.body.insert("allowDelete".into(), json!(false));
+        }
         match self.create(draft, Origin::SYSTEM).await {
             // Another replica seeded it first.
-            Err(CatalogError::AlreadyExists) => self.get_by_name(t.kind, &quote(name), Include::All).await,
+            Err(CatalogError::AlreadyExists) => self.get_by_name(t.kind, &fqn, Include::All).await,
             other => other,
         }
     }
@@ -337,10 +370,13 @@ mod tests {
 
     #[test]
     fn fields_selection_is_checked_against_the_entity() {
-        assert_eq!(TAGS.omitted_fields(Some("*")).unwrap(), Vec::<&str>::new());
-        assert!(TAGS.omitted_fields(None).unwrap().contains(&"owners"));
-        assert!(!TAGS.omitted_fields(Some("owners, children")).unwrap().contains(&"owners"));
-        assert!(matches!(TAGS.omitted_fields(Some("owners,nope")), Err(CatalogError::BadRequest(m)) if m == "Invalid field name nope"));
+        assert_eq!(TAGS.selected_fields(Some("*")).unwrap().omitted, Vec::<&str>::new());
+        assert!(TAGS.selected_fields(None).unwrap().omitted.contains(&"owners"));
+        let some = TAGS.selected_fields(Some("owners, children")).unwrap();
+        assert!(!some.omitted.contains(&"owners"));
+        assert_eq!(some.lists, ["owners", "children"], "requested lists are always answered");
+        assert_eq!(some.apply(json!({"name": "t", "owners": null}))["owners"], json!([]));
+        assert!(matches!(TAGS.selected_fields(Some("owners,nope")), Err(CatalogError::BadRequest(m)) if m == "Invalid field name nope"));
         assert_eq!(CLASSIFICATIONS.content_types(), ["tag"]);
     }
 }

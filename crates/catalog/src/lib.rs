@@ -8,6 +8,7 @@ pub mod data;
 pub mod email;
 pub mod engine;
 pub mod error;
+pub mod families;
 pub mod fqn;
 pub mod governance;
 pub mod kinds;
@@ -16,6 +17,7 @@ pub mod policy;
 pub mod profiles;
 mod reads;
 pub mod relations;
+mod schema;
 pub mod secrets;
 pub mod users;
 

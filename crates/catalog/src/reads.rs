@@ -34,8 +34,17 @@ impl Catalog {
 
     /// A page of the entities of a type that have no container (users, bots, ...).
     pub async fn read_list(&self, actor: Actor<'_>, kind: &EntityKind, listing: &Listing<'_>, fields: Option<&str>) -> Result<Page> {
+        self.read_list_flagged(actor, kind, listing, fields, None).await
+    }
+
+    /// [`Self::read_list`], only the entities whose boolean field has the given value when a
+    /// flag is given (`GET /users?isBot=true`).
+    pub async fn read_list_flagged(&self, actor: Actor<'_>, kind: &EntityKind, listing: &Listing<'_>, fields: Option<&str>, flag: Option<(&'static str, bool)>) -> Result<Page> {
         self.authorize(actor, &view_operations(kind.name, fields), &Target::of_type(kind.name)).await?;
-        self.list(kind, None, listing.include, listing.limit, listing.after, listing.before).await
+        let Some(flag) = flag else { return self.list(kind, None, listing.include, listing.limit, listing.after, listing.before).await };
+        crate::engine::check_limit(listing.limit)?;
+        let page = self.store().list_flagged(kind.name, flag, listing.include, listing.limit, listing.after, listing.before).await?;
+        Ok(Page { data: self.loaded_all(kind, &page.rows).await?, before: page.before, after: page.after, total: page.total })
     }
 
     /// The entity whose history is read: versions show every field, so they need `ViewAll`.

@@ -152,8 +152,8 @@ async fn teams_without_parents_belong_to_the_organization() {
 async fn tag_labels(s: &TestServer) {
     let admin = s.admin_token().await;
     let (_, bot) = s.ingestion_bot(&admin).await;
-    created(s, "/api/v1/classifications", &bot, json!({"name": "PII", "description": "Personal data"})).await;
-    let tag = json!({"name": "Sensitive", "displayName": "Sensitive data", "description": "Handle with care", "classification": "PII", "style": {"color": "#ff0000"}});
+    created(s, "/api/v1/classifications", &bot, json!({"name": "Privacy", "description": "Personal data"})).await;
+    let tag = json!({"name": "Sensitive", "displayName": "Sensitive data", "description": "Handle with care", "classification": "Privacy", "style": {"color": "#ff0000"}});
     created(s, "/api/v1/tags", &bot, tag).await;
     for (path, body) in [
         ("/api/v1/services/databaseServices", json!({"name": "warehouse", "serviceType": "Postgres"})),
@@ -163,12 +163,12 @@ async fn tag_labels(s: &TestServer) {
         created(s, path, &bot, body).await;
     }
     // Labels as the ingestion client sends them: FQN (in any case) and how it was applied.
-    let label = json!({"tagFQN": "pii.sensitive", "source": "Classification", "labelType": "Automated", "state": "Suggested"});
+    let label = json!({"tagFQN": "privacy.sensitive", "source": "Classification", "labelType": "Automated", "state": "Suggested"});
     let table = json!({"name": "orders", "databaseSchema": "warehouse.sales.public", "tags": [label],
                        "columns": [{"name": "email", "dataType": "VARCHAR", "dataLength": 64, "tags": [label]}]});
     let (status, t) = s.call(Method::PUT, "/api/v1/tables", Some(&bot), Some(table.clone())).await;
     assert_eq!(status, StatusCode::CREATED, "{t}");
-    let expected = json!({"tagFQN": "PII.Sensitive", "name": "Sensitive", "displayName": "Sensitive data", "description": "Handle with care",
+    let expected = json!({"tagFQN": "Privacy.Sensitive", "name": "Sensitive", "displayName": "Sensitive data", "description": "Handle with care",
                           "style": {"color": "#ff0000"}, "source": "Classification", "labelType": "Automated", "state": "Suggested"});
     let path = format!("/api/v1/tables/{}?fields=tags", t["id"].as_str().unwrap());
     let (_, read) = s.get(&path, Some(&admin)).await;
@@ -177,11 +177,11 @@ async fn tag_labels(s: &TestServer) {
     assert_eq!((status, again["version"].clone()), (StatusCode::OK, json!(0.1)), "the same labels are no change: {again}");
 
     // A hard-deleted classification takes its tags' labels with it; a soft-deleted one not.
-    let (status, _) = s.call(Method::DELETE, "/api/v1/classifications/name/PII?recursive=true", Some(&bot), None).await;
+    let (status, _) = s.call(Method::DELETE, "/api/v1/classifications/name/Privacy?recursive=true", Some(&bot), None).await;
     assert_eq!(status, StatusCode::OK);
     let (_, read) = s.get(&path, Some(&admin)).await;
-    assert_eq!(read["tags"][0]["tagFQN"], json!("PII.Sensitive"));
-    let (status, _) = s.call(Method::DELETE, "/api/v1/classifications/name/PII?recursive=true&hardDelete=true", Some(&bot), None).await;
+    assert_eq!(read["tags"][0]["tagFQN"], json!("Privacy.Sensitive"));
+    let (status, _) = s.call(Method::DELETE, "/api/v1/classifications/name/Privacy?recursive=true&hardDelete=true", Some(&bot), None).await;
     assert_eq!(status, StatusCode::OK);
     let (_, read) = s.get(&path, Some(&admin)).await;
     assert_eq!((read["tags"].clone(), read["columns"][0]["tags"].clone()), (json!([]), json!([])), "{read}");

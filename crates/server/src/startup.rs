@@ -147,6 +147,7 @@ async fn bootstrap(state: &AppState) -> Result<(), StartupError> {
     state.catalog.reseal_connection_secrets().await?;
     state.catalog.ensure_organization().await?;
     state.catalog.seed_access().await?;
+    state.catalog.seed_classifications().await?;
     for admin in &state.config.authorizer.admin_principals {
         bootstrap_admin(state, admin).await?;
     }

@@ -216,12 +216,41 @@ impl Store {
         before: Option<&str>,
     ) -> Result<ListPage> {
         let parent = parent_fqn.map(fqn_key);
-        let mut filter = format!("entity_type = $1{}", include_clause(include));
-        filter.push_str(if parent.is_some() { " AND parent_fqn_key = $2" } else { " AND $2 IS NULL" });
         let total = match &parent {
             Some(key) => self.count(Scope::Parent, key, entity_type, include).await?,
             None => self.count(Scope::Type, "", entity_type, include).await?,
         };
+        self.page_of(entity_type, parent, include, "", total, limit, after, before).await
+    }
+
+    /// One page of the entities of a type without containers whose boolean top-level field
+    /// `flag` (a name of OpenMetadata's schema, e.g. a user's `isBot`) has this value; absent
+    /// counts as false. The total counts the matching rows.
+    pub async fn list_flagged(&self, entity_type: &str, (flag, value): (&'static str, bool), include: Include, limit: i64, after: Option<&str>, before: Option<&str>) -> Result<ListPage> {
+        debug_assert!(flag.chars().all(|c| c.is_ascii_alphanumeric()), "a field name, never input");
+        let condition = match self.backend() {
+            crate::Backend::Sqlite => format!(" AND COALESCE(json_extract(json, '$.{flag}'), 0) = {}", value as i64),
+            crate::Backend::Postgres => format!(" AND COALESCE(CAST(json AS jsonb) ->> '{flag}', 'false') = '{value}'"),
+        };
+        let sql = format!("SELECT COUNT(*) FROM entities WHERE entity_type = $1{}{condition}", include_clause(include));
+        let total: i64 = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(entity_type).fetch_one(self.pool()).await?.try_get(0)?;
+        self.page_of(entity_type, None, include, &condition, total, limit, after, before).await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn page_of(
+        &self,
+        entity_type: &str,
+        parent: Option<String>,
+        include: Include,
+        condition: &str,
+        total: i64,
+        limit: i64,
+        after: Option<&str>,
+        before: Option<&str>,
+    ) -> Result<ListPage> {
+        let mut filter = format!("entity_type = $1{}{condition}", include_clause(include));
+        filter.push_str(if parent.is_some() { " AND parent_fqn_key = $2" } else { " AND $2 IS NULL" });
         let (cursor, order) = cursor_clause("fqn_key", "$3", after, before);
         let sql = format!("SELECT {COLUMNS} FROM entities WHERE {filter}{cursor} ORDER BY fqn_key {order} LIMIT $4");
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))

@@ -5,6 +5,26 @@
 
 pub mod browser;
 
+/// Two tests of one scenario: on SQLite, and on PostgreSQL when the suite has it.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($sqlite:ident, $postgres:ident, $scenario:path) => {
+        #[tokio::test]
+        async fn $sqlite() {
+            let s = ferrometa_testkit::TestServer::start(&[]).await;
+            $scenario(&s).await;
+            s.stop().await;
+        }
+
+        #[tokio::test]
+        async fn $postgres() {
+            let Some(s) = ferrometa_testkit::TestServer::start_postgres(&[]).await else { return };
+            $scenario(&s).await;
+            s.stop().await;
+        }
+    };
+}
+
 use std::path::Path;
 
 use base64::Engine;
@@ -158,4 +178,35 @@ pub async fn shop_tables(s: &ferrometa_testkit::TestServer, writer: &str, tables
         ids.insert(*name, t["id"].as_str().unwrap().to_string());
     }
     ids
+}
+
+/// `CreateTable` of a table in the schema of [`hierarchy`].
+pub fn create_table(name: &str) -> Value {
+    json!({
+        "name": name,
+        "databaseSchema": "warehouse.sales.public",
+        "tableType": "Regular",
+        "description": "Orders of the shop",
+        "columns": [
+            {"name": "id", "dataType": "BIGINT", "constraint": "PRIMARY_KEY", "ordinalPosition": 1},
+            {"name": "customer_name", "dataType": "VARCHAR", "dataLength": 64, "dataTypeDisplay": "varchar(64)", "ordinalPosition": 2},
+            {"name": "payload", "dataType": "JSON", "ordinalPosition": 3}
+        ],
+        "tableConstraints": [{"constraintType": "PRIMARY_KEY", "columns": ["id"]}],
+        "sourceHash": "abc123"
+    })
+}
+
+/// service `warehouse` > database `sales` > schema `public`, created by the ingestion bot.
+pub async fn hierarchy(s: &ferrometa_testkit::TestServer, bot: &str) -> (Value, Value, Value) {
+    let svc = json!({"name": "warehouse", "serviceType": "Postgres",
+                     "connection": {"config": {"type": "Postgres", "username": "etl", "authType": {"password": "s3cret"}, "hostPort": "db:5432", "database": "sales"}}});
+    use reqwest::{Method, StatusCode};
+    let (status, svc) = s.call(Method::PUT, "/api/v1/services/databaseServices", Some(bot), Some(svc)).await;
+    assert_eq!(status, StatusCode::CREATED, "{svc}");
+    let (status, db) = s.call(Method::PUT, "/api/v1/databases", Some(bot), Some(json!({"name": "sales", "service": "warehouse"}))).await;
+    assert_eq!(status, StatusCode::CREATED, "{db}");
+    let (status, schema) = s.call(Method::PUT, "/api/v1/databaseSchemas", Some(bot), Some(json!({"name": "public", "database": "warehouse.sales"}))).await;
+    assert_eq!(status, StatusCode::CREATED, "{schema}");
+    (svc, db, schema)
 }

@@ -5,7 +5,7 @@
 //! empty `q` matches everything, in FQN order). `fieldQuery` on `fullyQualifiedName` takes `*`
 //! for whole FQN parts, as the Python client sends (`service.*.schema.table`).
 
-use ferrometa_catalog::data::ASSET_TYPES;
+use ferrometa_catalog::data::{ASSET_TYPES, ENTITY_TYPES};
 use ferrometa_catalog::fqn;
 use ferrometa_catalog::kinds::kind_named;
 use ferrometa_catalog::policy::{Operation, Target};
@@ -19,30 +19,30 @@ use crate::ops::query_filter::Filter;
 use crate::routes::data::shown_to;
 use crate::state::AppState;
 
-/// Index names (and their short aliases) → entity types.
-const INDEXES: &[(&str, &str, &str)] = &[
-    ("database_service_search_index", "databaseService", "databaseService"),
-    ("database_search_index", "database", "database"),
-    ("database_schema_search_index", "databaseSchema", "databaseSchema"),
-    ("table_search_index", "table", "table"),
-    ("stored_procedure_search_index", "storedProcedure", "storedProcedure"),
-];
+/// Users have an index but are not served by the generic entity operations.
+const USER_INDEX: (&str, &str) = ("user_search_index", "user");
+
+/// Index names → entity types, from the registry (each type's `search_index`); the client
+/// resolves owners through `user_search_index` and `team_search_index`.
+fn indexes() -> impl Iterator<Item = (&'static str, &'static str)> {
+    ENTITY_TYPES.iter().filter_map(|t| t.search_index.map(|index| (index, t.kind.name))).chain([USER_INDEX])
+}
 
 const MAX_SIZE: i64 = 10_000;
 
+/// The types an index searches: by index name or entity type name; every data asset for all.
 fn index_types(index: Option<&str>) -> ApiResult<Vec<&'static str>> {
     match index.unwrap_or("all") {
         "all" | "dataAsset" | "data_asset_search_index" | "all_search_index" => Ok(ASSET_TYPES.iter().map(|t| t.kind.name).collect()),
-        i => INDEXES
-            .iter()
-            .find(|(name, alias, _)| *name == i || *alias == i)
-            .map(|(_, _, t)| vec![*t])
+        i => indexes()
+            .find(|(name, entity_type)| *name == i || *entity_type == i)
+            .map(|(_, t)| vec![t])
             .ok_or_else(|| ApiError::bad_request(format!("Unknown search index {}", i.chars().take(60).collect::<String>()))),
     }
 }
 
 fn index_name(entity_type: &str) -> &'static str {
-    INDEXES.iter().find(|(_, _, t)| *t == entity_type).map(|(n, _, _)| *n).unwrap_or("all")
+    indexes().find(|(_, t)| *t == entity_type).map_or("all", |(name, _)| name)
 }
 
 fn deleted(raw: Option<bool>) -> Include {

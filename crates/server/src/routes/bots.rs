@@ -20,7 +20,7 @@ use crate::state::AppState;
 const FIELDS: Fields = (BOT_FIELDS, &[]);
 
 pub async fn list(State(s): State<AppState>, Extension(caller): Extension<Caller>, Query(q): Query<ListParams>) -> ApiResult<Json<Value>> {
-    list_of(&s, &caller, &BOT, FIELDS, q).await
+    list_of(&s, &caller, &BOT, FIELDS, None, q).await
 }
 
 pub async fn get(State(s): State<AppState>, Extension(caller): Extension<Caller>, Path(id): Path<String>, Query(q): Query<GetParams>) -> ApiResult<Json<Value>> {

@@ -1,7 +1,7 @@
 //! Pieces shared by the entity routes: list parameters, `include`, paging bodies.
 
 use axum::Json;
-use ferrometa_catalog::data::{omitted_fields, without_fields};
+use ferrometa_catalog::data::select_fields;
 use ferrometa_catalog::{EntityKind, Key, Listing, Page};
 use ferrometa_store::Include;
 use serde::Deserialize;
@@ -13,6 +13,9 @@ use crate::state::AppState;
 
 #[derive(Debug, Deserialize, Default)]
 pub struct ListParams {
+    /// Users only: bots (`true`) or people (`false`).
+    #[serde(rename = "isBot")]
+    pub is_bot: Option<bool>,
     pub limit: Option<i64>,
     pub before: Option<String>,
     pub after: Option<String>,
@@ -93,23 +96,25 @@ pub type Fields = (&'static [&'static str], &'static [&'static str]);
 
 /// An entity as a get endpoint answers it for `fields=`.
 pub fn with_fields((known, optional): Fields, requested: Option<&str>, entity: Value) -> ApiResult<Value> {
-    Ok(without_fields(entity, &omitted_fields(known, optional, requested)?))
+    Ok(select_fields(known, optional, requested)?.apply(entity))
 }
 
-/// A list endpoint of any entity type without containers, for the caller.
-pub async fn list_of(s: &AppState, caller: &Caller, kind: &EntityKind, (known, optional): Fields, q: ListParams) -> ApiResult<Json<Value>> {
-    let omitted = omitted_fields(known, optional, q.fields.as_deref())?;
+/// A list endpoint of any entity type without containers, for the caller; `flag` names the
+/// boolean field `isBot=` filters on, for the types that have it.
+pub async fn list_of(s: &AppState, caller: &Caller, kind: &EntityKind, (known, optional): Fields, flag: Option<&'static str>, q: ListParams) -> ApiResult<Json<Value>> {
+    let selection = select_fields(known, optional, q.fields.as_deref())?;
     let after = decode_cursor(q.after.as_deref())?;
     let before = decode_cursor(q.before.as_deref())?;
     let listing = Listing { under: None, include: include(q.include.as_deref())?, limit: limit(q.limit)?, after: after.as_deref(), before: before.as_deref() };
-    let mut page = s.catalog.read_list(caller.actor()?, kind, &listing, q.fields.as_deref()).await?;
-    page.data = page.data.into_iter().map(|e| without_fields(e, &omitted)).collect();
+    let flag = flag.zip(q.is_bot);
+    let mut page = s.catalog.read_list_flagged(caller.actor()?, kind, &listing, q.fields.as_deref(), flag).await?;
+    page.data = page.data.into_iter().map(|e| selection.apply(e)).collect();
     Ok(Json(page_body(page)))
 }
 
 /// A get endpoint (by id or name) of any entity type, for the caller.
 pub async fn read_one(s: &AppState, caller: &Caller, kind: &EntityKind, fields: Fields, key: Key<'_>, q: GetParams) -> ApiResult<Json<Value>> {
-    omitted_fields(fields.0, fields.1, q.fields.as_deref())?;
+    select_fields(fields.0, fields.1, q.fields.as_deref())?;
     let entity = s.catalog.read(caller.actor()?, kind, key, include(q.include.as_deref())?, q.fields.as_deref()).await?;
     Ok(Json(with_fields(fields, q.fields.as_deref(), entity)?))
 }

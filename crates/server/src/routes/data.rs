@@ -11,8 +11,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use ferrometa_catalog::data::{self, AssetType, without_fields};
-use ferrometa_catalog::governance;
+use ferrometa_catalog::data::{self, AssetType};
 use ferrometa_catalog::secrets;
 use ferrometa_catalog::{Key, Listing};
 use ferrometa_catalog::kinds::TEST_CONNECTION_DEFINITION;
@@ -24,33 +23,6 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{Body, Query};
 use crate::routes::common::{Fields, GetParams, ListParams, RestoreRequest, decode_cursor, include, limit, list_of, page_body, read_one};
 use crate::state::AppState;
-
-/// One asset type, as a type parameter of the generic handlers.
-pub trait Asset: Send + Sync + 'static {
-    fn asset() -> &'static AssetType;
-}
-
-macro_rules! asset {
-    ($marker:ident, $static:path) => {
-        pub struct $marker;
-        impl Asset for $marker {
-            fn asset() -> &'static AssetType {
-                &$static
-            }
-        }
-    };
-}
-
-asset!(DatabaseServices, data::DATABASE_SERVICES);
-asset!(Databases, data::DATABASES);
-asset!(DatabaseSchemas, data::DATABASE_SCHEMAS);
-asset!(Tables, data::TABLES);
-asset!(StoredProcedures, data::STORED_PROCEDURES);
-asset!(Teams, governance::TEAMS);
-asset!(Roles, governance::ROLES);
-asset!(Policies, governance::POLICIES);
-asset!(Classifications, governance::CLASSIFICATIONS);
-asset!(Tags, governance::TAGS);
 
 /// Secrets of service connections are for bots (and an unauthenticated development server).
 pub fn shown_to(caller: &Caller, mut entity: Value) -> Value {
@@ -102,71 +74,70 @@ fn status(created: bool) -> StatusCode {
     if created { StatusCode::CREATED } else { StatusCode::OK }
 }
 
-pub async fn list<A: Asset>(State(s): State<AppState>, Extension(caller): Extension<Caller>, Query(q): Query<AssetListParams>) -> ApiResult<Json<Value>> {
-    let t = A::asset();
+pub async fn list(t: &'static AssetType, State(s): State<AppState>, Extension(caller): Extension<Caller>, Query(q): Query<AssetListParams>) -> ApiResult<Json<Value>> {
     let after = decode_cursor(q.after.as_deref())?;
     let before = decode_cursor(q.before.as_deref())?;
     let container = q.container(t);
-    let omitted = t.omitted_fields(q.fields.as_deref())?;
+    let selection = t.selected_fields(q.fields.as_deref())?;
     let listing = Listing { under: container.as_deref(), include: include(q.include.as_deref())?, limit: limit(q.limit)?, after: after.as_deref(), before: before.as_deref() };
     let mut page = s.catalog.list_assets(caller.actor()?, t, &listing, q.fields.as_deref()).await?;
-    page.data = page.data.into_iter().map(|e| shown_to(&caller, without_fields(e, &omitted))).collect();
+    page.data = page.data.into_iter().map(|e| shown_to(&caller, selection.apply(e))).collect();
     Ok(Json(page_body(page)))
 }
 
-async fn read_asset<A: Asset>(s: &AppState, caller: &Caller, key: Key<'_>, q: GetParams) -> ApiResult<Json<Value>> {
-    let t = A::asset();
-    let omitted = t.omitted_fields(q.fields.as_deref())?;
+async fn read_asset(t: &'static AssetType, s: &AppState, caller: &Caller, key: Key<'_>, q: GetParams) -> ApiResult<Json<Value>> {
+    let selection = t.selected_fields(q.fields.as_deref())?;
     let entity = s.catalog.read(caller.actor()?, t.kind, key, include(q.include.as_deref())?, q.fields.as_deref()).await?;
-    Ok(Json(shown_to(caller, without_fields(entity, &omitted))))
+    Ok(Json(shown_to(caller, selection.apply(entity))))
 }
 
-pub async fn get<A: Asset>(State(s): State<AppState>, Extension(caller): Extension<Caller>, Path(id): Path<String>, Query(q): Query<GetParams>) -> ApiResult<Json<Value>> {
-    read_asset::<A>(&s, &caller, Key::Id(&id), q).await
+pub async fn get(t: &'static AssetType, State(s): State<AppState>, Extension(caller): Extension<Caller>, Path(id): Path<String>, Query(q): Query<GetParams>) -> ApiResult<Json<Value>> {
+    read_asset(t, &s, &caller, Key::Id(&id), q).await
 }
 
-pub async fn get_by_name<A: Asset>(State(s): State<AppState>, Extension(caller): Extension<Caller>, Path(fqn): Path<String>, Query(q): Query<GetParams>) -> ApiResult<Json<Value>> {
-    read_asset::<A>(&s, &caller, Key::Fqn(&fqn), q).await
+pub async fn get_by_name(t: &'static AssetType, State(s): State<AppState>, Extension(caller): Extension<Caller>, Path(fqn): Path<String>, Query(q): Query<GetParams>) -> ApiResult<Json<Value>> {
+    read_asset(t, &s, &caller, Key::Fqn(&fqn), q).await
 }
 
-pub async fn create<A: Asset>(State(s): State<AppState>, Extension(caller): Extension<Caller>, Body(req): Body<Value>) -> ApiResult<impl IntoResponse> {
-    let entity = s.catalog.create_asset(caller.actor()?, A::asset(), req).await?;
+pub async fn create(t: &'static AssetType, State(s): State<AppState>, Extension(caller): Extension<Caller>, Body(req): Body<Value>) -> ApiResult<impl IntoResponse> {
+    let entity = s.catalog.create_asset(caller.actor()?, t, req).await?;
     Ok((StatusCode::CREATED, Json(shown_to(&caller, entity))))
 }
 
-pub async fn put<A: Asset>(State(s): State<AppState>, Extension(caller): Extension<Caller>, Body(req): Body<Value>) -> ApiResult<impl IntoResponse> {
-    let (entity, created) = s.catalog.put_asset(caller.actor()?, A::asset(), req).await?;
+pub async fn put(t: &'static AssetType, State(s): State<AppState>, Extension(caller): Extension<Caller>, Body(req): Body<Value>) -> ApiResult<impl IntoResponse> {
+    let (entity, created) = s.catalog.put_asset(caller.actor()?, t, req).await?;
     Ok((status(created), Json(shown_to(&caller, entity))))
 }
 
-pub async fn patch<A: Asset>(State(s): State<AppState>, Extension(caller): Extension<Caller>, Path(id): Path<String>, Body(patch): Body<json_patch::Patch>) -> ApiResult<Json<Value>> {
-    let entity = s.catalog.patch_asset(caller.actor()?, A::asset(), &id, &patch).await?;
+pub async fn patch(t: &'static AssetType, State(s): State<AppState>, Extension(caller): Extension<Caller>, Path(id): Path<String>, Body(patch): Body<json_patch::Patch>) -> ApiResult<Json<Value>> {
+    let entity = s.catalog.patch_asset(caller.actor()?, t, &id, &patch).await?;
     Ok(Json(shown_to(&caller, entity)))
 }
 
-pub async fn delete<A: Asset>(State(s): State<AppState>, Extension(caller): Extension<Caller>, Path(id): Path<String>, Query(q): Query<AssetDeleteParams>) -> ApiResult<Json<Value>> {
-    let entity = s.catalog.delete_asset(caller.actor()?, A::asset(), &id, q.hard_delete.unwrap_or(false), q.recursive.unwrap_or(false)).await?;
+pub async fn delete(t: &'static AssetType, State(s): State<AppState>, Extension(caller): Extension<Caller>, Path(id): Path<String>, Query(q): Query<AssetDeleteParams>) -> ApiResult<Json<Value>> {
+    let entity = s.catalog.delete_asset(caller.actor()?, t, &id, q.hard_delete.unwrap_or(false), q.recursive.unwrap_or(false)).await?;
     Ok(Json(shown_to(&caller, entity)))
 }
 
-pub async fn delete_by_name<A: Asset>(
+pub async fn delete_by_name(
+    t: &'static AssetType,
     State(s): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path(fqn): Path<String>,
     Query(q): Query<AssetDeleteParams>,
 ) -> ApiResult<Json<Value>> {
-    let entity = s.catalog.read(caller.actor()?, A::asset().kind, Key::Fqn(&fqn), ferrometa_store::Include::All, None).await?;
+    let entity = s.catalog.read(caller.actor()?, t.kind, Key::Fqn(&fqn), ferrometa_store::Include::All, None).await?;
     let id = entity["id"].as_str().unwrap_or_default().to_string();
-    delete::<A>(State(s), Extension(caller), Path(id), Query(q)).await
+    delete(t, State(s), Extension(caller), Path(id), Query(q)).await
 }
 
-pub async fn restore<A: Asset>(State(s): State<AppState>, Extension(caller): Extension<Caller>, Body(req): Body<RestoreRequest>) -> ApiResult<Json<Value>> {
-    let entity = s.catalog.restore_asset(caller.actor()?, A::asset(), &req.id).await?;
+pub async fn restore(t: &'static AssetType, State(s): State<AppState>, Extension(caller): Extension<Caller>, Body(req): Body<RestoreRequest>) -> ApiResult<Json<Value>> {
+    let entity = s.catalog.restore_asset(caller.actor()?, t, &req.id).await?;
     Ok(Json(shown_to(&caller, entity)))
 }
 
-pub async fn versions<A: Asset>(State(s): State<AppState>, Extension(caller): Extension<Caller>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    let mut history = s.catalog.read_versions(caller.actor()?, A::asset().kind, &id).await?;
+pub async fn versions(t: &'static AssetType, State(s): State<AppState>, Extension(caller): Extension<Caller>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    let mut history = s.catalog.read_versions(caller.actor()?, t.kind, &id).await?;
     if let Some(versions) = history["versions"].as_array_mut() {
         for v in versions.iter_mut() {
             // Each version is a JSON string, as in OpenMetadata's EntityHistory.
@@ -180,8 +151,40 @@ pub async fn versions<A: Asset>(State(s): State<AppState>, Extension(caller): Ex
     Ok(Json(history))
 }
 
-pub async fn version<A: Asset>(State(s): State<AppState>, Extension(caller): Extension<Caller>, Path((id, v)): Path<(String, String)>) -> ApiResult<Json<Value>> {
-    Ok(Json(shown_to(&caller, s.catalog.read_version(caller.actor()?, A::asset().kind, &id, &v).await?)))
+pub async fn version(t: &'static AssetType, State(s): State<AppState>, Extension(caller): Extension<Caller>, Path((id, v)): Path<(String, String)>) -> ApiResult<Json<Value>> {
+    Ok(Json(shown_to(&caller, s.catalog.read_version(caller.actor()?, t.kind, &id, &v).await?)))
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct BulkParams {
+    /// The 2.0 client sends `async=false`; ferrometa always answers when the batch is done.
+    #[serde(rename = "async")]
+    pub run_async: Option<bool>,
+    pub override_metadata: Option<bool>,
+}
+
+/// `PUT /<collection>/bulk` (OpenMetadata 2.0, what its client ingests with): each create
+/// request is a create-or-update of its own, in its own transaction and authorized as one
+/// PUT; a failure is listed in the `BulkOperationResult` and does not stop the batch.
+pub async fn bulk(t: &'static AssetType, State(s): State<AppState>, Extension(caller): Extension<Caller>, Query(_q): Query<BulkParams>, Body(requests): Body<Vec<Value>>) -> ApiResult<Json<Value>> {
+    let actor = caller.actor()?;
+    let (mut passed, mut failed) = (vec![], vec![]);
+    for request in requests {
+        match s.catalog.put_asset(actor, t, request.clone()).await {
+            Ok((entity, created)) => passed.push(json!({"request": entity["fullyQualifiedName"], "message": "Success", "status": status(created).as_u16()})),
+            Err(e) => {
+                let e = ApiError::from(e);
+                failed.push(json!({"request": request, "message": e.message, "status": e.status.as_u16()}));
+            }
+        }
+    }
+    Ok(Json(data::bulk_result(passed, failed)))
+}
+
+/// `PUT /api/v1/pipelines/{fqn}/status` (the path segment is named `id` like its neighbours').
+pub async fn pipeline_status(State(s): State<AppState>, Extension(caller): Extension<Caller>, Path(fqn): Path<String>, Body(status): Body<Value>) -> ApiResult<Json<Value>> {
+    Ok(Json(shown_to(&caller, s.catalog.put_pipeline_status(caller.actor()?, &fqn, status).await?)))
 }
 
 // --- test connection definitions (seeded at start-up, read-only) ---
@@ -189,7 +192,7 @@ pub async fn version<A: Asset>(State(s): State<AppState>, Extension(caller): Ext
 const TEST_CONNECTION_FIELDS: Fields = (data::TEST_CONNECTION_DEFINITION_FIELDS, &[]);
 
 pub async fn list_test_connections(State(s): State<AppState>, Extension(caller): Extension<Caller>, Query(q): Query<ListParams>) -> ApiResult<Json<Value>> {
-    list_of(&s, &caller, &TEST_CONNECTION_DEFINITION, TEST_CONNECTION_FIELDS, q).await
+    list_of(&s, &caller, &TEST_CONNECTION_DEFINITION, TEST_CONNECTION_FIELDS, None, q).await
 }
 
 pub async fn test_connection(State(s): State<AppState>, Extension(caller): Extension<Caller>, Path(id): Path<String>, Query(q): Query<GetParams>) -> ApiResult<Json<Value>> {

@@ -20,6 +20,8 @@ use std::sync::{Mutex, OnceLock, PoisonError};
 use axum::http::Method;
 use axum::routing::{MethodFilter, MethodRouter, delete, get, on, patch, post, put};
 
+use ferrometa_catalog::data::AssetType;
+
 use crate::access::Access::{self, *};
 use crate::state::AppState;
 
@@ -81,6 +83,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         endpoint!(GET, "/api/v1/services/testConnectionDefinitions", User, data::list_test_connections),
         endpoint!(GET, "/api/v1/services/testConnectionDefinitions/{id}", User, data::test_connection),
         endpoint!(GET, "/api/v1/services/testConnectionDefinitions/name/{name}", User, data::test_connection_by_name),
+        endpoint!(PUT, "/api/v1/pipelines/{id}/status", User, data::pipeline_status),
         endpoint!(GET, "/api/v1/search/query", User, search::query),
         endpoint!(GET, "/api/v1/search/fieldQuery", User, search::field_query),
         endpoint!(GET, "/api/v1/permissions", User, permissions::all),
@@ -117,46 +120,36 @@ pub fn endpoints() -> Vec<Endpoint> {
         // Admins only: the use case requires it (a refusal is itself audited).
         endpoint!(GET, "/api/v1/audit/events", User, audit::events),
     ];
-    for entity_type in [
-        entity_endpoints::<data::DatabaseServices>(),
-        entity_endpoints::<data::Databases>(),
-        entity_endpoints::<data::DatabaseSchemas>(),
-        entity_endpoints::<data::Tables>(),
-        entity_endpoints::<data::StoredProcedures>(),
-        entity_endpoints::<data::Teams>(),
-        entity_endpoints::<data::Roles>(),
-        entity_endpoints::<data::Policies>(),
-        entity_endpoints::<data::Classifications>(),
-        entity_endpoints::<data::Tags>(),
-    ] {
-        endpoints.extend(entity_type);
+    for t in ferrometa_catalog::data::ENTITY_TYPES {
+        endpoints.extend(entity_endpoints(t));
     }
     endpoints
 }
 
-/// The endpoints of one entity type served by the generic handlers of [`data`] under
-/// `/api/v1/<collection>`: each for live users, what they may do decided by the catalog's use
-/// cases.
-pub fn entity_endpoints<T: data::Asset>() -> Vec<Endpoint> {
-    let collection = T::asset().kind.collection;
-    let endpoint = |method: Method, suffix: &str, access: Access, router: MethodRouter<AppState>| Endpoint {
+/// The endpoints of one entity type of the registry (`data::ENTITY_TYPES`), served by the
+/// generic handlers of [`data`] under `/api/v1/<collection>`: each for live users, what they
+/// may do decided by the catalog's use cases.
+pub fn entity_endpoints(t: &'static AssetType) -> Vec<Endpoint> {
+    let collection = t.kind.collection;
+    let endpoint = |method: Method, suffix: &str, router: MethodRouter<AppState>| Endpoint {
         method,
         path: route(format!("/api/v1/{collection}{suffix}")),
-        access,
+        access: User,
         router,
     };
     vec![
-        endpoint(Method::GET, "", User, get(data::list::<T>)),
-        endpoint(Method::POST, "", User, post(data::create::<T>)),
-        endpoint(Method::PUT, "", User, put(data::put::<T>)),
-        endpoint(Method::GET, "/{id}", User, get(data::get::<T>)),
-        endpoint(Method::PATCH, "/{id}", User, patch(data::patch::<T>)),
-        endpoint(Method::DELETE, "/{id}", User, delete(data::delete::<T>)),
-        endpoint(Method::GET, "/name/{fqn}", User, get(data::get_by_name::<T>)),
-        endpoint(Method::DELETE, "/name/{fqn}", User, delete(data::delete_by_name::<T>)),
-        endpoint(Method::PUT, "/restore", User, put(data::restore::<T>)),
-        endpoint(Method::GET, "/{id}/versions", User, get(data::versions::<T>)),
-        endpoint(Method::GET, "/{id}/versions/{version}", User, get(data::version::<T>)),
+        endpoint(Method::GET, "", get(move |s, c, q| data::list(t, s, c, q))),
+        endpoint(Method::POST, "", post(move |s, c, b| data::create(t, s, c, b))),
+        endpoint(Method::PUT, "", put(move |s, c, b| data::put(t, s, c, b))),
+        endpoint(Method::PUT, "/bulk", put(move |s, c, q, b| data::bulk(t, s, c, q, b))),
+        endpoint(Method::GET, "/{id}", get(move |s, c, p, q| data::get(t, s, c, p, q))),
+        endpoint(Method::PATCH, "/{id}", patch(move |s, c, p, b| data::patch(t, s, c, p, b))),
+        endpoint(Method::DELETE, "/{id}", delete(move |s, c, p, q| data::delete(t, s, c, p, q))),
+        endpoint(Method::GET, "/name/{fqn}", get(move |s, c, p, q| data::get_by_name(t, s, c, p, q))),
+        endpoint(Method::DELETE, "/name/{fqn}", delete(move |s, c, p, q| data::delete_by_name(t, s, c, p, q))),
+        endpoint(Method::PUT, "/restore", put(move |s, c, b| data::restore(t, s, c, b))),
+        endpoint(Method::GET, "/{id}/versions", get(move |s, c, p| data::versions(t, s, c, p))),
+        endpoint(Method::GET, "/{id}/versions/{version}", get(move |s, c, p| data::version(t, s, c, p))),
     ]
 }
 

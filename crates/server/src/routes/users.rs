@@ -188,7 +188,7 @@ pub async fn group_teams() -> Json<Value> {
 const FIELDS: Fields = (USER_FIELDS, USER_RELATIONS);
 
 pub async fn list(State(s): State<AppState>, Extension(caller): Extension<Caller>, Query(q): Query<ListParams>) -> ApiResult<Json<Value>> {
-    list_of(&s, &caller, &USER, FIELDS, q).await
+    list_of(&s, &caller, &USER, FIELDS, Some("isBot"), q).await
 }
 
 pub async fn get(State(s): State<AppState>, Extension(caller): Extension<Caller>, Path(id): Path<String>, Query(q): Query<GetParams>) -> ApiResult<Json<Value>> {
