@@ -16,7 +16,7 @@ use crate::engine::{Catalog, Changes, Draft, EntityKind, Listing, Page, diff_fie
 use crate::policy::{Operation, Target, edit_operations, view_operations};
 use crate::error::{CatalogError, Result, not_found};
 use crate::fqn::{self, EntityName, quote};
-use crate::families;
+use crate::{families, quality};
 use crate::governance::{CLASSIFICATIONS, POLICIES, ROLES, TAGS, TEAMS};
 use crate::kinds::{DATABASE, DATABASE_SCHEMA, DATABASE_SERVICE, STORED_PROCEDURE, TABLE, TAG, TEAM, TEST_CONNECTION_DEFINITION, USER};
 use crate::secrets::unmask_secrets;
@@ -197,12 +197,12 @@ pub static STORED_PROCEDURES: AssetType = AssetType {
 pub static ENTITY_TYPES: &[&AssetType] = &[
     &DATABASE_SERVICES, &DATABASES, &DATABASE_SCHEMAS, &TABLES, &STORED_PROCEDURES, &families::DASHBOARD_SERVICES, &families::CHARTS, &families::DASHBOARD_DATA_MODELS,
     &families::DASHBOARDS, &families::PIPELINE_SERVICES, &families::PIPELINES, &families::MESSAGING_SERVICES, &families::TOPICS, &families::MLMODEL_SERVICES,
-    &families::MLMODELS, &families::STORAGE_SERVICES, &families::CONTAINERS, &families::SEARCH_SERVICES, &families::SEARCH_INDEXES, &TEAMS, &ROLES, &POLICIES,
-    &CLASSIFICATIONS, &TAGS,
+    &families::MLMODELS, &families::STORAGE_SERVICES, &families::CONTAINERS, &families::SEARCH_SERVICES, &families::SEARCH_INDEXES, &quality::TEST_DEFINITIONS,
+    &quality::TEST_SUITES, &quality::TEST_CASES, &TEAMS, &ROLES, &POLICIES, &CLASSIFICATIONS, &TAGS,
 ];
 
-/// Every data asset type: the registry without its five governance types.
-pub static ASSET_TYPES: &[&AssetType] = ENTITY_TYPES.split_at(ENTITY_TYPES.len() - 5).0;
+/// Every data asset type: the registry without its three data-quality and five governance types.
+pub static ASSET_TYPES: &[&AssetType] = ENTITY_TYPES.split_at(ENTITY_TYPES.len() - 8).0;
 
 pub fn asset_type(entity_type: &str) -> Option<&'static AssetType> {
     ENTITY_TYPES.iter().copied().find(|t| t.kind.name == entity_type)
@@ -767,6 +767,40 @@ impl Catalog {
         Ok(Some((field, kind, container)))
     }
 
+    /// The FQN and container of an entity whose create request names its container by a field.
+    async fn place_in_container(&self, t: &AssetType, name: &str, req: &mut Map<String, Value>) -> Result<(String, Option<String>)> {
+        Ok(match self.container(t, req).await? {
+            None => (quote(name), None),
+            Some((field, kind, container)) => {
+                let container_fqn = container["fullyQualifiedName"].as_str().unwrap_or_default().to_string();
+                req.insert(field.into(), self.reference(kind, &container));
+                for &above in t.inherited {
+                    if let Some(r) = container.get(above).filter(|v| !v.is_null()) {
+                        req.insert(above.into(), r.clone());
+                    }
+                }
+                (format!("{container_fqn}.{}", quote(name)), Some(container_fqn))
+            }
+        })
+    }
+
+    /// What a type needs before its create request is drafted, as the caller: a test case's
+    /// basic suite.
+    async fn before_draft(&self, actor: Actor<'_>, t: &AssetType, request: &mut Value) -> Result<()> {
+        match t.kind.name {
+            "testCase" => self.ensure_basic_suite(actor, request).await,
+            _ => Ok(()),
+        }
+    }
+
+    /// What follows a write of a type: a basic suite is named by its table.
+    async fn after_write(&self, t: &AssetType, written: &Value) -> Result<()> {
+        match t.kind.name {
+            "testSuite" => self.link_basic_suite(written).await,
+            _ => Ok(()),
+        }
+    }
+
     /// Turns a create request into a draft: checks fields, resolves the container, owners and
     /// references, builds the FQN and the references to the containers.
     pub async fn asset_draft(&self, t: &'static AssetType, request: Value) -> Result<Draft> {
@@ -783,18 +817,9 @@ impl Catalog {
         req.remove("domain");
         req.remove("dataProducts");
         req.remove("name");
-        let (fqn, parent_fqn) = match self.container(t, &mut req).await? {
-            None => (quote(&name), None),
-            Some((field, kind, container)) => {
-                let container_fqn = container["fullyQualifiedName"].as_str().unwrap_or_default().to_string();
-                req.insert(field.into(), self.reference(kind, &container));
-                for &above in t.inherited {
-                    if let Some(r) = container.get(above).filter(|v| !v.is_null()) {
-                        req.insert(above.into(), r.clone());
-                    }
-                }
-                (format!("{container_fqn}.{}", quote(&name)), Some(container_fqn))
-            }
+        let (fqn, parent_fqn) = match self.place_quality_entity(t.kind.name, &name, &mut req).await? {
+            Some(placed) => placed,
+            None => self.place_in_container(t, &name, &mut req).await?,
         };
         if let Some(owners) = req.get("owners").cloned() {
             req.insert("owners".into(), self.resolve_owners(&owners).await?);
@@ -822,16 +847,20 @@ impl Catalog {
 
     /// POST: creates the entity (`Create`, judged on its container); 409 when its FQN is
     /// taken (also by a soft-deleted one).
-    pub async fn create_asset(&self, actor: Actor<'_>, t: &'static AssetType, request: Value) -> Result<Value> {
+    pub async fn create_asset(&self, actor: Actor<'_>, t: &'static AssetType, mut request: Value) -> Result<Value> {
+        self.before_draft(actor, t, &mut request).await?;
         let draft = self.asset_draft(t, request).await?;
         self.authorize_create(actor, t, &draft).await?;
-        self.create(draft, actor.origin()).await
+        let created = self.create(draft, actor.origin()).await?;
+        self.after_write(t, &created).await?;
+        Ok(created)
     }
 
     /// PUT: creates the entity (`Create`) or updates the one with this FQN (`EditAll`, as
     /// OpenMetadata requires of any PUT on an existing entity), restoring it when it was soft
     /// deleted; no new version when nothing changed. Returns the entity and whether it is new.
-    pub async fn put_asset(&self, actor: Actor<'_>, t: &'static AssetType, request: Value) -> Result<(Value, bool)> {
+    pub async fn put_asset(&self, actor: Actor<'_>, t: &'static AssetType, mut request: Value) -> Result<(Value, bool)> {
+        self.before_draft(actor, t, &mut request).await?;
         for attempt in 0..2 {
             let mut draft = self.asset_draft(t, request.clone()).await?;
             let existing = match self.get_by_name(t.kind, &draft.fqn, Include::All).await {
@@ -854,7 +883,10 @@ impl Catalog {
                 unmask_secrets(&mut draft.body, old);
             }
             match self.create_or_update(draft, actor.origin()).await {
-                Ok(written) => return Ok(written),
+                Ok(written) => {
+                    self.after_write(t, &written.0).await?;
+                    return Ok(written);
+                }
                 // Another request created it between our read and our insert: update it.
                 Err(CatalogError::AlreadyExists) if existing.is_none() && attempt == 0 => continue,
                 Err(e) => return Err(e),
@@ -1047,6 +1079,15 @@ mod tests {
             json!({"name": "id"}),
         ] {
             assert!(matches!(normalize_columns("t", &bad_cols, "columns"), Err(CatalogError::BadRequest(_))), "{bad_cols}");
+        }
+    }
+
+    #[test]
+    fn asset_types_are_the_registry_without_quality_and_governance_types() {
+        let names: Vec<&str> = ASSET_TYPES.iter().map(|t| t.kind.name).collect();
+        assert!(names.contains(&"table") && names.contains(&"searchIndex"), "{names:?}");
+        for other in ["testDefinition", "testSuite", "testCase", "team", "role", "policy", "classification", "tag"] {
+            assert!(!names.contains(&other), "{other} is no data asset");
         }
     }
 

@@ -47,9 +47,10 @@ pub type Differ = fn(&Value, &Map<String, Value>) -> Changes;
 const SYSTEM_FIELDS: &[&str] = &["id", "version", "updatedAt", "updatedBy", "href", "changeDescription", "fullyQualifiedName", "deleted", "inheritedRoles"];
 
 /// Fields that are no part of an entity's history: the ingestion client's own `sourceHash`
-/// (which the 2.0 client compares to skip unchanged entities) and a pipeline's latest run. A
-/// change of them alone is stored in place, never a new version.
-const UNVERSIONED_FIELDS: &[&str] = &["sourceHash", "pipelineStatus"];
+/// (which the 2.0 client compares to skip unchanged entities), a pipeline's latest run, a
+/// table's basic test suite and a test case's latest result. A change of them alone is stored
+/// in place, never a new version.
+const UNVERSIONED_FIELDS: &[&str] = &["sourceHash", "pipelineStatus", "testSuite", "testCaseResult", "testCaseStatus"];
 
 /// An entity about to be written: its type, identity and the client-controlled body.
 pub struct Draft {

@@ -15,6 +15,7 @@ pub mod kinds;
 pub mod lineage;
 pub mod policy;
 pub mod profiles;
+pub mod quality;
 mod reads;
 pub mod relations;
 mod schema;

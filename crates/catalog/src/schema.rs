@@ -65,3 +65,15 @@ pub const SEARCH_SERVICE_TYPES: &[&str] = &["ElasticSearch", "OpenSearch", "Cust
 pub const SEARCH_INDEX_CREATE: &[&str] = &["name", "displayName", "description", "service", "fields", "searchIndexSettings", "indexType", "owners", "tags", "extension", "domain", "dataProducts", "lifeCycle", "sourceHash"];
 pub const SEARCH_INDEX_REQUIRED: &[&str] = &["name", "service", "fields"];
 pub const SEARCH_INDEX_FIELDS: &[&str] = &["id", "name", "fullyQualifiedName", "displayName", "description", "version", "updatedAt", "updatedBy", "service", "serviceType", "fields", "searchIndexSettings", "indexType", "sampleData", "owners", "followers", "tags", "href", "changeDescription", "incrementalChangeDescription", "deleted", "extension", "domain", "dataProducts", "votes", "lifeCycle", "certification", "sourceHash"];
+
+pub const TEST_DEFINITION_CREATE: &[&str] = &["name", "displayName", "description", "owners", "entityType", "testPlatforms", "supportedDataTypes", "provider", "parameterDefinition", "domain"];
+pub const TEST_DEFINITION_REQUIRED: &[&str] = &["name", "description", "entityType", "testPlatforms"];
+pub const TEST_DEFINITION_FIELDS: &[&str] = &["id", "name", "displayName", "fullyQualifiedName", "description", "entityType", "testPlatforms", "supportedDataTypes", "parameterDefinition", "dataQualityDimension", "owners", "provider", "version", "updatedAt", "updatedBy", "href", "changeDescription", "incrementalChangeDescription", "deleted", "supportsRowLevelPassedFailed", "domain", "supportsDynamicAssertion"];
+
+pub const TEST_SUITE_CREATE: &[&str] = &["name", "displayName", "description", "owners", "basicEntityReference", "executableEntityReference", "domain", "tags"];
+pub const TEST_SUITE_REQUIRED: &[&str] = &["name"];
+pub const TEST_SUITE_FIELDS: &[&str] = &["id", "name", "displayName", "fullyQualifiedName", "description", "tests", "connection", "testConnectionResult", "pipelines", "serviceType", "owners", "version", "updatedAt", "updatedBy", "href", "changeDescription", "incrementalChangeDescription", "deleted", "basic", "executable", "basicEntityReference", "executableEntityReference", "summary", "testCaseResultSummary", "domain", "tags", "inherited"];
+
+pub const TEST_CASE_CREATE: &[&str] = &["name", "description", "displayName", "testDefinition", "entityLink", "testSuite", "parameterValues", "owners", "computePassedFailedRowCount", "useDynamicAssertion"];
+pub const TEST_CASE_REQUIRED: &[&str] = &["name", "testDefinition", "entityLink", "testSuite"];
+pub const TEST_CASE_FIELDS: &[&str] = &["id", "name", "displayName", "fullyQualifiedName", "description", "testDefinition", "entityLink", "entityFQN", "testSuite", "testSuites", "parameterValues", "testCaseResult", "testCaseStatus", "version", "owners", "updatedAt", "updatedBy", "href", "changeDescription", "incrementalChangeDescription", "deleted", "computePassedFailedRowCount", "incidentId", "failedRowsSample", "inspectionQuery", "domain", "useDynamicAssertion", "tags"];

@@ -1,4 +1,4 @@
-//! Issue 16: a table's page in the web UI gains lineage, profile and sample-data tabs, drawn on
+//! Issue 16: a table's page in the web UI gains lineage, profile, data-quality and sample-data tabs, drawn on
 //! the server from the same use cases as the API with the viewer as caller: the lineage graph
 //! links its neighbours and follows the depth controls, the profile charts row counts and
 //! column ratios, and sample rows are shown only to those their policies let see them.
@@ -21,6 +21,15 @@ async fn page(s: &TestServer, cookie: &str, path: &str) -> String {
 async fn session(s: &TestServer, name: &str) -> String {
     let resp = form_sign_in(s, &format!("{name}@open-metadata.org"), &format!("{}-Passw0rd!", name.to_uppercase())).await;
     set_cookie(&resp, "fm_session").expect("signed in").0
+}
+
+/// A browser session of `fenced`, whose role denies `operation` on tables.
+async fn fenced_session(s: &TestServer, admin: &str, operation: &str) -> String {
+    let policy = json!({"name": "Fence", "rules": [{"name": "fence", "effect": "deny", "operations": [operation], "resources": ["table"]}]});
+    assert_eq!(s.call(Method::POST, "/api/v1/policies", Some(admin), Some(policy)).await.0, StatusCode::CREATED);
+    let (_, role) = s.call(Method::POST, "/api/v1/roles", Some(admin), Some(json!({"name": "Fence", "policies": ["Fence"]}))).await;
+    person(s, admin, "fenced", json!({"roles": [role["id"]]})).await;
+    session(s, "fenced").await
 }
 
 #[tokio::test]
@@ -67,12 +76,47 @@ async fn table_pages_show_lineage_profile_and_sample_data_as_the_api_would() {
     assert!(rows.contains(r#"id="sample-rows""#) && rows.contains("&lt;i&gt;a@x.org&lt;/i&gt;"), "{rows}");
 
     // A policy that denies sample data: the tab says so, and the rows are not on the page.
-    let (status, _) = s.call(Method::POST, "/api/v1/policies", Some(&admin), Some(json!({"name": "NoSamples", "rules": [{"name": "no-samples", "effect": "deny", "operations": ["ViewSampleData"], "resources": ["table"]}]}))).await;
-    assert_eq!(status, StatusCode::CREATED);
-    let (_, role) = s.call(Method::POST, "/api/v1/roles", Some(&admin), Some(json!({"name": "NoSamples", "policies": ["NoSamples"]}))).await;
-    person(&s, &admin, "fenced", json!({"roles": [role["id"]]})).await;
-    let fenced = session(&s, "fenced").await;
+    let fenced = fenced_session(&s, &admin, "ViewSampleData").await;
     let hidden = page(&s, &fenced, "/catalog/table?fqn=svc.db.sch.clean&tab=sample").await;
     assert!(hidden.contains(r#"id="sample-refused""#) && !hidden.contains("a@x.org"), "{hidden}");
     s.stop().await;
 }
+
+#[tokio::test]
+async fn the_data_quality_tab_shows_each_tests_latest_result_and_history_to_those_who_may_view_tests() {
+    let s = TestServer::start(&[]).await;
+    let admin = s.admin_token().await;
+    let (_, bot) = s.ingestion_bot(&admin).await;
+    shop_tables(&s, &bot, &["orders"]).await;
+    let suite = json!({"name": "svc.db.sch.orders.testSuite", "basicEntityReference": "svc.db.sch.orders"});
+    assert_eq!(s.call(Method::PUT, "/api/v1/dataQuality/testSuites/basic", Some(&bot), Some(suite)).await.0, StatusCode::CREATED);
+    let case = json!({"name": "<u>unique</u>", "entityLink": "<#E::table::svc.db.sch.orders::columns::email>", "testDefinition": "columnValuesToBeUnique", "testSuite": "svc.db.sch.orders.testSuite"});
+    let (status, case) = s.call(Method::PUT, "/api/v1/dataQuality/testCases", Some(&bot), Some(case)).await;
+    assert_eq!(status, StatusCode::CREATED, "{case}");
+    let fqn = case["fullyQualifiedName"].as_str().unwrap();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    for (ago, status) in [(2_000, "Success"), (1_000, "Failed")] {
+        let result = json!({"timestamp": now - ago, "testCaseStatus": status, "result": "checked"});
+        let path = format!("/api/v1/dataQuality/testCases/{}/testCaseResult", url::form_urlencoded::byte_serialize(fqn.as_bytes()).collect::<String>());
+        assert_eq!(s.call(Method::PUT, &path, Some(&bot), Some(result)).await.0, StatusCode::OK);
+    }
+
+    person(&s, &admin, "carol", json!({})).await;
+    let carol = session(&s, "carol").await;
+    let quality = page(&s, &carol, "/catalog/table?fqn=svc.db.sch.orders&tab=quality").await;
+    assert!(quality.contains(r#"id="test-results""#) && quality.contains("columnValuesToBeUnique"), "{quality}");
+    assert!(quality.contains(r#"<td class="status">Failed</td>"#), "the latest run: {quality}");
+    let history = quality.split(r#"class="history""#).nth(1).unwrap_or_default();
+    let failed_at = history.find("run failed").expect("a failed run");
+    let success_at = history.find("run success").expect("a successful run");
+    assert!(failed_at < success_at, "newest first: {history}");
+    assert!(quality.contains("&lt;u&gt;unique&lt;/u&gt;") && !quality.contains("<u>unique</u>"), "names escaped");
+    let empty = page(&s, &carol, "/catalog/table?fqn=svc.db.sch.orders&tab=overview").await;
+    assert!(empty.contains(r#"id="tab-quality""#), "the tab is offered");
+
+    let fenced = fenced_session(&s, &admin, "ViewTests").await;
+    let hidden = page(&s, &fenced, "/catalog/table?fqn=svc.db.sch.orders&tab=quality").await;
+    assert!(hidden.contains(r#"id="quality-refused""#) && !hidden.contains("columnValuesToBeUnique"), "{hidden}");
+    s.stop().await;
+}
+

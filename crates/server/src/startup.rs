@@ -155,6 +155,7 @@ async fn bootstrap(state: &AppState) -> Result<(), StartupError> {
         bootstrap_bot(state, bot).await?;
     }
     state.catalog.seed_test_connection_definitions().await?;
+    state.catalog.seed_test_definitions(&state.config.server.om_version).await?;
     warn_about_passwords(state).await
 }
 

@@ -12,6 +12,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use ferrometa_catalog::data::{self, AssetType};
+use ferrometa_catalog::quality::EntityLink;
 use ferrometa_catalog::secrets;
 use ferrometa_catalog::{Key, Listing};
 use ferrometa_catalog::kinds::TEST_CONNECTION_DEFINITION;
@@ -46,6 +47,10 @@ pub struct AssetListParams {
     pub classification: Option<String>,
     /// A tag's parent tag.
     pub parent: Option<String>,
+    /// Test cases of a test suite (a basic suite's: those of its table).
+    pub test_suite_id: Option<String>,
+    /// Test cases of what an entity link names (a table, or a column: its table's).
+    pub entity_link: Option<String>,
 }
 
 impl AssetListParams {
@@ -77,7 +82,11 @@ fn status(created: bool) -> StatusCode {
 pub async fn list(t: &'static AssetType, State(s): State<AppState>, Extension(caller): Extension<Caller>, Query(q): Query<AssetListParams>) -> ApiResult<Json<Value>> {
     let after = decode_cursor(q.after.as_deref())?;
     let before = decode_cursor(q.before.as_deref())?;
-    let container = q.container(t);
+    let container = match (t.kind.name, &q.test_suite_id, &q.entity_link) {
+        ("testCase", Some(suite), _) => Some(s.catalog.suite_table_fqn(suite).await?),
+        ("testCase", None, Some(link)) => Some(EntityLink::parse(link)?.table_fqn),
+        _ => q.container(t),
+    };
     let selection = t.selected_fields(q.fields.as_deref())?;
     let listing = Listing { under: container.as_deref(), include: include(q.include.as_deref())?, limit: limit(q.limit)?, after: after.as_deref(), before: before.as_deref() };
     let mut page = s.catalog.list_assets(caller.actor()?, t, &listing, q.fields.as_deref()).await?;

@@ -10,6 +10,7 @@ pub mod data;
 pub mod lineage;
 pub mod permissions;
 pub mod profiles;
+pub mod quality;
 pub mod search;
 pub mod system;
 pub mod users;
@@ -117,6 +118,16 @@ pub fn endpoints() -> Vec<Endpoint> {
         endpoint!(DELETE, "/api/v1/lineage/{from_type}/{from_id}/{to_type}/{to_id}", User, lineage::delete),
         endpoint!(DELETE, "/api/v1/lineage/{from_type}/name/{from_fqn}/{to_type}/name/{to_fqn}", User, lineage::delete_by_name),
         endpoint!(DELETE, "/api/v1/lineage/{from_type}/{from_id}/type/{source}", User, lineage::delete_of_source),
+        endpoint!(PUT, "/api/v1/dataQuality/testSuites/basic", User, quality::put_basic_suite),
+        endpoint!(POST, "/api/v1/dataQuality/testSuites/basic", User, quality::create_basic_suite),
+        endpoint!(DELETE, "/api/v1/dataQuality/testSuites/basic/{id}", User, quality::delete_basic_suite),
+        endpoint!(PUT, "/api/v1/dataQuality/testSuites/executable", User, quality::put_basic_suite),
+        endpoint!(POST, "/api/v1/dataQuality/testSuites/executable", User, quality::create_basic_suite),
+        endpoint!(DELETE, "/api/v1/dataQuality/testSuites/executable/{id}", User, quality::delete_basic_suite),
+        endpoint!(PUT, "/api/v1/dataQuality/testCases/{id}/testCaseResult", User, quality::put_result),
+        endpoint!(GET, "/api/v1/dataQuality/testCases/{id}/testCaseResult", User, quality::results),
+        endpoint!(POST, "/api/v1/dataQuality/testCases/testCaseResults/{fqn}", User, quality::put_result),
+        endpoint!(GET, "/api/v1/dataQuality/testCases/testCaseResults/{fqn}", User, quality::results),
         // Admins only: the use case requires it (a refusal is itself audited).
         endpoint!(GET, "/api/v1/audit/events", User, audit::events),
     ];

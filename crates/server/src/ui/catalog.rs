@@ -142,6 +142,7 @@ async fn render_entity(v: &Viewer, word: &str, q: &FqnQuery, top: String) -> Res
         let shown = match tab {
             "lineage" => Some(table_tabs::lineage_tab(v, fqn, q.up, q.down).await),
             "profile" => Some(table_tabs::profile_tab(v, fqn).await),
+            "quality" => Some(table_tabs::quality_tab(v, fqn).await),
             "sample" => Some(table_tabs::sample_tab(v, e["id"].as_str().unwrap_or_default()).await),
             _ => None,
         };

@@ -1,6 +1,7 @@
 //! A table page's tabs beside its overview: lineage (a server-rendered graph with depth
 //! controls, each neighbour a link to its page), profile (row count over time, null and
-//! distinct ratios per column) and sample data. Each calls the catalog use case the REST API
+//! distinct ratios per column), data quality (each test's latest result and its history) and
+//! sample data. Each calls the catalog use case the REST API
 //! calls, with the viewer as caller, so a tab shows what the API would answer them (a policy
 //! that hides sample rows hides them here too). Templates escape by default (maud).
 
@@ -16,7 +17,7 @@ use super::Viewer;
 use super::html::query_value;
 
 /// The tabs of a table page, by their `tab=` value.
-pub const TABS: &[(&str, &str)] = &[("overview", "Overview"), ("lineage", "Lineage"), ("profile", "Profile"), ("sample", "Sample data")];
+pub const TABS: &[(&str, &str)] = &[("overview", "Overview"), ("lineage", "Lineage"), ("profile", "Profile"), ("quality", "Data quality"), ("sample", "Sample data")];
 
 pub fn tab_bar(fqn: &str, current: &str) -> Markup {
     html! {
@@ -223,6 +224,43 @@ pub async fn profile_tab(v: &Viewer, fqn: &str) -> Markup {
                 }
             }
             (Err(e), _) | (_, Err(e)) => (refusal("profile-refused", e)),
+        }
+    }
+}
+
+/// The last 30 days of a table's test results: per test case its latest status, then every
+/// run, newest first.
+pub async fn quality_tab(v: &Viewer, fqn: &str) -> Markup {
+    let now = ferrometa_store::now_ms();
+    let answer = match TimeRange::parse(Some(now - 30 * 86_400_000), Some(now)) {
+        Ok(range) => v.state.catalog.table_quality(v.actor(), fqn, range).await,
+        Err(e) => Err(e),
+    };
+    html! {
+        h2 id="quality-heading" { "Data quality" }
+        @match &answer {
+            Ok(cases) if cases.is_empty() => p.notice id="no-tests" { "No tests on this table." },
+            Ok(cases) => {
+                table.list id="test-results" {
+                    thead { tr { th scope="col" { "Test" } th scope="col" { "Definition" } th scope="col" { "Latest" } th scope="col" { "History (newest first)" } } }
+                    tbody {
+                        @for (case, runs) in cases {
+                            @let status = |r: &Value| r["testCaseStatus"].as_str().unwrap_or("–").to_string();
+                            tr data-test=(case["name"].as_str().unwrap_or_default()) {
+                                td { (case["name"].as_str().unwrap_or_default()) }
+                                td { (case["testDefinition"]["name"].as_str().unwrap_or_default()) }
+                                td.status { (runs.first().map(status).unwrap_or_else(|| "not run".to_string())) }
+                                td.history {
+                                    @for run in runs {
+                                        span class={ "run " (status(run).to_lowercase()) } title=(run["result"].as_str().unwrap_or_default()) { (status(run)) } " "
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            Err(e) => (refusal("quality-refused", e)),
         }
     }
 }
