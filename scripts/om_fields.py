@@ -26,6 +26,7 @@ TYPES = {
     "container": ("entity.data.container", "Container", "api.data.createContainer", "CreateContainerRequest"),
     "searchService": ("entity.services.searchService", "SearchService", "api.services.createSearchService", "CreateSearchServiceRequest"),
     "searchIndex": ("entity.data.searchIndex", "SearchIndex", "api.data.createSearchIndex", "CreateSearchIndexRequest"),
+    "query": ("entity.data.query", "Query", "api.data.createQuery", "CreateQueryRequest"),
     "testDefinition": ("tests.testDefinition", "TestDefinition", "api.tests.createTestDefinition", "CreateTestDefinitionRequest"),
     "testSuite": ("tests.testSuite", "TestSuite", "api.tests.createTestSuite", "CreateTestSuiteRequest"),
     "testCase": ("tests.testCase", "TestCase", "api.tests.createTestCase", "CreateTestCaseRequest"),

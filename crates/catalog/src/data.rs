@@ -16,7 +16,7 @@ use crate::engine::{Catalog, Changes, Draft, EntityKind, Listing, Page, diff_fie
 use crate::policy::{Operation, Target, edit_operations, view_operations};
 use crate::error::{CatalogError, Result, not_found};
 use crate::fqn::{self, EntityName, quote};
-use crate::{families, quality};
+use crate::{families, quality, usage};
 use crate::governance::{CLASSIFICATIONS, POLICIES, ROLES, TAGS, TEAMS};
 use crate::kinds::{DATABASE, DATABASE_SCHEMA, DATABASE_SERVICE, STORED_PROCEDURE, TABLE, TAG, TEAM, TEST_CONNECTION_DEFINITION, USER};
 use crate::secrets::unmask_secrets;
@@ -197,11 +197,12 @@ pub static STORED_PROCEDURES: AssetType = AssetType {
 pub static ENTITY_TYPES: &[&AssetType] = &[
     &DATABASE_SERVICES, &DATABASES, &DATABASE_SCHEMAS, &TABLES, &STORED_PROCEDURES, &families::DASHBOARD_SERVICES, &families::CHARTS, &families::DASHBOARD_DATA_MODELS,
     &families::DASHBOARDS, &families::PIPELINE_SERVICES, &families::PIPELINES, &families::MESSAGING_SERVICES, &families::TOPICS, &families::MLMODEL_SERVICES,
-    &families::MLMODELS, &families::STORAGE_SERVICES, &families::CONTAINERS, &families::SEARCH_SERVICES, &families::SEARCH_INDEXES, &quality::TEST_DEFINITIONS,
+    &families::MLMODELS, &families::STORAGE_SERVICES, &families::CONTAINERS, &families::SEARCH_SERVICES, &families::SEARCH_INDEXES, &usage::QUERIES, &quality::TEST_DEFINITIONS,
     &quality::TEST_SUITES, &quality::TEST_CASES, &TEAMS, &ROLES, &POLICIES, &CLASSIFICATIONS, &TAGS,
 ];
 
-/// Every data asset type: the registry without its three data-quality and five governance types.
+/// Every data asset type (queries too): the registry without its three data-quality and five
+/// governance types.
 pub static ASSET_TYPES: &[&AssetType] = ENTITY_TYPES.split_at(ENTITY_TYPES.len() - 8).0;
 
 pub fn asset_type(entity_type: &str) -> Option<&'static AssetType> {
@@ -254,7 +255,7 @@ impl AssetType {
 const LIST_FIELDS: &[&str] = &[
     "owners", "tags", "followers", "dataProducts", "reviewers", "children", "databaseSchemas", "tables", "pipelines", "customMetrics", "teams", "roles", "users",
     "policies", "domains", "defaultRoles", "parents", "owns", "follows", "personas", "charts", "dataModels", "experts", "assets", "relatedTerms", "synonyms",
-    "associatedTags",
+    "associatedTags", "queryUsedIn",
 ];
 
 /// OpenMetadata's `fields=`: the optional fields a response leaves out and the requested list
@@ -785,10 +786,14 @@ impl Catalog {
     }
 
     /// What a type needs before its create request is drafted, as the caller: a test case's
-    /// basic suite.
+    /// basic suite, a query's name.
     async fn before_draft(&self, actor: Actor<'_>, t: &AssetType, request: &mut Value) -> Result<()> {
         match t.kind.name {
             "testCase" => self.ensure_basic_suite(actor, request).await,
+            "query" => {
+                Self::name_query(request);
+                Ok(())
+            }
             _ => Ok(()),
         }
     }
@@ -817,9 +822,12 @@ impl Catalog {
         req.remove("domain");
         req.remove("dataProducts");
         req.remove("name");
-        let (fqn, parent_fqn) = match self.place_quality_entity(t.kind.name, &name, &mut req).await? {
-            Some(placed) => placed,
-            None => self.place_in_container(t, &name, &mut req).await?,
+        let (fqn, parent_fqn) = match t.kind.name {
+            "query" => self.place_query(&name, &mut req).await?,
+            kind => match self.place_quality_entity(kind, &name, &mut req).await? {
+                Some(placed) => placed,
+                None => self.place_in_container(t, &name, &mut req).await?,
+            },
         };
         if let Some(owners) = req.get("owners").cloned() {
             req.insert("owners".into(), self.resolve_owners(&owners).await?);

@@ -32,6 +32,9 @@ pub static CONTAINER: EntityKind = EntityKind { name: "container", collection: "
 pub static SEARCH_SERVICE: EntityKind = EntityKind { name: "searchService", collection: "services/searchServices", secondary_key: None, differ: None };
 pub static SEARCH_INDEX: EntityKind = EntityKind { name: "searchIndex", collection: "searchIndexes", secondary_key: None, differ: None };
 
+// Usage (see `crate::usage`).
+pub static QUERY: EntityKind = EntityKind { name: "query", collection: "queries", secondary_key: None, differ: None };
+
 // Data quality (see `crate::quality`).
 pub static TEST_DEFINITION: EntityKind = EntityKind { name: "testDefinition", collection: "dataQuality/testDefinitions", secondary_key: None, differ: None };
 pub static TEST_SUITE: EntityKind = EntityKind { name: "testSuite", collection: "dataQuality/testSuites", secondary_key: None, differ: None };
@@ -46,7 +49,7 @@ pub static TAG: EntityKind = EntityKind { name: "tag", collection: "tags", secon
 pub static KINDS: &[&EntityKind] = &[
     &USER, &BOT, &ROLE, &TEAM, &DATABASE_SERVICE, &DATABASE, &DATABASE_SCHEMA, &TABLE, &STORED_PROCEDURE, &TEST_CONNECTION_DEFINITION, &DASHBOARD_SERVICE, &DASHBOARD, &CHART,
     &DASHBOARD_DATA_MODEL, &PIPELINE_SERVICE, &PIPELINE, &MESSAGING_SERVICE, &TOPIC, &MLMODEL_SERVICE, &MLMODEL, &STORAGE_SERVICE, &CONTAINER, &SEARCH_SERVICE, &SEARCH_INDEX,
-    &TEST_DEFINITION, &TEST_SUITE, &TEST_CASE, &POLICY, &CLASSIFICATION, &TAG,
+    &QUERY, &TEST_DEFINITION, &TEST_SUITE, &TEST_CASE, &POLICY, &CLASSIFICATION, &TAG,
 ];
 
 /// The entity type of this name (`table`, `databaseService`, ...).

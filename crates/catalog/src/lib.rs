@@ -20,6 +20,7 @@ mod reads;
 pub mod relations;
 mod schema;
 pub mod secrets;
+pub mod usage;
 pub mod users;
 
 pub use access::Key;

@@ -66,6 +66,10 @@ pub const SEARCH_INDEX_CREATE: &[&str] = &["name", "displayName", "description",
 pub const SEARCH_INDEX_REQUIRED: &[&str] = &["name", "service", "fields"];
 pub const SEARCH_INDEX_FIELDS: &[&str] = &["id", "name", "fullyQualifiedName", "displayName", "description", "version", "updatedAt", "updatedBy", "service", "serviceType", "fields", "searchIndexSettings", "indexType", "sampleData", "owners", "followers", "tags", "href", "changeDescription", "incrementalChangeDescription", "deleted", "extension", "domain", "dataProducts", "votes", "lifeCycle", "certification", "sourceHash"];
 
+pub const QUERY_CREATE: &[&str] = &["name", "displayName", "description", "owners", "tags", "query", "query_type", "exclude_usage", "duration", "users", "usedBy", "dialect", "queryDate", "queryUsedIn", "triggeredBy", "processedLineage", "service", "domain"];
+pub const QUERY_REQUIRED: &[&str] = &["query", "service"];
+pub const QUERY_FIELDS: &[&str] = &["id", "name", "fullyQualifiedName", "displayName", "description", "version", "updatedAt", "updatedBy", "href", "changeDescription", "incrementalChangeDescription", "owners", "duration", "users", "followers", "votes", "query", "query_type", "exclude_usage", "checksum", "queryDate", "usedBy", "tags", "queryUsedIn", "triggeredBy", "processedLineage", "service", "domain"];
+
 pub const TEST_DEFINITION_CREATE: &[&str] = &["name", "displayName", "description", "owners", "entityType", "testPlatforms", "supportedDataTypes", "provider", "parameterDefinition", "domain"];
 pub const TEST_DEFINITION_REQUIRED: &[&str] = &["name", "description", "entityType", "testPlatforms"];
 pub const TEST_DEFINITION_FIELDS: &[&str] = &["id", "name", "displayName", "fullyQualifiedName", "description", "entityType", "testPlatforms", "supportedDataTypes", "parameterDefinition", "dataQualityDimension", "owners", "provider", "version", "updatedAt", "updatedBy", "href", "changeDescription", "incrementalChangeDescription", "deleted", "supportsRowLevelPassedFailed", "domain", "supportsDynamicAssertion"];

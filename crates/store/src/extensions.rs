@@ -90,6 +90,13 @@ impl Store {
         rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
     }
 
+    /// The entries of one extension at one timestamp, of every key (a day's usage of every
+    /// table, to rank them).
+    pub async fn series_at(&self, extension: &str, ts: i64) -> Result<Vec<String>> {
+        let rows = sqlx::query("SELECT json FROM entity_time_series WHERE extension = $1 AND ts = $2 ORDER BY fqn_key, part").bind(extension).bind(ts).fetch_all(self.pool()).await?;
+        rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
+    }
+
     /// The newest entry of one key and extension.
     pub async fn latest_in_series(&self, fqn: &str, extension: &str) -> Result<Option<String>> {
         let row = sqlx::query("SELECT json FROM entity_time_series WHERE fqn_key = $1 AND extension = $2 ORDER BY ts DESC, part LIMIT 1")

@@ -13,6 +13,7 @@ pub mod profiles;
 pub mod quality;
 pub mod search;
 pub mod system;
+pub mod usage;
 pub mod users;
 
 use std::collections::HashSet;
@@ -128,6 +129,14 @@ pub fn endpoints() -> Vec<Endpoint> {
         endpoint!(GET, "/api/v1/dataQuality/testCases/{id}/testCaseResult", User, quality::results),
         endpoint!(POST, "/api/v1/dataQuality/testCases/testCaseResults/{fqn}", User, quality::put_result),
         endpoint!(GET, "/api/v1/dataQuality/testCases/testCaseResults/{fqn}", User, quality::results),
+        endpoint!(POST, "/api/v1/usage/{entity}/{id}", User, usage::set_usage),
+        endpoint!(PUT, "/api/v1/usage/{entity}/{id}", User, usage::add_usage),
+        endpoint!(GET, "/api/v1/usage/{entity}/{id}", User, usage::usage),
+        endpoint!(POST, "/api/v1/usage/compute.percentile/{entity}/{id}", User, usage::compute_percentile),
+        endpoint!(PUT, "/api/v1/tables/{id}/joins", User, usage::put_joins),
+        endpoint!(PUT, "/api/v1/queries/{id}/usage", User, usage::query_usage),
+        endpoint!(PUT, "/api/v1/queries/{id}/users", User, usage::query_users),
+        endpoint!(PUT, "/api/v1/queries/{id}/usedBy", User, usage::query_used_by),
         // Admins only: the use case requires it (a refusal is itself audited).
         endpoint!(GET, "/api/v1/audit/events", User, audit::events),
     ];
