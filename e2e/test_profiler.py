@@ -1,7 +1,8 @@
 """Issue 16 (profiles): the unmodified OpenMetadata client (1.6.13.2) runs ``metadata profile``
 against a SQLite source ingested into ferrometa, with the ingestion bot's token: the workflow
 reads ``profilerConfiguration``, computes and sends every table's and column's profile, and the
-client reads them back through its own models (``om_profile_check.py``)."""
+client reads them back through its own models (``om_profile_check.py``). ``metadata classify``
+with ``storeSampleData`` stores each table's sample rows."""
 
 from __future__ import annotations
 
@@ -55,3 +56,31 @@ def test_metadata_profile_stores_profiles_the_client_reads_back(start_ferrometa,
     assert check.returncode == 0, f"the client could not read the profiles:\n{check.stdout[-3000:]}\n{check.stderr[-6000:]}"
     seen = json.loads(check.stdout.strip().splitlines()[-1])
     assert seen == {"rowCount": 2, "columnCount": 7, "column": {"name": "email", "nullCount": 1, "valuesCount": 1}, "table_series": 1, "column_series": 1}, seen
+
+
+def test_metadata_classify_stores_sample_data(start_ferrometa, om_client: OmClient, tmp_path: Path):
+    """``metadata classify`` with ``storeSampleData`` (the 1.6 profiler itself no longer stores
+    sample rows): the sampler's rows of every table, read back over REST."""
+    server, admin, bot = server_with_bot(start_ferrometa)
+    source = make_source(tmp_path / "shop.db")
+    with sqlite3.connect(source) as db:
+        db.execute('DROP TABLE "audit.log"')
+        db.execute("INSERT INTO customers (id, name, email) VALUES (2, 'Bob', 'bob@example.com')")
+    ingest = write_workflow(tmp_path / "ingest.yaml", server, source, bot)
+    assert_ingested(om_client.ingest(ingest), "ingest")
+
+    workflow = json.loads(profiler_workflow(ingest, tmp_path / "classify.yaml").read_text(encoding="utf-8"))
+    workflow["source"]["sourceConfig"] = {"config": {"type": "AutoClassification", "storeSampleData": True, "enableAutoClassification": False}}
+    (tmp_path / "classify.yaml").write_text(json.dumps(workflow), encoding="utf-8")
+    run = om_client.workflow("classify", tmp_path / "classify.yaml")
+    out = run.stdout + run.stderr
+    assert run.returncode == 0, f"metadata classify failed:\n{out[-6000:]}"
+    assert "Workflow finished with failures" not in out, out[-6000:]
+
+    table = server.get(f"/api/v1/tables/name/{requests.utils.quote(f'{SERVICE}.shop.main.customers')}", token=admin).json()
+    sample = server.get(f"/api/v1/tables/{table['id']}/sampleData", token=admin)
+    assert sample.status_code == 200, sample.text
+    data = sample.json()["sampleData"]
+    assert "email" in data["columns"], data
+    emails = {row[data["columns"].index("email")] for row in data["rows"]}
+    assert "bob@example.com" in emails, data
