@@ -8,15 +8,19 @@ models), ``get_by_name`` and ``get_by_id`` with every field (parsed by the clien
 ``extra="forbid"`` models), ``list_all_entities`` under the service, ``patch_description``,
 ``patch_tags`` with a seeded tag on an untagged asset, ``list_versions``, a pipeline's
 ``add_pipeline_status``, then a recursive hard
-``delete`` of the service. Prints one JSON object: family -> what the client saw.
+``delete`` of the service; and a glossary with a term and a child term (``glossary``). Prints
+one JSON object: family -> what the client saw.
 """
 
 import json
 import sys
+from importlib.metadata import version
 
 from metadata.generated.schema.api.data.createChart import CreateChartRequest
 from metadata.generated.schema.api.data.createContainer import CreateContainerRequest
 from metadata.generated.schema.api.data.createDashboard import CreateDashboardRequest
+from metadata.generated.schema.api.data.createGlossary import CreateGlossaryRequest
+from metadata.generated.schema.api.data.createGlossaryTerm import CreateGlossaryTermRequest
 from metadata.generated.schema.api.data.createMlModel import CreateMlModelRequest
 from metadata.generated.schema.api.data.createPipeline import CreatePipelineRequest
 from metadata.generated.schema.api.data.createSearchIndex import CreateSearchIndexRequest
@@ -30,6 +34,8 @@ from metadata.generated.schema.api.services.createStorageService import CreateSt
 from metadata.generated.schema.entity.data.chart import Chart
 from metadata.generated.schema.entity.data.container import Container
 from metadata.generated.schema.entity.data.dashboard import Dashboard
+from metadata.generated.schema.entity.data.glossary import Glossary
+from metadata.generated.schema.entity.data.glossaryTerm import GlossaryTerm
 from metadata.generated.schema.entity.data.mlmodel import MlModel
 from metadata.generated.schema.entity.data.pipeline import Pipeline, PipelineStatus, StatusType, Task
 from metadata.generated.schema.entity.data.searchIndex import SearchIndex
@@ -103,11 +109,35 @@ def family(om: OpenMetadata, service_type, create_service, asset_type, create_as
     }
 
 
+def glossary(om: OpenMetadata) -> dict:
+    created = om.create_or_update(CreateGlossaryRequest(name="sdk_glossary", displayName="SDK", description="Terms"))
+    term = om.create_or_update(CreateGlossaryTermRequest(glossary="sdk_glossary", name="Revenue", description="Money in", synonyms=["Income"]))
+    # Related terms as 1.6 shapes them (references); 2.0's typed relations ({term, relationType})
+    # are not served yet, so the 2.0 client creates none.
+    related = [term.fullyQualifiedName.root] if version("openmetadata-ingestion").startswith("1.") else None
+    child = om.create_or_update(CreateGlossaryTermRequest(glossary="sdk_glossary", parent=term.fullyQualifiedName.root, name="Net", description="After costs", relatedTerms=related))
+    fqn = child.fullyQualifiedName.root
+    read = om.get_by_name(entity=GlossaryTerm, fqn=fqn, fields=["*"])
+    described = om.patch_description(entity=GlossaryTerm, source=read, description="curated", force=True)
+    listed = sorted(t.fullyQualifiedName.root for t in om.list_all_entities(entity=GlossaryTerm, params={"glossary": "sdk_glossary"}))
+    om.delete(entity=Glossary, entity_id=created.id, recursive=True, hard_delete=True)
+    return {
+        "fqn": fqn,
+        "read": dump(read),
+        "related": [r.fullyQualifiedName for r in (read.relatedTerms.root if read.relatedTerms else [])],
+        "listed": listed,
+        "description": described.description.root if described and described.description else None,
+        "gone": om.get_by_name(entity=Glossary, fqn="sdk_glossary") is None,
+    }
+
+
 def main() -> None:
     host_port, token = sys.argv[1:3]
     conn = OpenMetadataConnection(hostPort=host_port, authProvider=AuthProvider.openmetadata, securityConfig=OpenMetadataJWTClientConfig(jwtToken=token))
     om = OpenMetadata(conn)
-    print(json.dumps({name: family(om, *spec) for name, spec in FAMILIES.items()}))
+    seen = {name: family(om, *spec) for name, spec in FAMILIES.items()}
+    seen["glossary"] = glossary(om)
+    print(json.dumps(seen))
 
 
 if __name__ == "__main__":

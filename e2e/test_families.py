@@ -1,7 +1,7 @@
 """Issue 15: every asset family beyond databases driven through the official clients
 (openmetadata-ingestion 1.6.13.2 and 2.0.7.0, e2e/om_sdk_families.py): create, read (parsed by
 the client's models), list, patch description and tags, versions, a pipeline run and delete, for
-each family."""
+each family; glossaries with terms (hierarchy, related terms)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,11 @@ def test_the_sdk_drives_every_family(start_ferrometa, client: str, request, tmp_
     run = om_client.python(SCRIPT, f"{server.base}/api", bot, cwd=tmp_path)
     assert run.returncode == 0, f"{run.stdout[-3000:]}\n{run.stderr[-6000:]}"
     seen = json.loads(run.stdout.strip().splitlines()[-1])
-    assert sorted(seen) == ["chart", "container", "dashboard", "mlmodel", "pipeline", "searchIndex", "topic"]
+    assert sorted(seen) == ["chart", "container", "dashboard", "glossary", "mlmodel", "pipeline", "searchIndex", "topic"]
+    terms = seen.pop("glossary")
+    assert terms["fqn"] == "sdk_glossary.Revenue.Net", terms
+    assert terms["related"] == (["sdk_glossary.Revenue"] if client == "om_client" else []), terms
+    assert terms["listed"] == ["sdk_glossary.Revenue", "sdk_glossary.Revenue.Net"] and terms["description"] == "curated" and terms["gone"], terms
     for name, f in seen.items():
         assert f["read"] is not None and f["by_id"] is not None, (name, f)
         assert f["read"]["id"] == f["by_id"]["id"], name

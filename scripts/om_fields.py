@@ -26,6 +26,8 @@ TYPES = {
     "container": ("entity.data.container", "Container", "api.data.createContainer", "CreateContainerRequest"),
     "searchService": ("entity.services.searchService", "SearchService", "api.services.createSearchService", "CreateSearchServiceRequest"),
     "searchIndex": ("entity.data.searchIndex", "SearchIndex", "api.data.createSearchIndex", "CreateSearchIndexRequest"),
+    "glossary": ("entity.data.glossary", "Glossary", "api.data.createGlossary", "CreateGlossaryRequest"),
+    "glossaryTerm": ("entity.data.glossaryTerm", "GlossaryTerm", "api.data.createGlossaryTerm", "CreateGlossaryTermRequest"),
     "query": ("entity.data.query", "Query", "api.data.createQuery", "CreateQueryRequest"),
     "testDefinition": ("tests.testDefinition", "TestDefinition", "api.tests.createTestDefinition", "CreateTestDefinitionRequest"),
     "testSuite": ("tests.testSuite", "TestSuite", "api.tests.createTestSuite", "CreateTestSuiteRequest"),

@@ -16,9 +16,9 @@ use crate::engine::{Catalog, Changes, Draft, EntityKind, Listing, Page, diff_fie
 use crate::policy::{Operation, Target, edit_operations, view_operations};
 use crate::error::{CatalogError, Result, not_found};
 use crate::fqn::{self, EntityName, quote};
-use crate::{families, quality, usage};
+use crate::{families, glossary, quality, usage};
 use crate::governance::{CLASSIFICATIONS, POLICIES, ROLES, TAGS, TEAMS};
-use crate::kinds::{DATABASE, DATABASE_SCHEMA, DATABASE_SERVICE, STORED_PROCEDURE, TABLE, TAG, TEAM, TEST_CONNECTION_DEFINITION, USER};
+use crate::kinds::{DATABASE, DATABASE_SCHEMA, DATABASE_SERVICE, GLOSSARY_TERM, STORED_PROCEDURE, TABLE, TAG, TEAM, TEST_CONNECTION_DEFINITION, USER};
 use crate::secrets::unmask_secrets;
 use ferrometa_store::{Include, Origin};
 
@@ -198,12 +198,12 @@ pub static ENTITY_TYPES: &[&AssetType] = &[
     &DATABASE_SERVICES, &DATABASES, &DATABASE_SCHEMAS, &TABLES, &STORED_PROCEDURES, &families::DASHBOARD_SERVICES, &families::CHARTS, &families::DASHBOARD_DATA_MODELS,
     &families::DASHBOARDS, &families::PIPELINE_SERVICES, &families::PIPELINES, &families::MESSAGING_SERVICES, &families::TOPICS, &families::MLMODEL_SERVICES,
     &families::MLMODELS, &families::STORAGE_SERVICES, &families::CONTAINERS, &families::SEARCH_SERVICES, &families::SEARCH_INDEXES, &usage::QUERIES, &quality::TEST_DEFINITIONS,
-    &quality::TEST_SUITES, &quality::TEST_CASES, &TEAMS, &ROLES, &POLICIES, &CLASSIFICATIONS, &TAGS,
+    &quality::TEST_SUITES, &quality::TEST_CASES, &glossary::GLOSSARIES, &glossary::GLOSSARY_TERMS, &TEAMS, &ROLES, &POLICIES, &CLASSIFICATIONS, &TAGS,
 ];
 
-/// Every data asset type (queries too): the registry without its three data-quality and five
-/// governance types.
-pub static ASSET_TYPES: &[&AssetType] = ENTITY_TYPES.split_at(ENTITY_TYPES.len() - 8).0;
+/// Every data asset type (queries too): the registry without its three data-quality, two
+/// glossary and five governance types.
+pub static ASSET_TYPES: &[&AssetType] = ENTITY_TYPES.split_at(ENTITY_TYPES.len() - 10).0;
 
 pub fn asset_type(entity_type: &str) -> Option<&'static AssetType> {
     ENTITY_TYPES.iter().copied().find(|t| t.kind.name == entity_type)
@@ -720,10 +720,9 @@ impl Catalog {
     }
 
     /// The tag labels of an entity body (its own and its columns') as OpenMetadata returns
-    /// them: with the tag's FQN, name, display name, description and style. A label naming no
-    /// tag is refused on a write (glossaries are not part of ferrometa's catalog yet, so a
-    /// glossary term never exists) and left out on a read: its tag was hard-deleted since, and
-    /// OpenMetadata deletes a tag's usages with it.
+    /// them: with the tag's (or, for source `Glossary`, the glossary term's) FQN, name, display
+    /// name, description and style. A label naming none is refused on a write and left out on a
+    /// read: its tag was hard-deleted since, and OpenMetadata deletes a tag's usages with it.
     pub(crate) async fn label_tags(&self, body: &mut Map<String, Value>, missing: MissingTag) -> Result<()> {
         let mut tags: HashMap<String, Option<Value>> = HashMap::new();
         for label in tag_labels(body) {
@@ -733,11 +732,11 @@ impl Catalog {
             }
             // From the store, not through `get_by_name`: reads call this, and a tag has no
             // labels or relations of its own to load.
-            let glossary = label["source"] == json!("Glossary");
-            let row = if glossary { None } else { self.store().entity_by_fqn(TAG.name, tag_fqn).await? };
+            let kind = if label["source"] == json!("Glossary") { &GLOSSARY_TERM } else { &TAG };
+            let row = self.store().entity_by_fqn(kind.name, tag_fqn).await?;
             let tag = match (missing, row) {
                 (MissingTag::Refuse, Some(row)) if !row.deleted => Some(self.entity_of(&row)?),
-                (MissingTag::Refuse, _) => return Err(not_found(if glossary { "glossaryTerm" } else { TAG.name }, &shown(tag_fqn))),
+                (MissingTag::Refuse, _) => return Err(not_found(kind.name, &shown(tag_fqn))),
                 (MissingTag::Drop, row) => row.map(|row| self.entity_of(&row)).transpose()?,
             };
             tags.insert(tag_fqn.to_lowercase(), tag);
@@ -829,8 +828,10 @@ impl Catalog {
                 None => self.place_in_container(t, &name, &mut req).await?,
             },
         };
-        if let Some(owners) = req.get("owners").cloned() {
-            req.insert("owners".into(), self.resolve_owners(&owners).await?);
+        for field in ["owners", "reviewers"] {
+            if let Some(listed) = req.get(field).cloned() {
+                req.insert(field.into(), self.resolve_owners(&listed).await?);
+            }
         }
         for r in t.references {
             if let Some(listed) = req.get(r.field).cloned() {
@@ -924,10 +925,12 @@ impl Catalog {
         }
         known_fields(t.kind.name, &body, t.entity_fields)?;
         Self::refuse_domains(&body)?;
-        if let Some(owners) = body.get("owners").filter(|v| !v.is_null()).cloned()
-            && Some(&owners) != old.get("owners")
-        {
-            body.insert("owners".into(), self.resolve_owners(&owners).await?);
+        for field in ["owners", "reviewers"] {
+            if let Some(listed) = body.get(field).filter(|v| !v.is_null()).cloned()
+                && Some(&listed) != old.get(field)
+            {
+                body.insert(field.into(), self.resolve_owners(&listed).await?);
+            }
         }
         for r in t.references {
             if let Some(listed) = body.get(r.field).filter(|v| !v.is_null()).cloned()

@@ -10,6 +10,7 @@ pub mod engine;
 pub mod error;
 pub mod families;
 pub mod fqn;
+pub mod glossary;
 pub mod governance;
 pub mod kinds;
 pub mod lineage;

@@ -66,6 +66,14 @@ pub const SEARCH_INDEX_CREATE: &[&str] = &["name", "displayName", "description",
 pub const SEARCH_INDEX_REQUIRED: &[&str] = &["name", "service", "fields"];
 pub const SEARCH_INDEX_FIELDS: &[&str] = &["id", "name", "fullyQualifiedName", "displayName", "description", "version", "updatedAt", "updatedBy", "service", "serviceType", "fields", "searchIndexSettings", "indexType", "sampleData", "owners", "followers", "tags", "href", "changeDescription", "incrementalChangeDescription", "deleted", "extension", "domain", "dataProducts", "votes", "lifeCycle", "certification", "sourceHash"];
 
+pub const GLOSSARY_CREATE: &[&str] = &["name", "displayName", "description", "reviewers", "owners", "tags", "provider", "mutuallyExclusive", "domain", "extension"];
+pub const GLOSSARY_REQUIRED: &[&str] = &["name", "description"];
+pub const GLOSSARY_FIELDS: &[&str] = &["id", "name", "fullyQualifiedName", "displayName", "description", "version", "updatedAt", "updatedBy", "href", "reviewers", "owners", "usageCount", "tags", "termCount", "changeDescription", "incrementalChangeDescription", "deleted", "provider", "disabled", "mutuallyExclusive", "domain", "dataProducts", "votes", "extension"];
+
+pub const GLOSSARY_TERM_CREATE: &[&str] = &["glossary", "parent", "name", "displayName", "description", "style", "synonyms", "relatedTerms", "references", "reviewers", "owners", "tags", "provider", "mutuallyExclusive", "extension"];
+pub const GLOSSARY_TERM_REQUIRED: &[&str] = &["glossary", "name", "description"];
+pub const GLOSSARY_TERM_FIELDS: &[&str] = &["id", "name", "displayName", "description", "style", "fullyQualifiedName", "synonyms", "glossary", "parent", "children", "relatedTerms", "references", "version", "updatedAt", "updatedBy", "href", "reviewers", "owners", "usageCount", "tags", "changeDescription", "incrementalChangeDescription", "status", "deleted", "provider", "disabled", "mutuallyExclusive", "extension", "domain", "dataProducts", "votes", "childrenCount"];
+
 pub const QUERY_CREATE: &[&str] = &["name", "displayName", "description", "owners", "tags", "query", "query_type", "exclude_usage", "duration", "users", "usedBy", "dialect", "queryDate", "queryUsedIn", "triggeredBy", "processedLineage", "service", "domain"];
 pub const QUERY_REQUIRED: &[&str] = &["query", "service"];
 pub const QUERY_FIELDS: &[&str] = &["id", "name", "fullyQualifiedName", "displayName", "description", "version", "updatedAt", "updatedBy", "href", "changeDescription", "incrementalChangeDescription", "owners", "duration", "users", "followers", "votes", "query", "query_type", "exclude_usage", "checksum", "queryDate", "usedBy", "tags", "queryUsedIn", "triggeredBy", "processedLineage", "service", "domain"];
