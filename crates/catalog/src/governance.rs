@@ -11,6 +11,7 @@ use crate::engine::{Catalog, EntityKind};
 use crate::error::{CatalogError, Result, not_found};
 use crate::fqn::quote;
 use crate::kinds::{CLASSIFICATION, POLICY, ROLE, TAG, TEAM, USER};
+use crate::schema::{CLASSIFICATION_FIELDS, POLICY_FIELDS, TAG_FIELDS};
 use crate::policy::{Condition, Function, Operation, Target, normalise_rules};
 use ferrometa_store::{Include, Origin};
 
@@ -64,15 +65,11 @@ pub static POLICIES: AssetType = AssetType {
     kind: &POLICY,
     create_fields: &["name", "displayName", "description", "owners", "rules", "enabled", "provider", "location", "extension"],
     required: &["name", "rules"],
-    entity_fields: &[
-        "id", "name", "fullyQualifiedName", "displayName", "description", "href", "owners", "version", "updatedAt", "updatedBy", "changeDescription",
-        "incrementalChangeDescription", "enabled", "location", "rules", "teams", "roles", "followers", "deleted", "provider", "allowDelete", "allowEdit", "disabled",
-        "domains", "extension",
-    ],
+    entity_fields: POLICY_FIELDS,
     containers: &[],
     inherited: &[],
     references: &[],
-    optional_fields: &["owners", "location", "teams", "roles", "followers", "domains", "extension"],
+    optional_fields: &["owners", "location", "teams", "roles", "domain"],
     check: Some(check_policy),
     filters: &[],
     service_types: &[],
@@ -83,14 +80,11 @@ pub static CLASSIFICATIONS: AssetType = AssetType {
     kind: &CLASSIFICATION,
     create_fields: &["name", "displayName", "description", "provider", "mutuallyExclusive", "owners", "extension"],
     required: &["name", "description"],
-    entity_fields: &[
-        "id", "name", "fullyQualifiedName", "displayName", "description", "termCount", "usageCount", "version", "updatedAt", "updatedBy", "href", "changeDescription",
-        "incrementalChangeDescription", "deleted", "provider", "disabled", "mutuallyExclusive", "owners", "reviewers", "domain", "dataProducts", "extension", "votes",
-    ],
+    entity_fields: CLASSIFICATION_FIELDS,
     containers: &[],
     inherited: &[],
     references: &[],
-    optional_fields: &["owners", "termCount", "usageCount", "reviewers", "domain", "dataProducts", "extension", "votes"],
+    optional_fields: &["termCount", "usageCount", "domain"],
     check: None,
     filters: &[],
     service_types: &[],
@@ -103,15 +97,11 @@ pub static TAGS: AssetType = AssetType {
         "classification", "parent", "name", "displayName", "description", "style", "associatedTags", "provider", "mutuallyExclusive", "owners", "extension",
     ],
     required: &["name", "description", "classification"],
-    entity_fields: &[
-        "id", "name", "displayName", "fullyQualifiedName", "description", "style", "classification", "parent", "children", "version", "updatedAt", "updatedBy", "href",
-        "usageCount", "deprecated", "deleted", "provider", "disabled", "mutuallyExclusive", "changeDescription", "incrementalChangeDescription", "owners", "reviewers",
-        "domain", "dataProducts", "extension", "votes", "associatedTags",
-    ],
+    entity_fields: TAG_FIELDS,
     containers: &[("parent", &TAG), ("classification", &CLASSIFICATION)],
     inherited: &["classification"],
     references: &[],
-    optional_fields: &["owners", "children", "usageCount", "reviewers", "domain", "dataProducts", "extension", "votes"],
+    optional_fields: &["children", "usageCount", "domain", "dataProducts"],
     check: None,
     filters: &[("parent", &TAG), ("classification", &CLASSIFICATION)],
     service_types: &[],
@@ -371,12 +361,13 @@ mod tests {
     #[test]
     fn fields_selection_is_checked_against_the_entity() {
         assert_eq!(TAGS.selected_fields(Some("*")).unwrap().omitted, Vec::<&str>::new());
-        assert!(TAGS.selected_fields(None).unwrap().omitted.contains(&"owners"));
-        let some = TAGS.selected_fields(Some("owners, children")).unwrap();
-        assert!(!some.omitted.contains(&"owners"));
-        assert_eq!(some.lists, ["owners", "children"], "requested lists are always answered");
-        assert_eq!(some.apply(json!({"name": "t", "owners": null}))["owners"], json!([]));
-        assert!(matches!(TAGS.selected_fields(Some("owners,nope")), Err(CatalogError::BadRequest(m)) if m == "Invalid field name nope"));
+        assert!(TAGS.selected_fields(None).unwrap().omitted.contains(&"children"));
+        let some = TAGS.selected_fields(Some("dataProducts, children")).unwrap();
+        assert!(!some.omitted.contains(&"children"));
+        assert_eq!(some.lists, ["children", "dataProducts"], "requested lists are always answered");
+        assert_eq!(some.apply(json!({"name": "t", "children": null}))["children"], json!([]));
+        assert!(matches!(TAGS.selected_fields(Some("children,nope")), Err(CatalogError::BadRequest(m)) if m == "Invalid field name nope"));
+        assert!(matches!(TAGS.selected_fields(Some("owners")), Err(CatalogError::BadRequest(_))), "a 1.6 tag has no owners");
         assert_eq!(CLASSIFICATIONS.content_types(), ["tag"]);
     }
 }

@@ -74,6 +74,12 @@ pub const GLOSSARY_TERM_CREATE: &[&str] = &["glossary", "parent", "name", "displ
 pub const GLOSSARY_TERM_REQUIRED: &[&str] = &["glossary", "name", "description"];
 pub const GLOSSARY_TERM_FIELDS: &[&str] = &["id", "name", "displayName", "description", "style", "fullyQualifiedName", "synonyms", "glossary", "parent", "children", "relatedTerms", "references", "version", "updatedAt", "updatedBy", "href", "reviewers", "owners", "usageCount", "tags", "changeDescription", "incrementalChangeDescription", "status", "deleted", "provider", "disabled", "mutuallyExclusive", "extension", "domain", "dataProducts", "votes", "childrenCount"];
 
+pub const CLASSIFICATION_FIELDS: &[&str] = &["id", "name", "fullyQualifiedName", "displayName", "description", "version", "termCount", "updatedAt", "updatedBy", "href", "usageCount", "changeDescription", "incrementalChangeDescription", "deleted", "provider", "disabled", "mutuallyExclusive", "domain"];
+
+pub const TAG_FIELDS: &[&str] = &["id", "name", "displayName", "fullyQualifiedName", "description", "style", "classification", "parent", "children", "version", "updatedAt", "updatedBy", "href", "usageCount", "deprecated", "deleted", "changeDescription", "incrementalChangeDescription", "provider", "disabled", "mutuallyExclusive", "domain", "dataProducts"];
+
+pub const POLICY_FIELDS: &[&str] = &["id", "name", "fullyQualifiedName", "displayName", "description", "owners", "href", "enabled", "version", "updatedAt", "updatedBy", "changeDescription", "incrementalChangeDescription", "rules", "teams", "roles", "location", "allowDelete", "allowEdit", "deleted", "provider", "disabled", "domain"];
+
 pub const QUERY_CREATE: &[&str] = &["name", "displayName", "description", "owners", "tags", "query", "query_type", "exclude_usage", "duration", "users", "usedBy", "dialect", "queryDate", "queryUsedIn", "triggeredBy", "processedLineage", "service", "domain"];
 pub const QUERY_REQUIRED: &[&str] = &["query", "service"];
 pub const QUERY_FIELDS: &[&str] = &["id", "name", "fullyQualifiedName", "displayName", "description", "version", "updatedAt", "updatedBy", "href", "changeDescription", "incrementalChangeDescription", "owners", "duration", "users", "followers", "votes", "query", "query_type", "exclude_usage", "checksum", "queryDate", "usedBy", "tags", "queryUsedIn", "triggeredBy", "processedLineage", "service", "domain"];
