@@ -244,6 +244,11 @@ impl AssetType {
         found
     }
 
+    /// Whether OpenMetadata's schema of the type has this field.
+    pub fn has_field(&self, field: &str) -> bool {
+        self.entity_fields.contains(&field)
+    }
+
     /// What a response carries for this `fields=` (see [`select_fields`]).
     pub fn selected_fields(&self, requested: Option<&str>) -> Result<FieldSelection> {
         select_fields(self.entity_fields, self.optional_fields, requested)

@@ -48,9 +48,9 @@ const SYSTEM_FIELDS: &[&str] = &["id", "version", "updatedAt", "updatedBy", "hre
 
 /// Fields that are no part of an entity's history: the ingestion client's own `sourceHash`
 /// (which the 2.0 client compares to skip unchanged entities), a pipeline's latest run, a
-/// table's basic test suite, a test case's latest result, usage summaries and a table's
-/// joins. A change of them alone is stored in place, never a new version.
-const UNVERSIONED_FIELDS: &[&str] = &["sourceHash", "pipelineStatus", "testSuite", "testCaseResult", "testCaseStatus", "usageSummary", "joins"];
+/// table's basic test suite, a test case's latest result, usage summaries, a table's joins,
+/// followers and votes. A change of them alone is stored in place, never a new version.
+const UNVERSIONED_FIELDS: &[&str] = &["sourceHash", "pipelineStatus", "testSuite", "testCaseResult", "testCaseStatus", "usageSummary", "joins", "followers", "votes"];
 
 /// An entity about to be written: its type, identity and the client-controlled body.
 pub struct Draft {

@@ -9,6 +9,7 @@ pub mod email;
 pub mod engine;
 pub mod error;
 pub mod families;
+pub mod follows;
 pub mod fqn;
 pub mod glossary;
 pub mod governance;

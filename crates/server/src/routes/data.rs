@@ -12,6 +12,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use ferrometa_catalog::data::{self, AssetType};
+use ferrometa_catalog::follows::VoteRequest;
 use ferrometa_catalog::quality::EntityLink;
 use ferrometa_catalog::secrets;
 use ferrometa_catalog::{Key, Listing};
@@ -215,4 +216,18 @@ pub async fn test_connection_by_name(State(s): State<AppState>, Extension(caller
         StatusCode::NOT_FOUND => ApiError::not_found(format!("testConnectionDefinition instance for {name} not found")),
         _ => e,
     })
+}
+
+// --- followers and votes ---
+
+pub async fn add_follower(t: &'static AssetType, State(s): State<AppState>, Extension(caller): Extension<Caller>, Path(id): Path<String>, Body(user_id): Body<String>) -> ApiResult<Json<Value>> {
+    Ok(Json(shown_to(&caller, s.catalog.add_follower(caller.actor()?, t, &id, &user_id).await?)))
+}
+
+pub async fn remove_follower(t: &'static AssetType, State(s): State<AppState>, Extension(caller): Extension<Caller>, Path((id, user_id)): Path<(String, String)>) -> ApiResult<Json<Value>> {
+    Ok(Json(shown_to(&caller, s.catalog.remove_follower(caller.actor()?, t, &id, &user_id).await?)))
+}
+
+pub async fn vote(t: &'static AssetType, State(s): State<AppState>, Extension(caller): Extension<Caller>, Path(id): Path<String>, Body(vote): Body<VoteRequest>) -> ApiResult<Json<Value>> {
+    Ok(Json(shown_to(&caller, s.catalog.vote(caller.actor()?, t, &id, vote.updated_vote_type).await?)))
 }

@@ -157,7 +157,7 @@ pub fn entity_endpoints(t: &'static AssetType) -> Vec<Endpoint> {
         access: User,
         router,
     };
-    vec![
+    let mut endpoints = vec![
         endpoint(Method::GET, "", get(move |s, c, q| data::list(t, s, c, q))),
         endpoint(Method::POST, "", post(move |s, c, b| data::create(t, s, c, b))),
         endpoint(Method::PUT, "", put(move |s, c, b| data::put(t, s, c, b))),
@@ -170,7 +170,15 @@ pub fn entity_endpoints(t: &'static AssetType) -> Vec<Endpoint> {
         endpoint(Method::PUT, "/restore", put(move |s, c, b| data::restore(t, s, c, b))),
         endpoint(Method::GET, "/{id}/versions", get(move |s, c, p| data::versions(t, s, c, p))),
         endpoint(Method::GET, "/{id}/versions/{version}", get(move |s, c, p| data::version(t, s, c, p))),
-    ]
+    ];
+    if t.has_field("followers") {
+        endpoints.push(endpoint(Method::PUT, "/{id}/followers", put(move |s, c, p, b| data::add_follower(t, s, c, p, b))));
+        endpoints.push(endpoint(Method::DELETE, "/{id}/followers/{user_id}", delete(move |s, c, p| data::remove_follower(t, s, c, p))));
+    }
+    if t.has_field("votes") {
+        endpoints.push(endpoint(Method::PUT, "/{id}/vote", put(move |s, c, p, b| data::vote(t, s, c, p, b))));
+    }
+    endpoints
 }
 
 /// Route patterns are `&'static str` (the router and the access table keep them); a pattern
