@@ -29,6 +29,14 @@ pub struct VoteRequest {
     pub updated_vote_type: VoteType,
 }
 
+/// A field's new value, with what it added and removed (for the `ChangeEvent`).
+struct FieldChange {
+    field: &'static str,
+    value: Value,
+    added: Vec<Value>,
+    deleted: Vec<Value>,
+}
+
 fn has_id(list: &[Value], id: &str) -> bool {
     list.iter().any(|r| r["id"].as_str() == Some(id))
 }
@@ -51,7 +59,8 @@ impl Catalog {
 
     /// Stores a new list of followers or new votes in place; answers OpenMetadata's
     /// `ChangeEvent` for the change.
-    async fn set_in_place(&self, t: &AssetType, entity: &Value, field: &str, value: Value, added: Vec<Value>, deleted: Vec<Value>, by: &str) -> Result<Value> {
+    async fn set_in_place(&self, t: &AssetType, entity: &Value, change: FieldChange, by: &str) -> Result<Value> {
+        let FieldChange { field, value, added, deleted } = change;
         let mut new = entity.as_object().cloned().unwrap_or_default();
         new.insert(field.into(), value);
         let fqn = entity["fullyQualifiedName"].as_str().unwrap_or_default().to_string();
@@ -77,11 +86,12 @@ impl Catalog {
         let (entity, user) = self.followed(actor, t, id, user_id).await?;
         let mut followers = entity["followers"].as_array().cloned().unwrap_or_default();
         if has_id(&followers, user_id) {
-            return self.set_in_place(t, &entity, "followers", Value::Array(followers), vec![], vec![], &actor.subject.name).await;
+            return self.set_in_place(t, &entity, FieldChange { field: "followers", value: Value::Array(followers), added: vec![], deleted: vec![] }, &actor.subject.name).await;
         }
         let reference = self.reference(&USER, &user);
         followers.push(reference.clone());
-        self.set_in_place(t, &entity, "followers", Value::Array(followers), vec![json!([reference])], vec![], &actor.subject.name).await
+        let change = FieldChange { field: "followers", value: Value::Array(followers), added: vec![json!([reference])], deleted: vec![] };
+        self.set_in_place(t, &entity, change, &actor.subject.name).await
     }
 
     /// `DELETE /{collection}/{id}/followers/{userId}`.
@@ -91,7 +101,7 @@ impl Catalog {
         let was = has_id(&followers, user_id);
         followers.retain(|r| r["id"].as_str() != Some(user_id));
         let deleted = if was { vec![json!([self.reference(&USER, &user)])] } else { vec![] };
-        self.set_in_place(t, &entity, "followers", Value::Array(followers), vec![], deleted, &actor.subject.name).await
+        self.set_in_place(t, &entity, FieldChange { field: "followers", value: Value::Array(followers), added: vec![], deleted }, &actor.subject.name).await
     }
 
     /// `PUT /{collection}/{id}/vote`: the caller's vote replaces their previous one.
@@ -112,6 +122,7 @@ impl Catalog {
         }
         let votes = json!({"upVotes": up.len(), "downVotes": down.len(), "upVoters": up, "downVoters": down});
         let old = entity.get("votes").cloned().unwrap_or(Value::Null);
-        self.set_in_place(t, &entity, "votes", votes.clone(), vec![votes], if old.is_null() { vec![] } else { vec![old] }, &actor.subject.name).await
+        let change = FieldChange { field: "votes", value: votes.clone(), added: vec![votes], deleted: if old.is_null() { vec![] } else { vec![old] } };
+        self.set_in_place(t, &entity, change, &actor.subject.name).await
     }
 }
