@@ -44,6 +44,8 @@ MODELS = {
     "dataQuality/testCases": ("tests.testCase", "TestCase"),
     "glossaries": ("entity.data.glossary", "Glossary"),
     "glossaryTerms": ("entity.data.glossaryTerm", "GlossaryTerm"),
+    "domains": ("entity.domains.domain", "Domain"),
+    "dataProducts": ("entity.domains.dataProduct", "DataProduct"),
     "teams": ("entity.teams.team", "Team"),
     "roles": ("entity.teams.role", "Role"),
     "policies": ("entity.policies.policy", "Policy"),

@@ -18,6 +18,8 @@ SCRIPT = Path(__file__).resolve().parent / "om_conformance_check.py"
 
 # (collection, create request) in dependency order; `None` marks what the server seeds.
 ENTITIES = [
+    ("domains", {"name": "Sales", "domainType": "Aggregate", "description": "Selling"}),
+    ("dataProducts", {"name": "Revenue", "description": "Revenue data", "domain": "Sales"}),
     ("services/databaseServices", {"name": "cf_db", "serviceType": "Mysql", "connection": {"config": {"type": "Mysql", "username": "u", "authType": {"password": "p"}, "hostPort": "db:3306"}}}),
     ("databases", {"name": "shop", "service": "cf_db"}),
     ("databaseSchemas", {"name": "main", "database": "cf_db.shop"}),
@@ -25,7 +27,7 @@ ENTITIES = [
                 "tags": [{"tagFQN": "PII.Sensitive", "source": "Classification", "labelType": "Manual", "state": "Confirmed"}]}),
     ("storedProcedures", {"name": "refresh", "databaseSchema": "cf_db.shop.main", "storedProcedureCode": {"language": "SQL", "code": "select 1"}}),
     ("services/dashboardServices", {"name": "cf_bi", "serviceType": "Superset"}),
-    ("charts", {"name": "revenue", "service": "cf_bi", "chartType": "Line"}),
+    ("charts", {"name": "revenue", "service": "cf_bi", "chartType": "Line", "domain": "Sales", "dataProducts": ["Revenue"]}),
     ("dashboard/datamodels", {"name": "model", "service": "cf_bi", "dataModelType": "SupersetDataModel", "columns": [{"name": "amount", "dataType": "DOUBLE"}]}),
     ("dashboards", {"name": "sales", "service": "cf_bi", "charts": ["cf_bi.revenue"], "dataModels": ["cf_bi.model"]}),
     ("services/pipelineServices", {"name": "cf_airflow", "serviceType": "Airflow"}),
@@ -59,12 +61,24 @@ READ = {
     "queries": hashlib.md5(b"select id from orders").hexdigest(),
     "dataQuality/testDefinitions": "columnValuesToBeUnique", "dataQuality/testSuites": "cf_db.shop.main.orders.testSuite",
     "dataQuality/testCases": "cf_db.shop.main.orders.email.unique_email", "glossaries": "Business", "glossaryTerms": "Business.Revenue", "teams": "analysts",
-    "roles": "DataSteward", "policies": "DataConsumerPolicy", "classifications": "Quality", "tags": "Quality.Gold", "users": "admin", "bots": "ingestion-bot",
+    "roles": "DataSteward", "domains": "Sales", "dataProducts": "Revenue", "policies": "DataConsumerPolicy", "classifications": "Quality", "tags": "Quality.Gold", "users": "admin", "bots": "ingestion-bot",
 }
 
 
-def populate(server: Ferrometa, admin: str) -> None:
-    for collection, body in ENTITIES:
+# OpenMetadata 2.0 gives every asset `domains` (a list) where 1.6 has `domain`; ferrometa serves
+# 1.6's shape, so domains are checked with the 1.6 client only (a known gap, see the README).
+DOMAIN_TYPES = {"domains", "dataProducts"}
+
+
+def for_client(client: str) -> tuple[list, dict]:
+    if client == "om_client":
+        return ENTITIES, READ
+    entities = [(c, {k: v for k, v in body.items() if k not in ("domain", "dataProducts")}) for c, body in ENTITIES if c not in DOMAIN_TYPES]
+    return entities, {c: fqn for c, fqn in READ.items() if c not in DOMAIN_TYPES}
+
+
+def populate(server: Ferrometa, admin: str, entities: list) -> None:
+    for collection, body in entities:
         answer = server.call("PUT", f"/api/v1/{collection}", token=admin, json=body)
         assert answer.status_code in (200, 201), f"{collection}: {answer.status_code} {answer.text}"
 
@@ -73,10 +87,11 @@ def populate(server: Ferrometa, admin: str) -> None:
 def test_every_entity_type_validates_against_the_clients_models(start_ferrometa, client: str, request, tmp_path: Path):
     om_client: OmClient = request.getfixturevalue(client)
     server, admin, _ = server_with_bot(start_ferrometa, om_client.server_version)
-    populate(server, admin)
-    run = om_client.python(SCRIPT, server.base, admin, json.dumps(sorted(READ.items())), cwd=tmp_path)
+    entities, read = for_client(client)
+    populate(server, admin, entities)
+    run = om_client.python(SCRIPT, server.base, admin, json.dumps(sorted(read.items())), cwd=tmp_path)
     assert run.returncode == 0, f"{run.stdout[-3000:]}\n{run.stderr[-6000:]}"
     found = json.loads(run.stdout.strip().splitlines()[-1])
-    assert sorted(found) == sorted(READ), "every type checked"
+    assert sorted(found) == sorted(read), "every type checked"
     failing = {collection: problems for collection, problems in found.items() if problems}
     assert not failing, json.dumps(failing, indent=1)[:12000]

@@ -33,6 +33,8 @@ TYPES = {
     "classification": ("entity.classification.classification", "Classification", None, None),
     "tag": ("entity.classification.tag", "Tag", None, None),
     "policy": ("entity.policies.policy", "Policy", None, None),
+    "domain": ("entity.domains.domain", "Domain", "api.domains.createDomain", "CreateDomainRequest"),
+    "dataProduct": ("entity.domains.dataProduct", "DataProduct", "api.domains.createDataProduct", "CreateDataProductRequest"),
     "query": ("entity.data.query", "Query", "api.data.createQuery", "CreateQueryRequest"),
     "testDefinition": ("tests.testDefinition", "TestDefinition", "api.tests.createTestDefinition", "CreateTestDefinitionRequest"),
     "testSuite": ("tests.testSuite", "TestSuite", "api.tests.createTestSuite", "CreateTestSuiteRequest"),

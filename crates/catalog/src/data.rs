@@ -16,7 +16,7 @@ use crate::engine::{Catalog, Changes, Draft, EntityKind, Listing, Page, diff_fie
 use crate::policy::{Operation, Target, edit_operations, view_operations};
 use crate::error::{CatalogError, Result, not_found};
 use crate::fqn::{self, EntityName, quote};
-use crate::{families, glossary, quality, usage};
+use crate::{domains, families, glossary, quality, usage};
 use crate::governance::{CLASSIFICATIONS, POLICIES, ROLES, TAGS, TEAMS};
 use crate::kinds::{DATABASE, DATABASE_SCHEMA, DATABASE_SERVICE, GLOSSARY_TERM, STORED_PROCEDURE, TABLE, TAG, TEAM, TEST_CONNECTION_DEFINITION, USER};
 use crate::secrets::unmask_secrets;
@@ -198,12 +198,12 @@ pub static ENTITY_TYPES: &[&AssetType] = &[
     &DATABASE_SERVICES, &DATABASES, &DATABASE_SCHEMAS, &TABLES, &STORED_PROCEDURES, &families::DASHBOARD_SERVICES, &families::CHARTS, &families::DASHBOARD_DATA_MODELS,
     &families::DASHBOARDS, &families::PIPELINE_SERVICES, &families::PIPELINES, &families::MESSAGING_SERVICES, &families::TOPICS, &families::MLMODEL_SERVICES,
     &families::MLMODELS, &families::STORAGE_SERVICES, &families::CONTAINERS, &families::SEARCH_SERVICES, &families::SEARCH_INDEXES, &usage::QUERIES, &quality::TEST_DEFINITIONS,
-    &quality::TEST_SUITES, &quality::TEST_CASES, &glossary::GLOSSARIES, &glossary::GLOSSARY_TERMS, &TEAMS, &ROLES, &POLICIES, &CLASSIFICATIONS, &TAGS,
+    &quality::TEST_SUITES, &quality::TEST_CASES, &glossary::GLOSSARIES, &glossary::GLOSSARY_TERMS, &domains::DOMAINS, &domains::DATA_PRODUCTS, &TEAMS, &ROLES, &POLICIES, &CLASSIFICATIONS, &TAGS,
 ];
 
 /// Every data asset type (queries too): the registry without its three data-quality, two
-/// glossary and five governance types.
-pub static ASSET_TYPES: &[&AssetType] = ENTITY_TYPES.split_at(ENTITY_TYPES.len() - 10).0;
+/// glossary, two domain and five governance types.
+pub static ASSET_TYPES: &[&AssetType] = ENTITY_TYPES.split_at(ENTITY_TYPES.len() - 12).0;
 
 pub fn asset_type(entity_type: &str) -> Option<&'static AssetType> {
     ENTITY_TYPES.iter().copied().find(|t| t.kind.name == entity_type)
@@ -695,20 +695,6 @@ impl Catalog {
         Ok(Value::Array(refs))
     }
 
-    /// Domains and data products are not part of ferrometa's catalog yet: naming one is a
-    /// reference to an entity that does not exist.
-    fn refuse_domains(body: &Map<String, Value>) -> Result<()> {
-        if let Some(d) = body.get("domain").filter(|v| !v.is_null()) {
-            let name = d.as_str().map(str::to_string).unwrap_or_else(|| d["fullyQualifiedName"].as_str().unwrap_or_default().to_string());
-            return Err(not_found("domain", &shown(&name)));
-        }
-        if let Some(p) = body.get("dataProducts").and_then(Value::as_array).and_then(|a| a.first()) {
-            let name = p.as_str().map(str::to_string).unwrap_or_else(|| p["fullyQualifiedName"].as_str().unwrap_or_default().to_string());
-            return Err(not_found("dataProduct", &shown(&name)));
-        }
-        Ok(())
-    }
-
     /// The entities a reference field lists, as references: names or ids as the type's create
     /// request gives them, or references (objects with an `id`) as a patch gives them.
     async fn resolve_references(&self, r: &Reference, listed: &Value) -> Result<Value> {
@@ -822,9 +808,8 @@ impl Catalog {
             }
         }
         let name = EntityName::parse(req.get("name").and_then(Value::as_str).ok_or_else(|| bad("name must be a string"))?)?.as_str().to_string();
-        Self::refuse_domains(&req)?;
-        req.remove("domain");
-        req.remove("dataProducts");
+        self.place_domain_entity(t.kind.name, &mut req).await?;
+        self.resolve_domains(&mut req, None).await?;
         req.remove("name");
         let (fqn, parent_fqn) = match t.kind.name {
             "query" => self.place_query(&name, &mut req).await?,
@@ -929,7 +914,7 @@ impl Catalog {
             }
         }
         known_fields(t.kind.name, &body, t.entity_fields)?;
-        Self::refuse_domains(&body)?;
+        self.resolve_domains(&mut body, Some(&old)).await?;
         for field in ["owners", "reviewers"] {
             if let Some(listed) = body.get(field).filter(|v| !v.is_null()).cloned()
                 && Some(&listed) != old.get(field)
@@ -1102,7 +1087,7 @@ mod tests {
     fn asset_types_are_the_registry_without_quality_and_governance_types() {
         let names: Vec<&str> = ASSET_TYPES.iter().map(|t| t.kind.name).collect();
         assert!(names.contains(&"table") && names.contains(&"searchIndex"), "{names:?}");
-        for other in ["testDefinition", "testSuite", "testCase", "team", "role", "policy", "classification", "tag"] {
+        for other in ["testDefinition", "testSuite", "testCase", "glossary", "glossaryTerm", "domain", "dataProduct", "team", "role", "policy", "classification", "tag"] {
             assert!(!names.contains(&other), "{other} is no data asset");
         }
     }

@@ -284,6 +284,7 @@ impl Catalog {
         let audit = entity_event(draft.kind, &entity, Change::Created, by);
         self.store.insert_entity(&row, "0.1", &crate::fqn::ancestors(&row.fqn), audit.as_ref()).await?;
         self.sync_relations(draft.kind, None, &entity).await?;
+        self.sync_domain_edges(draft.kind, None, &entity).await?;
         self.written(draft.kind).await;
         // As a read would return it (the relation fields a create leaves out are empty lists).
         self.with_relations(draft.kind, entity).await
@@ -331,6 +332,7 @@ impl Catalog {
         let audit = entity_event(kind, &entity, Change::Updated { old, changes: &changes }, by);
         self.store.update_entity(&row, &format!("{version:.1}"), audit.as_ref()).await?;
         self.sync_relations(kind, Some(old), &entity).await?;
+        self.sync_domain_edges(kind, Some(old), &entity).await?;
         self.written(kind).await;
         self.with_relations(kind, entity).await
     }

@@ -36,6 +36,10 @@ pub static SEARCH_INDEX: EntityKind = EntityKind { name: "searchIndex", collecti
 pub static GLOSSARY: EntityKind = EntityKind { name: "glossary", collection: "glossaries", secondary_key: None, differ: None };
 pub static GLOSSARY_TERM: EntityKind = EntityKind { name: "glossaryTerm", collection: "glossaryTerms", secondary_key: None, differ: None };
 
+// Domains (see `crate::domains`).
+pub static DOMAIN: EntityKind = EntityKind { name: "domain", collection: "domains", secondary_key: None, differ: None };
+pub static DATA_PRODUCT: EntityKind = EntityKind { name: "dataProduct", collection: "dataProducts", secondary_key: None, differ: None };
+
 // Usage (see `crate::usage`).
 pub static QUERY: EntityKind = EntityKind { name: "query", collection: "queries", secondary_key: None, differ: None };
 
@@ -53,7 +57,7 @@ pub static TAG: EntityKind = EntityKind { name: "tag", collection: "tags", secon
 pub static KINDS: &[&EntityKind] = &[
     &USER, &BOT, &ROLE, &TEAM, &DATABASE_SERVICE, &DATABASE, &DATABASE_SCHEMA, &TABLE, &STORED_PROCEDURE, &TEST_CONNECTION_DEFINITION, &DASHBOARD_SERVICE, &DASHBOARD, &CHART,
     &DASHBOARD_DATA_MODEL, &PIPELINE_SERVICE, &PIPELINE, &MESSAGING_SERVICE, &TOPIC, &MLMODEL_SERVICE, &MLMODEL, &STORAGE_SERVICE, &CONTAINER, &SEARCH_SERVICE, &SEARCH_INDEX,
-    &GLOSSARY, &GLOSSARY_TERM, &QUERY, &TEST_DEFINITION, &TEST_SUITE, &TEST_CASE, &POLICY, &CLASSIFICATION, &TAG,
+    &GLOSSARY, &GLOSSARY_TERM, &DOMAIN, &DATA_PRODUCT, &QUERY, &TEST_DEFINITION, &TEST_SUITE, &TEST_CASE, &POLICY, &CLASSIFICATION, &TAG,
 ];
 
 /// The entity type of this name (`table`, `databaseService`, ...).

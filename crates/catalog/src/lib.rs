@@ -5,6 +5,7 @@
 pub mod access;
 pub mod audit;
 pub mod data;
+pub mod domains;
 pub mod email;
 pub mod engine;
 pub mod error;

@@ -119,6 +119,9 @@ impl Catalog {
         if kind.name == TEAM.name || kind.name == USER.name {
             entity["inheritedRoles"] = json!(self.inherited_roles(kind, &entity).await?);
         }
+        if crate::domains::holds_assets(kind) {
+            entity["assets"] = json!(self.held_assets(&entity).await?);
+        }
         // A type whose schema has no `deleted` (a query) never shows the engine's flag.
         if crate::data::asset_type(kind.name).is_some_and(|t| !t.entity_fields.contains(&"deleted"))
             && let Some(obj) = entity.as_object_mut()

@@ -80,6 +80,14 @@ pub const TAG_FIELDS: &[&str] = &["id", "name", "displayName", "fullyQualifiedNa
 
 pub const POLICY_FIELDS: &[&str] = &["id", "name", "fullyQualifiedName", "displayName", "description", "owners", "href", "enabled", "version", "updatedAt", "updatedBy", "changeDescription", "incrementalChangeDescription", "rules", "teams", "roles", "location", "allowDelete", "allowEdit", "deleted", "provider", "disabled", "domain"];
 
+pub const DOMAIN_CREATE: &[&str] = &["domainType", "name", "fullyQualifiedName", "displayName", "description", "style", "parent", "owners", "experts", "tags"];
+pub const DOMAIN_REQUIRED: &[&str] = &["domainType", "name", "description"];
+pub const DOMAIN_FIELDS: &[&str] = &["id", "domainType", "name", "fullyQualifiedName", "displayName", "description", "style", "version", "updatedAt", "updatedBy", "href", "parent", "children", "owners", "experts", "assets", "tags", "changeDescription", "incrementalChangeDescription"];
+
+pub const DATA_PRODUCT_CREATE: &[&str] = &["name", "fullyQualifiedName", "displayName", "description", "style", "owners", "domain", "experts", "assets", "tags", "extension"];
+pub const DATA_PRODUCT_REQUIRED: &[&str] = &["name", "description", "domain"];
+pub const DATA_PRODUCT_FIELDS: &[&str] = &["id", "name", "fullyQualifiedName", "displayName", "description", "style", "version", "updatedAt", "updatedBy", "href", "owners", "experts", "domain", "assets", "tags", "changeDescription", "incrementalChangeDescription", "extension"];
+
 pub const QUERY_CREATE: &[&str] = &["name", "displayName", "description", "owners", "tags", "query", "query_type", "exclude_usage", "duration", "users", "usedBy", "dialect", "queryDate", "queryUsedIn", "triggeredBy", "processedLineage", "service", "domain"];
 pub const QUERY_REQUIRED: &[&str] = &["query", "service"];
 pub const QUERY_FIELDS: &[&str] = &["id", "name", "fullyQualifiedName", "displayName", "description", "version", "updatedAt", "updatedBy", "href", "changeDescription", "incrementalChangeDescription", "owners", "duration", "users", "followers", "votes", "query", "query_type", "exclude_usage", "checksum", "queryDate", "usedBy", "tags", "queryUsedIn", "triggeredBy", "processedLineage", "service", "domain"];

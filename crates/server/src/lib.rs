@@ -62,6 +62,8 @@ pub struct RunningServer {
     tasks: Vec<tokio::task::JoinHandle<()>>,
     /// Hears other replicas' access changes (PostgreSQL); stopped with the server.
     listener: Option<tokio::task::JoinHandle<()>>,
+    /// Closed once the listeners are done, so nothing holds the database after a stop.
+    store: ferrometa_store::Store,
 }
 
 impl RunningServer {
@@ -79,6 +81,7 @@ impl RunningServer {
         if let Some(listener) = self.listener {
             listener.abort();
         }
+        self.store.close().await;
     }
 
     pub fn stopper(&self) -> watch::Sender<bool> {
@@ -123,7 +126,7 @@ pub async fn start(config: Config) -> Result<RunningServer, StartupError> {
     let listener = state.store.listen_for_access_changes(move || heard.access_changed_elsewhere()).await?;
     let tasks = vec![serve(api_listener, api, stopped, limits), admin_task];
     tracing::info!(%api_addr, %admin_addr, provider = state.config.authentication.provider.as_str(), "ferrometa is serving");
-    Ok(RunningServer { api_addr, admin_addr, stop, tasks, listener })
+    Ok(RunningServer { api_addr, admin_addr, stop, tasks, listener, store: state.store.clone() })
 }
 
 async fn bootstrap(config: Config, store: ferrometa_store::Store, loading_keys: tokio::task::JoinHandle<Result<ferrometa_auth::keys::KeySet, StartupError>>) -> Result<AppState, StartupError> {

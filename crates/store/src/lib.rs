@@ -189,6 +189,12 @@ impl Store {
         &self.pool
     }
 
+    /// Closes every connection (waiting for those in use): after it, the database files are no
+    /// longer open (SQLite checkpoints its log).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
     /// Applies pending migrations inside one transaction each, on one connection: on
     /// PostgreSQL that connection holds an advisory lock, so replicas starting together apply
     /// each migration once (the lock is per session, so lock, work and unlock share it).

@@ -77,6 +77,17 @@ impl Store {
         rows.iter().map(crate::entities::from_row).collect()
     }
 
+    /// The live entities of any type an entity reaches by `relation` (a domain's assets), in
+    /// FQN order.
+    pub async fn reached_by(&self, from_id: &str, relation: &str) -> Result<Vec<EntityRow>> {
+        let sql = format!(
+            "SELECT {E_COLUMNS} FROM entity_relations r JOIN entities e ON e.id = r.to_id \
+             WHERE r.from_id = $1 AND r.relation = $2 AND e.deleted = 0 ORDER BY e.fqn_key"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(from_id).bind(relation).fetch_all(self.pool()).await?;
+        rows.iter().map(crate::entities::from_row).collect()
+    }
+
     /// The live entities of a type that no live entity of that type reaches by `relation`
     /// (teams without a parent team, which OpenMetadata shows under the Organization), in FQN
     /// order, except `except_id`.

@@ -16,7 +16,9 @@ use ferrometa_catalog::follows::VoteRequest;
 use ferrometa_catalog::quality::EntityLink;
 use ferrometa_catalog::secrets;
 use ferrometa_catalog::{Key, Listing};
-use ferrometa_catalog::kinds::TEST_CONNECTION_DEFINITION;
+use ferrometa_catalog::EntityKind;
+use ferrometa_catalog::domains::AssetsRequest;
+use ferrometa_catalog::kinds::{DATA_PRODUCT, DOMAIN, TEST_CONNECTION_DEFINITION};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -230,4 +232,26 @@ pub async fn remove_follower(t: &'static AssetType, State(s): State<AppState>, E
 
 pub async fn vote(t: &'static AssetType, State(s): State<AppState>, Extension(caller): Extension<Caller>, Path(id): Path<String>, Body(vote): Body<VoteRequest>) -> ApiResult<Json<Value>> {
     Ok(Json(shown_to(&caller, s.catalog.vote(caller.actor()?, t, &id, vote.updated_vote_type).await?)))
+}
+
+// --- a domain's and a data product's assets (the `{id}` segment is its name) ---
+
+async fn change_assets(s: &AppState, caller: &Caller, holder: &'static EntityKind, name: &str, request: AssetsRequest, add: bool) -> ApiResult<Json<Value>> {
+    Ok(Json(s.catalog.change_assets(caller.actor()?, holder, name, request, add).await?))
+}
+
+pub async fn add_domain_assets(State(s): State<AppState>, Extension(caller): Extension<Caller>, Path(name): Path<String>, Body(request): Body<AssetsRequest>) -> ApiResult<Json<Value>> {
+    change_assets(&s, &caller, &DOMAIN, &name, request, true).await
+}
+
+pub async fn remove_domain_assets(State(s): State<AppState>, Extension(caller): Extension<Caller>, Path(name): Path<String>, Body(request): Body<AssetsRequest>) -> ApiResult<Json<Value>> {
+    change_assets(&s, &caller, &DOMAIN, &name, request, false).await
+}
+
+pub async fn add_data_product_assets(State(s): State<AppState>, Extension(caller): Extension<Caller>, Path(name): Path<String>, Body(request): Body<AssetsRequest>) -> ApiResult<Json<Value>> {
+    change_assets(&s, &caller, &DATA_PRODUCT, &name, request, true).await
+}
+
+pub async fn remove_data_product_assets(State(s): State<AppState>, Extension(caller): Extension<Caller>, Path(name): Path<String>, Body(request): Body<AssetsRequest>) -> ApiResult<Json<Value>> {
+    change_assets(&s, &caller, &DATA_PRODUCT, &name, request, false).await
 }

@@ -137,6 +137,10 @@ pub fn endpoints() -> Vec<Endpoint> {
         endpoint!(PUT, "/api/v1/queries/{id}/usage", User, usage::query_usage),
         endpoint!(PUT, "/api/v1/queries/{id}/users", User, usage::query_users),
         endpoint!(PUT, "/api/v1/queries/{id}/usedBy", User, usage::query_used_by),
+        endpoint!(PUT, "/api/v1/domains/{id}/assets/add", User, data::add_domain_assets),
+        endpoint!(PUT, "/api/v1/domains/{id}/assets/remove", User, data::remove_domain_assets),
+        endpoint!(PUT, "/api/v1/dataProducts/{id}/assets/add", User, data::add_data_product_assets),
+        endpoint!(PUT, "/api/v1/dataProducts/{id}/assets/remove", User, data::remove_data_product_assets),
         // Admins only: the use case requires it (a refusal is itself audited).
         endpoint!(GET, "/api/v1/audit/events", User, audit::events),
     ];
