@@ -30,15 +30,22 @@ def profiler_workflow(ingest_workflow: Path, path: Path) -> Path:
     return path
 
 
-def test_metadata_profile_stores_profiles_the_client_reads_back(start_ferrometa, om_client: OmClient, tmp_path: Path):
+def ingested_shop(start_ferrometa, om_client: OmClient, tmp_path: Path, bob_email: str | None):
+    """A server with the SQLite source ingested (a second customer, Bob); the server, the
+    admin's and the bot's tokens and the ingestion workflow."""
     server, admin, bot = server_with_bot(start_ferrometa)
     source = make_source(tmp_path / "shop.db")
     with sqlite3.connect(source) as db:
         # The client's SQLite profiler does not quote dotted table names (its bug, not ours).
         db.execute('DROP TABLE "audit.log"')
-        db.execute("INSERT INTO customers (id, name, email) VALUES (2, 'Bob', NULL)")
+        db.execute("INSERT INTO customers (id, name, email) VALUES (2, 'Bob', ?)", (bob_email,))
     ingest = write_workflow(tmp_path / "ingest.yaml", server, source, bot)
     assert_ingested(om_client.ingest(ingest), "ingest")
+    return server, admin, bot, ingest
+
+
+def test_metadata_profile_stores_profiles_the_client_reads_back(start_ferrometa, om_client: OmClient, tmp_path: Path):
+    server, admin, bot, ingest = ingested_shop(start_ferrometa, om_client, tmp_path, None)
 
     run = om_client.workflow("profile", profiler_workflow(ingest, tmp_path / "profile.yaml"))
     out = run.stdout + run.stderr
@@ -61,13 +68,7 @@ def test_metadata_profile_stores_profiles_the_client_reads_back(start_ferrometa,
 def test_metadata_classify_stores_sample_data(start_ferrometa, om_client: OmClient, tmp_path: Path):
     """``metadata classify`` with ``storeSampleData`` (the 1.6 profiler itself no longer stores
     sample rows): the sampler's rows of every table, read back over REST."""
-    server, admin, bot = server_with_bot(start_ferrometa)
-    source = make_source(tmp_path / "shop.db")
-    with sqlite3.connect(source) as db:
-        db.execute('DROP TABLE "audit.log"')
-        db.execute("INSERT INTO customers (id, name, email) VALUES (2, 'Bob', 'bob@example.com')")
-    ingest = write_workflow(tmp_path / "ingest.yaml", server, source, bot)
-    assert_ingested(om_client.ingest(ingest), "ingest")
+    server, admin, _, ingest = ingested_shop(start_ferrometa, om_client, tmp_path, "bob@example.com")
 
     workflow = json.loads(profiler_workflow(ingest, tmp_path / "classify.yaml").read_text(encoding="utf-8"))
     workflow["source"]["sourceConfig"] = {"config": {"type": "AutoClassification", "storeSampleData": True, "enableAutoClassification": False}}
