@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs ferrometa's benchmarks by hand and writes bench/results/{startup,tokens,auth,auth-instructions,browser,ingest,ingest-client,scale}.md.
+# Runs ferrometa's benchmarks by hand and writes bench/results/{startup,tokens,auth,auth-instructions,browser,ingest,ingest-client,scale,lineage}.md.
 # Each result is a ratio against a baseline measured in the same run (see bench/README.md).
 #
 #   bench/run.sh                 # startup, tokens, auth and browser
@@ -8,6 +8,7 @@
 #   bench/run.sh ingest-client   # `metadata ingest` (the official client) of 2 000 tables x 20 columns
 #   bench/run.sh auth-instructions   # instructions per policy-judged read (callgrind; any load)
 #   bench/run.sh scale           # lookups and list pages at 10 000 and 1 000 000 tables (PostgreSQL too, as above)
+#   bench/run.sh lineage         # lineage reads at depth 3 on graphs of 10 000 and 1 000 000 edges
 #
 # Needs: cargo, openssl, taskset, and wrk (installed with apt-get when missing; needs root).
 # `browser` also needs what e2e/run.sh installs (e2e/.venv with Playwright, Debian's Chromium,
@@ -107,8 +108,11 @@ for b in "${benches[@]}"; do
             # Loads in-process on both CPUs (server stopped), then server on CPU 0, reads on CPU 1.
             # 1 000 000 tables: tens of minutes of loading and ~GBs under /dev/shm (see bench/README.md).
             cmd="$bin/scale --binary $bin/ferrometa --out bench/results/scale.md" ;;
+        lineage)
+            # Loads 10 000 and 1 000 000 lineage edges in-process (minutes), then reads as scale does.
+            cmd="$bin/lineage --binary $bin/ferrometa --out bench/results/lineage.md" ;;
         *)
-            echo "unknown benchmark $b (startup, tokens, auth, auth-instructions, browser, ingest, ingest-client, scale)" >&2; exit 2 ;;
+            echo "unknown benchmark $b (startup, tokens, auth, auth-instructions, browser, ingest, ingest-client, scale, lineage)" >&2; exit 2 ;;
     esac
     [ "$b" = auth-instructions ] || wait_for_quiet
     log "$b: $cmd"

@@ -101,15 +101,17 @@ impl Store {
             return Ok(vec![]);
         }
         let (near, far) = direction.columns();
+        // `reached CROSS JOIN lineage_edges`: SQLite keeps that order (each reached entity, then
+        // its edges by index) instead of scanning every edge per step; PostgreSQL plans it freely.
         let sql = format!(
             "WITH RECURSIVE reached (id, depth) AS ( \
                SELECT CAST($1 AS TEXT), 0 \
                UNION \
-               SELECT l.{far}, r.depth + 1 FROM lineage_edges l JOIN reached r ON l.{near} = r.id \
-               JOIN entities e ON e.id = l.{far} AND e.deleted = 0 WHERE r.depth + 1 < $2 \
+               SELECT l.{far}, r.depth + 1 FROM reached r CROSS JOIN lineage_edges l \
+               JOIN entities e ON e.id = l.{far} AND e.deleted = 0 WHERE l.{near} = r.id AND r.depth + 1 < $2 \
              ) \
-             SELECT DISTINCT {EDGE_COLUMNS} FROM lineage_edges l JOIN reached r ON l.{near} = r.id \
-             JOIN entities e ON e.id = l.{far} AND e.deleted = 0 \
+             SELECT DISTINCT {EDGE_COLUMNS} FROM reached r CROSS JOIN lineage_edges l \
+             JOIN entities e ON e.id = l.{far} AND e.deleted = 0 WHERE l.{near} = r.id \
              ORDER BY l.from_id, l.to_id"
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).bind(depth).fetch_all(self.pool()).await?;
