@@ -934,8 +934,14 @@ impl Catalog {
         check_body(t, &fqn, &mut body)?;
         self.check_related(t, old["name"].as_str().unwrap_or_default(), &body, Some(&old)).await?;
         self.label_tags(&mut body, MissingTag::Refuse).await?;
-        let parent = fqn::parent(&fqn).filter(|_| !t.containers.is_empty());
-        self.update(t.kind, &old, body, parent, actor.origin()).await
+        self.update_asset(t, &old, body, actor.origin()).await
+    }
+
+    /// Stores `new` as the next state of `old`, an entity of type `t` that stays in its container.
+    pub(crate) async fn update_asset(&self, t: &AssetType, old: &Value, new: Map<String, Value>, by: Origin<'_>) -> Result<Value> {
+        let fqn = old["fullyQualifiedName"].as_str().unwrap_or_default();
+        let parent = fqn::parent(fqn).filter(|_| !t.containers.is_empty());
+        self.update(t.kind, old, new, parent, by).await
     }
 
     /// One page of an asset type, optionally only those under a container (any level): the

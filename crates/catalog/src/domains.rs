@@ -12,7 +12,6 @@ use crate::audit::Actor;
 use crate::data::{AssetType, SERVICE, array_of, asset_type, bad, bulk_result, one_of, shown};
 use crate::engine::{Catalog, EntityKind};
 use crate::error::{CatalogError, Result};
-use crate::fqn;
 use crate::kinds::{DATA_PRODUCT, DOMAIN, USER, kind_named};
 use crate::policy::{Operation, edit_operations};
 use crate::schema::*;
@@ -177,9 +176,7 @@ impl Catalog {
             new.insert("dataProducts".into(), json!(products));
         }
         self.authorize_change(actor, t.kind, &old, &edit_operations(&old, &new), &new).await?;
-        let fqn = old["fullyQualifiedName"].as_str().unwrap_or_default().to_string();
-        let parent = fqn::parent(&fqn).filter(|_| !t.containers.is_empty());
-        self.update(t.kind, &old, new, parent, actor.origin()).await.map(|_| ())
+        self.update_asset(t, &old, new, actor.origin()).await.map(|_| ())
     }
 }
 

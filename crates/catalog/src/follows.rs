@@ -9,7 +9,6 @@ use crate::audit::Actor;
 use crate::data::{AssetType, bad};
 use crate::engine::Catalog;
 use crate::error::{CatalogError, Result};
-use crate::fqn;
 use crate::kinds::USER;
 use crate::policy::Operation;
 use ferrometa_store::Include;
@@ -63,9 +62,8 @@ impl Catalog {
         let FieldChange { field, value, added, deleted } = change;
         let mut new = entity.as_object().cloned().unwrap_or_default();
         new.insert(field.into(), value);
-        let fqn = entity["fullyQualifiedName"].as_str().unwrap_or_default().to_string();
-        let parent = fqn::parent(&fqn).filter(|_| !t.containers.is_empty());
-        let updated = self.update(t.kind, entity, new, parent, ferrometa_store::Origin::SYSTEM).await?;
+        let updated = self.update_asset(t, entity, new, ferrometa_store::Origin::SYSTEM).await?;
+        let fqn = entity["fullyQualifiedName"].as_str().unwrap_or_default();
         let change = |values: Vec<Value>, key: &str| values.into_iter().map(|v| json!({"name": field, key: v.to_string()})).collect::<Vec<_>>();
         Ok(json!({
             "eventType": "entityUpdated",

@@ -73,6 +73,11 @@ fn day_of(ms: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000)).map(|t| t.date().to_string()).unwrap_or_default()
 }
 
+/// A type whose usage is kept: one with `usageSummary` in its schema.
+fn usage_type(entity_type: &str) -> Result<&'static AssetType> {
+    asset_type(entity_type).filter(|t| t.has_field("usageSummary")).ok_or_else(|| bad(format!("Usage is not kept for entity type {}", shown(entity_type))))
+}
+
 /// `UsageRequest`: how often an entity was used on a day.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -241,7 +246,7 @@ impl Catalog {
 
     /// A live entity of a type that has usage, which the caller may do `operation` on.
     async fn used_entity(&self, actor: Actor<'_>, entity_type: &str, key: Key<'_>, operation: Operation) -> Result<(&'static AssetType, Value)> {
-        let t = asset_type(entity_type).filter(|t| t.entity_fields.contains(&"usageSummary")).ok_or_else(|| bad(format!("Usage is not kept for entity type {}", shown(entity_type))))?;
+        let t = usage_type(entity_type)?;
         let entity = match key {
             Key::Id(id) => self.get(t.kind, id, Include::NonDeleted).await?,
             Key::Fqn(fqn) => self.get_by_name(t.kind, fqn, Include::NonDeleted).await?,
@@ -283,9 +288,7 @@ impl Catalog {
     async fn set_usage_summary(&self, t: &AssetType, entity: &Value, summary: Value) -> Result<Value> {
         let mut new = entity.as_object().cloned().unwrap_or_default();
         new.insert("usageSummary".into(), summary);
-        let fqn = entity["fullyQualifiedName"].as_str().unwrap_or_default().to_string();
-        let parent = fqn::parent(&fqn).filter(|_| !t.containers.is_empty());
-        self.update(t.kind, entity, new, parent, ferrometa_store::Origin::SYSTEM).await
+        self.update_asset(t, entity, new, ferrometa_store::Origin::SYSTEM).await
     }
 
     /// `POST /usage/compute.percentile/{entity}/{date}` (admins and bots): ranks the day's,
@@ -294,7 +297,7 @@ impl Catalog {
         if !actor.subject.is_bot() {
             self.require_admin(actor, "usage").await?;
         }
-        let t = asset_type(entity_type).filter(|t| t.entity_fields.contains(&"usageSummary")).ok_or_else(|| bad(format!("Usage is not kept for entity type {}", shown(entity_type))))?;
+        let t = usage_type(entity_type)?;
         let day = day_start_ms(date)?;
         let mut used = vec![];
         for json in self.store().series_at(USAGE, day).await? {
